@@ -1,0 +1,102 @@
+/**
+ * The admin API, on its own listener (default 127.0.0.1:9901): health,
+ * readiness, Prometheus metrics, the effective config and the route table.
+ * It reads everything through an AdminBackend, so the same API serves a
+ * single process or the supervisor of several workers.
+ *
+ * Auth: a bearer token from the environment (admin.token_env). It is required
+ * whenever the listener is not loopback (startup fails without it), and
+ * enforced on loopback too when set. /healthz and /readyz stay open for probes.
+ */
+import type { Server } from "bun";
+import { Hono } from "hono";
+import { timingSafeEqual } from "node:crypto";
+import { errorBody, FicusError } from "../core/errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
+import type { RouteInfo } from "../server/gateway.ts";
+
+export interface ReloadResult {
+  readonly ok: boolean;
+  readonly errors?: readonly string[];
+}
+
+export interface AdminBackend {
+  ready(): boolean;
+  metrics(): Promise<string>;
+  config(): unknown;
+  routes(): Promise<RouteInfo[]>;
+  reload(): Promise<ReloadResult>;
+}
+
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || h.startsWith("127.");
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function adminApp(backend: AdminBackend, token: string | undefined): Hono {
+  const app = new Hono();
+  const json = (body: unknown, status = 200) =>
+    new Response(JSON.stringify(body, null, 2), { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+
+  app.get("/healthz", () => json({ status: "ok" }));
+  app.get("/readyz", () => (backend.ready() ? json({ status: "ready" }) : json({ status: "not ready" }, 503)));
+
+  app.use("*", async (c, next) => {
+    if (token !== undefined) {
+      const h = c.req.header("authorization") ?? "";
+      const given = h.startsWith("Bearer ") ? h.slice(7) : "";
+      if (!sameSecret(given, token)) {
+        return new Response(errorBody("FICUS_UNAUTHORIZED", "missing or wrong admin bearer token", ""), {
+          status: 401,
+          headers: { "content-type": "application/json", "www-authenticate": 'Bearer realm="ficus-admin"' },
+        });
+      }
+    }
+    await next();
+  });
+
+  app.get("/metrics", async () => new Response(await backend.metrics(), { headers: { "content-type": METRICS_CONTENT_TYPE } }));
+  app.get("/admin/config", () => json(backend.config()));
+  app.get("/admin/routes", async () => json({ routes: await backend.routes() }));
+  app.post("/admin/reload", async () => {
+    const r = await backend.reload();
+    return json(r, r.ok ? 200 : 422);
+  });
+  app.notFound((c) => new Response(errorBody("FICUS_ADMIN_NOT_FOUND", `no admin endpoint ${c.req.method} ${c.req.path}`, ""), { status: 404, headers: { "content-type": "application/json" } }));
+  app.onError((err) => new Response(errorBody("FICUS_INTERNAL", err.message, ""), { status: 500, headers: { "content-type": "application/json" } }));
+  return app;
+}
+
+export interface AdminServerOptions {
+  readonly hostname: string;
+  readonly port: number;
+  readonly tokenEnv: string;
+  readonly env: Record<string, string | undefined>;
+  readonly logger: Logger;
+}
+
+/** Starts the admin listener; fails with FICUS_ADMIN_TOKEN_REQUIRED when exposed without a token. */
+export function startAdminServer(backend: AdminBackend, opts: AdminServerOptions): Server<undefined> {
+  const token = opts.env[opts.tokenEnv] || undefined;
+  if (!isLoopback(opts.hostname) && token === undefined) {
+    throw new FicusError(
+      "FICUS_ADMIN_TOKEN_REQUIRED",
+      `the admin API listens on ${opts.hostname}:${opts.port}, which is not loopback; set ${opts.tokenEnv} to a bearer token or listen on 127.0.0.1`,
+    );
+  }
+  const app = adminApp(backend, token);
+  try {
+    const server = Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: app.fetch });
+    opts.logger.info("admin listening", { address: `${opts.hostname}:${server.port}`, auth: token !== undefined });
+    return server;
+  } catch (err) {
+    throw new FicusError("FICUS_LISTEN_FAILED", `cannot listen on ${opts.hostname}:${opts.port} (admin): ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The `ficus` command line. Each command lives in commands/; this file only
+ * declares them. Exit codes: 0 success, 1 failure (invalid config, cannot
+ * start), 2 usage error.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { VERSION } from "../observability/metrics.ts";
+import { reportError } from "./output.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("ficus")
+    .description("Ficus: an API gateway for replacing a service safely, endpoint by endpoint.")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command("start")
+    .description("run the gateway (proxy mode)")
+    .option("-c, --config <file>", "configuration file (ficus.yaml)")
+    .option("--legacy <url>", "zero-config: proxy every path to this upstream")
+    .option("--upstream <url>", "alias of --legacy")
+    .option("--listen <host:port>", "data-plane address (default 0.0.0.0:8080)")
+    .option("--admin <host:port>", "admin API address (default 127.0.0.1:9901)")
+    .option("--workers <n>", "worker processes sharing the port (default: number of CPUs)")
+    .addOption(new Option("--log-level <level>", "application log level").choices(["debug", "info", "warn", "error"]))
+    .action(async (o) => {
+      const { startCommand } = await import("./commands/start.ts");
+      await startCommand(o);
+    });
+
+  program
+    .command("validate")
+    .description("check a configuration file; exit 0 when valid, 1 with every problem otherwise")
+    .requiredOption("-c, --config <file>", "configuration file")
+    .action(async (o: { config: string }) => {
+      const { validateCommand } = await import("./commands/validate.ts");
+      process.exitCode = validateCommand(o.config);
+    });
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of ficus.yaml (for editors)")
+    .action(async () => {
+      const { configJsonSchema } = await import("../config/schema.ts");
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+
+  program.command("__worker", { hidden: true }).action(async () => {
+    const { runWorker } = await import("../server/worker.ts");
+    const { createLogger } = await import("../observability/logger.ts");
+    await runWorker(createLogger("info", { pid: process.pid, worker: Number(process.env.FICUS_WORKER_INDEX ?? 0) }));
+  });
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code for failures, or leaves the process running (start). */
+export async function run(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err);
+  }
+}

@@ -1,0 +1,309 @@
+/**
+ * Loading `ficus.yaml`: read, parse YAML keeping positions, interpolate
+ * `${ENV_VAR}` in scalar values, validate against the schema, and report every
+ * problem as `path: message (file:line)`, with "did you mean" hints for
+ * unknown keys. Validation happens here, once; nothing downstream re-checks.
+ */
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
+import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { z } from "zod";
+import { ConfigError, FicusError } from "../core/errors.ts";
+import { configJsonSchema, configSchema, type FicusConfig } from "./schema.ts";
+
+export interface LoadedConfig {
+  readonly config: FicusConfig;
+  /** Paths (dot/bracket form) whose values came from the environment: redacted on display. */
+  readonly secretPaths: ReadonlySet<string>;
+  readonly source: string;
+}
+
+type PathItem = string | number;
+
+/** Formats a path the way messages and docs show it: routes[2].upstream. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out || "(root)";
+}
+
+const ENV_REF = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces ${VAR} and ${VAR:-default} in one string; `$${` escapes a literal "${". */
+export function interpolate(value: string, env: Record<string, string | undefined>, missing: string[]): { value: string; used: boolean } {
+  let used = false;
+  const out = value.replace(ENV_REF, (whole, name: string | undefined, fallback: string | undefined) => {
+    if (whole === "$${") return "${";
+    used = true;
+    const v = env[name as string];
+    if (v !== undefined && v !== "") return v;
+    if (fallback !== undefined) return fallback;
+    missing.push(name as string);
+    return "";
+  });
+  return { value: out, used };
+}
+
+function walkInterpolate(
+  value: unknown,
+  path: PathItem[],
+  env: Record<string, string | undefined>,
+  secretPaths: Set<string>,
+  missing: { name: string; path: PathItem[] }[],
+): unknown {
+  if (typeof value === "string") {
+    if (!value.includes("${")) return value;
+    const names: string[] = [];
+    const r = interpolate(value, env, names);
+    for (const name of names) missing.push({ name, path: [...path] });
+    if (r.used) secretPaths.add(formatPath(path));
+    return r.value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => walkInterpolate(v, [...path, i], env, secretPaths, missing));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = walkInterpolate(v, [...path, k], env, secretPaths, missing);
+    return out;
+  }
+  return value;
+}
+
+/** The deepest YAML node along `path`, and whether it is the node itself or an ancestor. */
+function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
+  let node: unknown = doc.contents;
+  let last: Node | undefined = isNode(node) ? node : undefined;
+  for (const p of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p));
+      if (!pair) break;
+      node = pair.value;
+    } else if (isSeq(node) && typeof p === "number") {
+      node = node.items[p];
+    } else break;
+    if (isNode(node)) last = node;
+    else break;
+  }
+  return last;
+}
+
+function keyNode(doc: Document, path: readonly PropertyKey[], key: string): Node | undefined {
+  const parent = nodeAt(doc, path);
+  if (isMap(parent)) {
+    const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
+    if (pair && isNode(pair.key)) return pair.key;
+  }
+  return parent;
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0] as number;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j] as number;
+      dp[j] = Math.min((dp[j] as number) + 1, (dp[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length] as number;
+}
+
+let cachedJsonSchema: Record<string, unknown> | undefined;
+
+/** Property names the schema allows at `path`, found by walking the JSON Schema. */
+export function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  cachedJsonSchema ??= configJsonSchema();
+  let nodes: Record<string, unknown>[] = [cachedJsonSchema];
+  const expand = (n: Record<string, unknown>): Record<string, unknown>[] => {
+    const alts = (n.anyOf ?? n.oneOf ?? n.allOf) as Record<string, unknown>[] | undefined;
+    return alts ? alts.flatMap(expand) : [n];
+  };
+  for (const p of path) {
+    const next: Record<string, unknown>[] = [];
+    for (const n of nodes.flatMap(expand)) {
+      if (typeof p === "number" && n.items) next.push(n.items as Record<string, unknown>);
+      else if (typeof p === "string") {
+        const props = n.properties as Record<string, Record<string, unknown>> | undefined;
+        if (props?.[p]) next.push(props[p]);
+        else if (n.additionalProperties && typeof n.additionalProperties === "object") next.push(n.additionalProperties as Record<string, unknown>);
+      }
+    }
+    nodes = next;
+  }
+  const keys = new Set<string>();
+  for (const n of nodes.flatMap(expand)) for (const k of Object.keys((n.properties as object | undefined) ?? {})) keys.add(k);
+  return [...keys];
+}
+
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function describeType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function issueMessages(issue: z.core.$ZodIssue, root: unknown): { path: PropertyKey[]; message: string; key?: string }[] {
+  const path = issue.path as PropertyKey[];
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return issue.keys.map((key) => {
+        const hint = didYouMean(key, knownKeysAt(path));
+        return { path: [...path, key], key, message: `unknown key ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}` };
+      });
+    case "invalid_type": {
+      const got = valueAt(root, path);
+      if (got === undefined) return [{ path, message: `is required (expected ${issue.expected})` }];
+      return [{ path, message: `expected ${issue.expected}, got ${describeType(got)}` }];
+    }
+    case "invalid_union": {
+      // When the value passed one branch's type check, that branch's own complaint is the useful one.
+      const specific = issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.code !== "invalid_type" || e.path.length > 0));
+      if (specific) return specific.flatMap((e) => issueMessages({ ...e, path: [...path, ...e.path] } as z.core.$ZodIssue, root));
+      const expected = issue.errors.flatMap((errs) => errs.filter((e) => e.code === "invalid_type").map((e) => (e as { expected: string }).expected));
+      const got = valueAt(root, path);
+      const want = [...new Set(expected)].join(" or ");
+      return [{ path, message: got === undefined ? `is required (expected ${want})` : `expected ${want}, got ${describeType(got)}` }];
+    }
+    case "invalid_value":
+      return [{ path, message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describeType(valueAt(root, path))}` }];
+    case "too_small":
+    case "too_big": {
+      const got = valueAt(root, path);
+      const bound = issue.code === "too_small" ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
+      const what = Array.isArray(got) ? `${bound} item(s)` : typeof got === "string" ? `${bound} character(s)` : bound;
+      return [{ path, message: `expected ${what}, got ${describeType(got)}` }];
+    }
+    case "invalid_format": {
+      const got = describeType(valueAt(root, path));
+      if (issue.format === "starts_with") return [{ path, message: `expected a string starting with ${JSON.stringify((issue as { prefix?: string }).prefix)}, got ${got}` }];
+      const what = issue.message.startsWith("Invalid") ? `expected a string matching ${(issue as { pattern?: string }).pattern ?? issue.format}` : issue.message;
+      return [{ path, message: `${what}, got ${got}` }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+/**
+ * Parses and validates configuration text. Throws ConfigError with one
+ * message per problem; never returns a half-valid config.
+ */
+export function parseConfig(
+  text: string,
+  source: string,
+  env: Record<string, string | undefined> = process.env,
+  overrides?: (raw: Record<string, unknown>) => void,
+): LoadedConfig {
+  const file = basename(source);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const where = (offset: number | undefined) => (offset === undefined ? file : `${file}:${lineCounter.linePos(offset).line}`);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      "FICUS_CONFIG_PARSE",
+      doc.errors.map((e) => `${e.message.split("\n")[0]} (${where(e.pos[0])})`),
+    );
+  }
+  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError("FICUS_CONFIG_INVALID", [`(root): expected a mapping of settings, got ${describeType(raw)} (${file}:1)`]);
+  }
+  const secretPaths = new Set<string>();
+  const missing: { name: string; path: PathItem[] }[] = [];
+  const interpolated = walkInterpolate(raw, [], env, secretPaths, missing) as Record<string, unknown>;
+  overrides?.(interpolated);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      "FICUS_CONFIG_ENV_MISSING",
+      missing.map((m) => `${formatPath(m.path)}: environment variable ${m.name} is not set (${where(nodeAt(doc, m.path)?.range?.[0])})`),
+    );
+  }
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) {
+    const messages: string[] = [];
+    for (const issue of result.error.issues) {
+      for (const m of issueMessages(issue, interpolated)) {
+        const node = m.key !== undefined ? keyNode(doc, m.path.slice(0, -1), m.key) : nodeAt(doc, m.path);
+        messages.push(`${formatPath(m.path)}: ${m.message} (${where(node?.range?.[0])})`);
+      }
+    }
+    throw new ConfigError("FICUS_CONFIG_INVALID", [...new Set(messages)]);
+  }
+  return { config: deepFreeze(result.data), secretPaths, source };
+}
+
+/** Reads a configuration file's text, with FICUS_CONFIG_READ on failure. */
+export function readConfigText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new FicusError("FICUS_CONFIG_READ", `cannot read ${path}: ${reason}`, { cause: err });
+  }
+}
+
+/** Reads and validates a configuration file. */
+export function loadConfigFile(path: string, env: Record<string, string | undefined> = process.env): LoadedConfig {
+  return parseConfig(readConfigText(path), path, env);
+}
+
+/** Validates an in-memory config object (the zero-config CLI path builds one). */
+export function configFromObject(input: unknown, source = "(command line)"): LoadedConfig {
+  return parseConfig(JSON.stringify(input), source, {});
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const SECRET_KEY = /token|secret|password|passwd|authorization|api[_-]?key|credential/i;
+
+/** The effective config with secrets replaced by "[redacted]", for display. */
+export function redactConfig(loaded: LoadedConfig): unknown {
+  const walk = (v: unknown, path: PathItem[]): unknown => {
+    const p = formatPath(path);
+    if (loaded.secretPaths.has(p)) return "[redacted]";
+    if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
+    if (v !== null && typeof v === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        out[k] = SECRET_KEY.test(k) && typeof x === "string" && k !== "token_env" ? "[redacted]" : walk(x, [...path, k]);
+      }
+      return out;
+    }
+    if (typeof v === "string" && /^https?:\/\/[^/@]*:[^/@]*@/.test(v)) return v.replace(/\/\/[^/@]*@/, "//[redacted]@");
+    return v;
+  };
+  return walk(loaded.config, []);
+}

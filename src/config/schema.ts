@@ -1,0 +1,281 @@
+/**
+ * The schema of `ficus.yaml`: the single source of validation, of the JSON
+ * Schema printed by `ficus schema`, and of docs/configuration.md.
+ *
+ * Every object is strict (unknown keys are errors, with a "did you mean" hint
+ * added by the loader). Units are parsed here, so the runtime reads numbers.
+ */
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** A duration field: "250ms", "5s", "2m", "1h" or a number of milliseconds. */
+export function duration(defaultValue: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((v, ctx) => {
+      const ms = parseDuration(v ?? defaultValue);
+      if (ms === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a duration such as "500ms", "5s" or "2m", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .meta({ description: `${description} Default ${defaultValue}.` });
+}
+
+/** A byte-size field: "512KiB", "10MB", "1GiB" or a number of bytes. */
+export function size(defaultValue: string | number, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .optional()
+    .transform((v, ctx) => {
+      const bytes = parseSize(v ?? defaultValue);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected a size such as "64KiB" or "10MB", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return bytes;
+    })
+    .meta({ description: `${description} Default ${defaultValue}.` });
+}
+
+/** An http(s) URL, checked once here so the data plane never parses URLs. */
+export const httpUrl = z.string().superRefine((s, ctx) => {
+  let ok = false;
+  try {
+    const u = new URL(s);
+    ok = (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "" && /^https?:\/\/[^/]/.test(s);
+  } catch {
+    ok = false;
+  }
+  if (!ok) ctx.addIssue({ code: "custom", message: `expected an http(s) URL, got ${JSON.stringify(s)}` });
+});
+
+const LISTEN = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/;
+
+/** Parses "host:port", "[::1]:port" or ":port" into parts; undefined if invalid. */
+export function parseListen(value: string): { hostname: string; port: number } | undefined {
+  const m = LISTEN.exec(value.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { hostname: m[1] ?? (m[2] || "0.0.0.0"), port };
+}
+
+export function listenAddress(defaultValue: string, description: string) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const parsed = parseListen(v ?? defaultValue);
+      if (!parsed) {
+        ctx.addIssue({ code: "custom", message: `expected HOST:PORT such as "0.0.0.0:8080" or "[::1]:8080", got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
+      return parsed;
+    })
+    .meta({ description: `${description} Default ${defaultValue}.` });
+}
+
+const healthSchema = z
+  .strictObject({
+    max_failures: z.number().int().min(1).default(5).meta({ description: "Consecutive failures (connect errors, resets, timeouts, 502/503/504) that eject an endpoint. Default 5." }),
+    ejection: duration("10s", "Base ejection time; doubles with each repeated ejection of the same endpoint."),
+    max_ejection: duration("5m", "Upper bound of the ejection time."),
+  })
+  .meta({ description: "Passive health checking (outlier ejection)." });
+
+const upstreamObject = z
+  .strictObject({
+    endpoints: z.array(httpUrl).min(1).meta({ description: "Endpoint base URLs. A path in the URL is prefixed to every forwarded path." }),
+    balance: z.enum(["round_robin", "least_outstanding"]).default("round_robin").meta({ description: "How a request picks an endpoint. Default round_robin." }),
+    health: healthSchema.optional(),
+  })
+  .meta({ description: "An upstream: endpoints, balancing and passive health." });
+
+export type UpstreamObjectInput = z.input<typeof upstreamObject>;
+
+const upstreamName = z.string().regex(NAME);
+
+/** A route's upstream: a URL, a list of URLs, the name of an entry in `upstreams`, or an inline object. */
+const upstreamRef = z
+  .union([
+    z.string().superRefine((s, ctx) => {
+      if (NAME.test(s) && !s.includes(":")) return; // a name from `upstreams`, resolved after parsing
+      const r = httpUrl.safeParse(s);
+      if (!r.success) ctx.addIssue({ code: "custom", message: r.error.issues[0]?.message ?? "invalid URL" });
+    }),
+    z.array(httpUrl).min(1),
+    upstreamObject,
+  ])
+  .meta({ description: "An http(s) URL, a list of URLs, the name of an entry of `upstreams`, or an object with endpoints." });
+
+const headerOps = z
+  .strictObject({
+    add: z.record(z.string(), z.string()).default({}).meta({ description: "Headers to set (replacing any value already present)." }),
+    remove: z.array(z.string()).default([]).meta({ description: "Header names to remove." }),
+  })
+  .meta({ description: "Header changes." });
+
+const timeoutsSchema = z
+  .strictObject({
+    connect: duration("5s", "Time allowed to open a TCP connection to an endpoint (new connections only)."),
+    header: duration("30s", "Time from sending the request until the response headers arrive."),
+    idle: duration("60s", "Longest pause between two body chunks, in either direction."),
+    total: duration("0ms", "Bound on the whole exchange including the body; 0 means no bound."),
+  })
+  .meta({ description: "Upstream timeouts." });
+
+const retriesSchema = z
+  .strictObject({
+    attempts: z.number().int().min(0).max(10).default(1).meta({ description: "Retries after the first try (0 disables). Default 1." }),
+    on: z
+      .array(z.enum(["connect-failure", "502", "503", "504", "reset"]))
+      .default(["connect-failure", "502", "503"])
+      .meta({ description: "Conditions that allow a retry. Default [connect-failure, 502, 503]." }),
+    budget: z.number().min(0).max(1).default(0.2).meta({ description: "Retries may add at most this fraction of the route's request rate. Default 0.2." }),
+    min_per_second: z.number().min(0).default(10).meta({ description: "Retries always allowed per second regardless of the budget. Default 10." }),
+    backoff: duration("25ms", "Pause before a retry (jittered ±50%)."),
+  })
+  .meta({ description: "Retries: idempotent methods without a request body only." });
+
+const matchSchema = z
+  .strictObject({
+    host: z.string().optional().meta({ description: 'Host to match (port ignored): "api.example.com" or "*.example.com".' }),
+    path: z
+      .string()
+      .startsWith("/")
+      .optional()
+      .meta({ description: 'Exact path, or a template with ":name" segments and a final "*" (e.g. /orders/:id, /files/*).' }),
+    prefix: z.string().startsWith("/").optional().meta({ description: "Path prefix, matched on segment boundaries (/api matches /api and /api/x, not /apix)." }),
+    methods: z
+      .array(z.string().regex(/^[A-Za-z]+$/).transform((m) => m.toUpperCase()))
+      .optional()
+      .meta({ description: "Methods to match; any method when absent." }),
+    headers: z
+      .record(z.string(), z.union([z.string(), z.boolean()]))
+      .optional()
+      .meta({ description: "Header conditions: a string value must equal; true means present; false means absent." }),
+  })
+  .superRefine((m, ctx) => {
+    if (m.path !== undefined && m.prefix !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give either path or prefix, not both", path: ["prefix"] });
+    }
+    if (m.path !== undefined) {
+      const segs = m.path.split("/");
+      segs.forEach((s, i) => {
+        if (s === "*" && i !== segs.length - 1) ctx.addIssue({ code: "custom", message: `"*" must be the last segment of a path template, got ${JSON.stringify(m.path)}`, path: ["path"] });
+        if (s.startsWith(":") && !/^:[A-Za-z_][A-Za-z0-9_]*$/.test(s)) ctx.addIssue({ code: "custom", message: `invalid parameter segment ${JSON.stringify(s)} in ${JSON.stringify(m.path)}`, path: ["path"] });
+      });
+    }
+  })
+  .meta({ description: "Conditions a request must meet; all given conditions must hold." });
+
+const rewriteSchema = z
+  .strictObject({
+    strip_prefix: z.string().startsWith("/").optional().meta({ description: "Remove this prefix from the path before forwarding." }),
+    prefix: z.string().startsWith("/").optional().meta({ description: "Prepend this to the (stripped) path." }),
+    path: z.string().startsWith("/").optional().meta({ description: 'Replace the path with a template using the route\'s ":name" parameters and "*" (e.g. /v2/orders/:id).' }),
+  })
+  .meta({ description: "Path rewriting, applied after matching." });
+
+export const routeSchema = z
+  .strictObject({
+    name: z.string().regex(NAME, "expected a name of letters, digits, '_', '.', '-'").meta({ description: "Unique route name, used in metrics, logs and the admin API." }),
+    match: matchSchema.prefault({}),
+    upstream: upstreamRef,
+    rewrite: rewriteSchema.optional(),
+    request_headers: headerOps.optional(),
+    response_headers: headerOps.optional(),
+    timeouts: timeoutsSchema.prefault({}),
+    retries: retriesSchema.prefault({}),
+    max_body: size(0, "Largest request body accepted (413 above it); 0 means no limit."),
+    preserve_host: z.boolean().default(false).meta({ description: "Send the client's Host header upstream instead of the endpoint's. Default false." }),
+  })
+  .meta({ description: "A route: what it matches and where it sends the request." });
+
+export const configSchema = z
+  .strictObject({
+    listen: listenAddress("0.0.0.0:8080", "Data-plane listen address."),
+    admin: z
+      .strictObject({
+        listen: listenAddress("127.0.0.1:9901", "Admin API listen address."),
+        token_env: z
+          .string()
+          .default("FICUS_ADMIN_TOKEN")
+          .meta({ description: "Environment variable holding the admin bearer token (required when the admin API is not on loopback). Default FICUS_ADMIN_TOKEN." }),
+      })
+      .prefault({}),
+    workers: z.number().int().min(0).max(256).default(0).meta({ description: "Worker processes sharing the listen port; 0 means one per CPU. Default 0." }),
+    upstreams: z.record(z.string().regex(NAME), upstreamObject).default({}).meta({ description: "Named upstreams that routes refer to by name." }),
+    routes: z.array(routeSchema).default([]),
+    default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
+    limits: z
+      .strictObject({
+        max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it."),
+        max_header_bytes: size("12KiB", "Largest request header section; 431 above it. The HTTP parser's hard cap is 16KiB."),
+        client_idle_timeout: duration("60s", "Close a client connection idle this long (1s to 255s)."),
+      })
+      .prefault({}),
+    shutdown: z
+      .strictObject({
+        drain_timeout: duration("30s", "On SIGTERM, time allowed for in-flight requests to finish before exit."),
+      })
+      .prefault({}),
+    access_log: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of requests logged (errors are always logged). Default 1." }),
+        output: z.string().default("stdout").meta({ description: 'stdout, stderr or a file path. Default stdout.' }),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+      })
+      .prefault({}),
+    tracing: z
+      .strictObject({
+        otlp_endpoint: httpUrl.optional().meta({ description: "OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Tracing is off without it." }),
+        service_name: z.string().default("ficus"),
+        sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of new traces sampled (a sampled parent is always followed). Default 1." }),
+        headers: z.record(z.string(), z.string()).default({}).meta({ description: "Extra headers for the exporter (use ${ENV} for secrets)." }),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.limits.client_idle_timeout < 1000 || c.limits.client_idle_timeout > 255_000) {
+      ctx.addIssue({ code: "custom", message: "must be between 1s and 255s", path: ["limits", "client_idle_timeout"] });
+    }
+    const seen = new Map<string, number>();
+    c.routes.forEach((r, i) => {
+      const prev = seen.get(r.name);
+      if (prev !== undefined) ctx.addIssue({ code: "custom", message: `duplicate route name ${JSON.stringify(r.name)} (also routes[${prev}])`, path: ["routes", i, "name"] });
+      seen.set(r.name, i);
+      if (typeof r.upstream === "string" && !r.upstream.includes(":") && !(r.upstream in c.upstreams)) {
+        const known = Object.keys(c.upstreams);
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown upstream ${JSON.stringify(r.upstream)}; expected an http(s) URL or one of: ${known.length ? known.join(", ") : "(no upstreams defined)"}`,
+          path: ["routes", i, "upstream"],
+        });
+      }
+    });
+    if (c.default_route !== undefined && !seen.has(c.default_route)) {
+      ctx.addIssue({ code: "custom", message: `no route named ${JSON.stringify(c.default_route)}; known routes: ${[...seen.keys()].join(", ") || "(none)"}`, path: ["default_route"] });
+    }
+  });
+
+export type FicusConfig = z.output<typeof configSchema>;
+export type RouteConfig = z.output<typeof routeSchema>;
+export type UpstreamObject = z.output<typeof upstreamObject>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** JSON Schema (draft 2020-12) of the input format, for editors. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return { ...schema, title: "Ficus configuration (ficus.yaml)" };
+}

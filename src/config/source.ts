@@ -1,0 +1,88 @@
+/**
+ * Where the running gateway's config comes from: a file (re-read on reload,
+ * watched for changes) or an inline document built from command-line flags
+ * (zero-config mode), plus command-line overrides applied to either before
+ * validation, so flags and file are validated together.
+ */
+import { watch } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
+import { type LoadedConfig, parseConfig, readConfigText } from "./load.ts";
+
+export interface Overrides {
+  readonly listen?: string | undefined;
+  readonly admin?: string | undefined;
+  readonly workers?: number | undefined;
+  readonly logLevel?: string | undefined;
+}
+
+export class ConfigSource {
+  readonly path: string | undefined;
+  private readonly inline: string | undefined;
+  readonly overrides: Overrides;
+
+  private constructor(path: string | undefined, inline: string | undefined, overrides: Overrides) {
+    this.path = path === undefined ? undefined : resolve(path);
+    this.inline = inline;
+    this.overrides = overrides;
+  }
+
+  static file(path: string, overrides: Overrides = {}): ConfigSource {
+    return new ConfigSource(path, undefined, overrides);
+  }
+
+  static inline(doc: unknown, overrides: Overrides = {}): ConfigSource {
+    return new ConfigSource(undefined, JSON.stringify(doc), overrides);
+  }
+
+  get label(): string {
+    return this.path ?? "(command line)";
+  }
+
+  read(): string {
+    return this.path !== undefined ? readConfigText(this.path) : (this.inline as string);
+  }
+
+  /** Reads (unless text is given) and validates. Throws ConfigError/FicusError. */
+  load(text: string = this.read(), env: Record<string, string | undefined> = process.env): LoadedConfig {
+    const o = this.overrides;
+    return parseConfig(text, this.label, env, (raw) => {
+      if (o.listen !== undefined) raw.listen = o.listen;
+      if (o.workers !== undefined) raw.workers = o.workers;
+      if (o.admin !== undefined) raw.admin = { ...(raw.admin as object | undefined), listen: o.admin };
+      if (o.logLevel !== undefined) raw.log = { ...(raw.log as object | undefined), level: o.logLevel };
+    });
+  }
+
+  /**
+   * Calls onChange (debounced) when the file changes. Watches the directory,
+   * because editors and Kubernetes ConfigMaps replace files by renaming.
+   */
+  watch(onChange: () => void): () => void {
+    if (this.path === undefined) return () => {};
+    const name = basename(this.path);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let last = safeRead(this.path);
+    const w = watch(dirname(this.path), (_event, file) => {
+      if (file !== null && file !== name && file !== "..data") return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        const now = safeRead(this.path as string);
+        if (now === last) return;
+        last = now;
+        onChange();
+      }, 150);
+    });
+    return () => {
+      if (timer) clearTimeout(timer);
+      w.close();
+    };
+  }
+}
+
+function safeRead(path: string): string | undefined {
+  try {
+    return readConfigText(path);
+  } catch {
+    return undefined;
+  }
+}

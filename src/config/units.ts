@@ -1,0 +1,37 @@
+/**
+ * Human units in configuration: durations ("250ms", "5s", "2m", "1h") and
+ * byte sizes ("512KiB", "10MB", "1GiB"). Plain numbers are milliseconds and
+ * bytes. Parsed once at load; the hot path reads numbers.
+ */
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a duration into milliseconds, or returns undefined when the text is not one. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value : undefined;
+  const m = DURATION.exec(value.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * (DURATION_MS[m[2] as string] as number));
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?$/i;
+const SIZE_BYTES: Record<string, number> = {
+  b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4,
+};
+
+/** Parses a byte size into bytes, or returns undefined when the text is not one. */
+export function parseSize(value: string | number): number | undefined {
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : undefined;
+  const m = SIZE.exec(value.trim());
+  if (!m) return undefined;
+  return Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? "b").toLowerCase()] as number));
+}
+
+/** Formats milliseconds the way a config file would say them. */
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

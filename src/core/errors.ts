@@ -1,0 +1,79 @@
+/**
+ * The one coded error hierarchy of Ficus.
+ *
+ * Every error that can reach a client or an operator has a stable `FICUS_*`
+ * code. Client-facing codes carry the HTTP status they map to; the mapping to a
+ * response happens in one place (`errorResponse`). The table below is the
+ * source of `docs/errors.md` (see `scripts/gen-docs.ts`).
+ */
+
+export interface ErrorCodeInfo {
+  /** HTTP status sent to the client, or 0 for errors that never reach a client. */
+  readonly status: number;
+  /** One sentence an operator can act on. */
+  readonly description: string;
+}
+
+export const ERROR_CODES = {
+  // --- client-facing (data plane) ---
+  FICUS_ROUTE_NOT_FOUND: { status: 404, description: "No route matches the request's host, path, method and headers, and no default_route is configured." },
+  FICUS_BAD_REQUEST: { status: 400, description: "The request is malformed (for example an absolute-form target the gateway does not serve)." },
+  FICUS_BODY_TOO_LARGE: { status: 413, description: "The request body exceeds the route's max_body." },
+  FICUS_URI_TOO_LONG: { status: 414, description: "The request target exceeds limits.max_url_bytes." },
+  FICUS_HEADERS_TOO_LARGE: { status: 431, description: "The request header section exceeds limits.max_header_bytes." },
+  FICUS_UPSTREAM_UNREACHABLE: { status: 502, description: "No connection could be made to the upstream endpoint (refused, reset before a response, DNS failure)." },
+  FICUS_UPSTREAM_RESET: { status: 502, description: "The upstream closed the connection or sent an invalid response before the response headers were complete." },
+  FICUS_UPSTREAM_TIMEOUT: { status: 504, description: "The upstream did not answer within the route's header or total timeout." },
+  FICUS_NO_HEALTHY_UPSTREAM: { status: 503, description: "Every endpoint of the route's upstream is ejected by passive health checking and the route does not fail open." },
+  FICUS_UNAUTHORIZED: { status: 401, description: "The admin API requires a bearer token and the request carried none or a wrong one." },
+  FICUS_ADMIN_NOT_FOUND: { status: 404, description: "No admin endpoint at this path." },
+  FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
+  // --- operator-facing (configuration, CLI) ---
+  FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
+  FICUS_CONFIG_PARSE: { status: 0, description: "The configuration file is not valid YAML." },
+  FICUS_CONFIG_INVALID: { status: 0, description: "The configuration does not match the schema; each message names the field path and line." },
+  FICUS_CONFIG_ENV_MISSING: { status: 0, description: "A ${VAR} reference names an environment variable that is not set." },
+  FICUS_ADMIN_TOKEN_REQUIRED: { status: 0, description: "The admin server listens on a non-loopback address but no admin token is set in the environment." },
+  FICUS_LISTEN_FAILED: { status: 0, description: "A listener could not bind its address (in use, permission denied)." },
+  FICUS_USAGE: { status: 0, description: "The command line is invalid." },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of every error Ficus raises on purpose. */
+export class FicusError extends Error {
+  readonly code: ErrorCode;
+  override readonly cause: unknown;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message);
+    this.name = "FicusError";
+    this.code = code;
+    this.cause = options?.cause;
+  }
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}
+
+/** A configuration problem: one or more messages, each naming a field and a line. */
+export class ConfigError extends FicusError {
+  readonly issues: readonly string[];
+  constructor(code: ErrorCode, issues: readonly string[]) {
+    super(code, issues.join("\n"));
+    this.name = "ConfigError";
+    this.issues = issues;
+  }
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+
+/** The JSON error body every client-facing rejection uses. */
+export function errorBody(code: ErrorCode, message: string, requestId: string): string {
+  return JSON.stringify({ error: { code, message, request_id: requestId } });
+}
+
+/** Turns a code into the client response: JSON body, the code's status, the request id header. */
+export function errorResponse(code: ErrorCode, message: string, requestId: string, extraHeaders?: Record<string, string>): Response {
+  const headers: Record<string, string> = { ...JSON_HEADERS, "x-request-id": requestId, ...extraHeaders };
+  return new Response(errorBody(code, message, requestId), { status: ERROR_CODES[code].status, headers });
+}

@@ -1,0 +1,85 @@
+/**
+ * The access log: one JSON line per request, written through a buffered sink
+ * that is flushed on a short timer, so the data plane never waits on I/O.
+ * Sampling is deterministic per request id; errors (status >= 500, or
+ * gateway-generated rejections) are always logged.
+ */
+import type { FileSink } from "bun";
+
+export interface AccessRecord {
+  time: string;
+  request_id: string;
+  route: string;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  upstream: string;
+  bytes: number;
+  client: string;
+  error?: string | undefined;
+}
+
+export interface AccessLogSettings {
+  readonly enabled: boolean;
+  readonly sample: number;
+  readonly output: string;
+}
+
+export class AccessLog {
+  private sink: FileSink | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private settings: AccessLogSettings;
+  private counter = 0;
+
+  constructor(settings: AccessLogSettings) {
+    this.settings = settings;
+    this.open();
+  }
+
+  private open(): void {
+    if (!this.settings.enabled) return;
+    const out = this.settings.output;
+    const file = out === "stdout" ? Bun.stdout : out === "stderr" ? Bun.stderr : Bun.file(out);
+    this.sink = file.writer({ highWaterMark: 64 * 1024 });
+    this.timer = setInterval(() => void this.sink?.flush(), 100);
+    this.timer.unref?.();
+  }
+
+  /** Applies new settings (hot reload); reopens the output only if it changed. */
+  reconfigure(settings: AccessLogSettings): void {
+    const reopen = settings.enabled !== this.settings.enabled || settings.output !== this.settings.output;
+    if (reopen) this.close();
+    this.settings = settings;
+    if (reopen) this.open();
+  }
+
+  /** True when this request should be logged (cheap; call before building the record). */
+  wants(status: number): boolean {
+    if (!this.sink) return false;
+    const s = this.settings.sample;
+    if (s >= 1 || status >= 500) return true;
+    if (s <= 0) return false;
+    // Deterministic sampling: every k-th request, k = 1/s.
+    this.counter++;
+    return this.counter % Math.max(1, Math.round(1 / s)) === 0;
+  }
+
+  write(r: AccessRecord): void {
+    this.sink?.write(`${JSON.stringify(r)}\n`);
+  }
+
+  flush(): void {
+    void this.sink?.flush();
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.sink) {
+      void this.sink.flush();
+      if (this.settings.output !== "stdout" && this.settings.output !== "stderr") void this.sink.end();
+    }
+    this.sink = undefined;
+  }
+}

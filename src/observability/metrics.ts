@@ -1,0 +1,131 @@
+/**
+ * Prometheus metrics (prom-client), `ficus_` names, documented in
+ * docs/metrics.md. Each process has its own registry; with several workers
+ * the supervisor merges them (AggregatorRegistry) when /metrics is scraped.
+ * Hot-path callers hold pre-bound label children (see RouteMetrics).
+ */
+import client from "prom-client";
+
+export const VERSION = "0.1.0";
+
+/** Request duration buckets in seconds: sub-millisecond resolution for a proxy. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly requests = new client.Counter({
+    name: "ficus_requests_total",
+    help: "Requests handled, by route, method and status class (route is \"(none)\" when no route matched).",
+    labelNames: ["route", "method", "status_class"] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new client.Histogram({
+    name: "ficus_request_duration_seconds",
+    help: "Time from receiving the request to the end of the response body, by route.",
+    labelNames: ["route"] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly upstreamDuration = new client.Histogram({
+    name: "ficus_upstream_duration_seconds",
+    help: "Time from sending the request upstream to receiving the response headers, by route.",
+    labelNames: ["route"] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inFlight = new client.Gauge({
+    name: "ficus_requests_in_flight",
+    help: "Requests being handled right now.",
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new client.Counter({
+    name: "ficus_upstream_errors_total",
+    help: "Upstream attempts that failed, by route and error code.",
+    labelNames: ["route", "code"] as const,
+    registers: [this.registry],
+  });
+  readonly retries = new client.Counter({
+    name: "ficus_retries_total",
+    help: "Retries, by route and outcome (attempted, budget_exhausted).",
+    labelNames: ["route", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly configReloads = new client.Counter({
+    name: "ficus_config_reloads_total",
+    help: "Configuration reloads, by result (success, failure).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+  readonly ejections = new client.Counter({
+    name: "ficus_endpoint_ejections_total",
+    help: "Endpoints ejected by passive health checking, by upstream and endpoint.",
+    labelNames: ["upstream", "endpoint"] as const,
+    registers: [this.registry],
+  });
+  readonly ejected = new client.Gauge({
+    name: "ficus_endpoints_ejected",
+    help: "Endpoints currently ejected, by upstream.",
+    labelNames: ["upstream"] as const,
+    registers: [this.registry],
+  });
+  readonly websockets = new client.Gauge({
+    name: "ficus_websocket_connections",
+    help: "Proxied WebSocket connections open right now.",
+    registers: [this.registry],
+  });
+  readonly buildInfo = new client.Gauge({
+    name: "ficus_build_info",
+    help: "Always 1; labels carry the version and runtime.",
+    labelNames: ["version", "runtime"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    this.buildInfo.set({ version: VERSION, runtime: `bun-${Bun.version}` }, 1);
+    if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: "ficus_" });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  json(): Promise<client.MetricObjectWithValues<client.MetricValue<string>>[]> {
+    return this.registry.getMetricsAsJSON();
+  }
+}
+
+/** Merges the registries of several workers into one exposition. */
+export async function aggregateMetrics(parts: client.MetricObjectWithValues<client.MetricValue<string>>[][]): Promise<string> {
+  // Gauges that describe the whole process group are summed too, which is right for in-flight and ejected counts.
+  return client.AggregatorRegistry.aggregate(parts).metrics();
+}
+
+export const METRICS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;
+
+const STATUS_CLASS = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+/** Label children bound once per route, so a request does no label hashing for durations. */
+export class RouteMetrics {
+  readonly duration: client.Histogram.Internal<"route">;
+  readonly upstream: client.Histogram.Internal<"route">;
+  private readonly counters = new Map<string, client.Counter.Internal>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    readonly route: string,
+  ) {
+    this.duration = metrics.requestDuration.labels(route);
+    this.upstream = metrics.upstreamDuration.labels(route);
+  }
+
+  count(method: string, status: number): void {
+    const cls = STATUS_CLASS[Math.floor(status / 100) - 1] ?? "5xx";
+    const key = method + cls;
+    let c = this.counters.get(key);
+    if (!c) {
+      c = this.metrics.requests.labels(this.route, method, cls);
+      this.counters.set(key, c);
+    }
+    c.inc();
+  }
+}

@@ -1,0 +1,541 @@
+/**
+ * The data plane's request path: route lookup, limits, header preparation,
+ * the upstream exchange with timeouts, retries and passive health, and the
+ * response (buffered when small and sized, streamed otherwise), with metrics,
+ * access log and tracing recorded once per request when it ends.
+ *
+ * This is the one hot-path file; it is long on purpose and keeps per-request
+ * work to what each request needs (no URL objects, no header copies beyond
+ * the one pass that builds the upstream headers).
+ */
+import type { Server } from "bun";
+import { type ErrorCode, errorResponse } from "../core/errors.ts";
+import type { AccessLog } from "../observability/access-log.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
+import type { RequestSpan, Tracer } from "../observability/tracing.ts";
+import { removeDotSegments } from "../routing/router.ts";
+import { editRequestHeaders, headerBytes, prepareResponseHeaders, requestIdFrom } from "./headers.ts";
+import type { RetryCondition, RouteTable, RuntimeRoute } from "./route-table.ts";
+import type { Endpoint } from "./upstream-pool.ts";
+
+/** Bodies up to this size (with a Content-Length) are read whole: they can be retried, and small bodies are cheaper buffered. */
+const BUFFER_REQUEST_MAX = 64 * 1024;
+/** Bun's HTTP parser rejects larger header sections itself (bare 431); below it the limit is ours. */
+export const PARSER_HEADER_CAP = 16 * 1024;
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"]);
+const NO_ROUTE = "(none)";
+
+type AbortReason = "header" | "total" | "idle" | "client" | "shutdown";
+
+class AbortedBy extends Error {
+  constructor(readonly reason: AbortReason) {
+    super(`aborted: ${reason}`);
+  }
+}
+
+export interface ProxyOptions {
+  readonly metrics: Metrics;
+  readonly accessLog: AccessLog;
+  readonly logger: Logger;
+  readonly tracer: Tracer | undefined;
+  /** Client idle timeout in ms (Bun's per-connection idle timer), to lift it for long exchanges. */
+  readonly clientIdleMs: number;
+}
+
+/** Everything one request carries from start to its log line. */
+interface Exchange {
+  readonly start: number;
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly client: string;
+  route: RuntimeRoute | undefined;
+  endpoint: Endpoint | undefined;
+  status: number;
+  bytes: number;
+  error: ErrorCode | undefined;
+  span: RequestSpan | undefined;
+  done: boolean;
+}
+
+/** The abort switch of one request: request-wide events abort whichever attempt is current. */
+interface AbortHandle {
+  current: AbortController;
+  abort(why: AbortReason): void;
+}
+
+/** Streams with an idle deadline, checked by one sweeper instead of a timer per chunk. */
+interface IdleWatch {
+  deadline: number;
+  readonly idleMs: number;
+  readonly abort: () => void;
+}
+
+export class Proxy {
+  table: RouteTable;
+  private readonly opts: ProxyOptions;
+  private inflight = 0;
+  private draining = false;
+  private readonly idleWatches = new Set<IdleWatch>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private readonly controllers = new Set<AbortHandle>();
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(table: RouteTable, opts: ProxyOptions) {
+    this.table = table;
+    this.opts = opts;
+    this.sweeper = setInterval(() => this.sweepIdle(), 250);
+    this.sweeper.unref?.();
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Swaps in a new route table; requests already running keep theirs. */
+  swap(table: RouteTable): void {
+    this.table = table;
+  }
+
+  private sweepIdle(): void {
+    if (this.idleWatches.size === 0) return;
+    const now = performance.now();
+    for (const w of this.idleWatches) {
+      if (now > w.deadline) {
+        this.idleWatches.delete(w);
+        w.abort();
+      }
+    }
+  }
+
+  /** Stops taking new requests and resolves when in-flight ones finish (or the deadline passes, aborting the rest). */
+  async drain(deadlineMs: number): Promise<boolean> {
+    this.draining = true;
+    if (this.inflight === 0) return true;
+    const finished = new Promise<boolean>((resolve) => this.drainWaiters.push(() => resolve(true)));
+    const timedOut = Bun.sleep(deadlineMs).then(() => false);
+    const ok = await Promise.race([finished, timedOut]);
+    if (!ok) for (const c of this.controllers) c.abort("shutdown");
+    return ok;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Bun.serve fetch handler. */
+  handle = async (req: Request, server: Server<unknown>): Promise<Response | undefined> => {
+    const start = performance.now();
+    const table = this.table;
+    const url = req.url;
+    const pathStart = url.indexOf("/", url.indexOf("//") + 2);
+    const target = pathStart < 0 ? "/" : url.slice(pathStart);
+    const q = target.indexOf("?");
+    let path = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? "" : target.slice(q);
+    const headers = req.headers;
+    const method = req.method;
+    const requestId = requestIdFrom(headers.get("x-request-id"));
+    const client = server.requestIP(req)?.address ?? "";
+    const ex: Exchange = {
+      start,
+      requestId,
+      method,
+      path,
+      client,
+      route: undefined,
+      endpoint: undefined,
+      status: 0,
+      bytes: 0,
+      error: undefined,
+      span: undefined,
+      done: false,
+    };
+    this.inflight++;
+    this.opts.metrics.inFlight.inc();
+
+    if (target.length > table.limits.maxUrl) {
+      return this.reject(ex, "FICUS_URI_TOO_LONG", `request target is ${target.length} bytes; the limit is ${table.limits.maxUrl}`);
+    }
+    if (path.includes("/.") || path.toLowerCase().includes("/%2e")) path = removeDotSegments(path);
+
+    const hostHeader = headers.get("host");
+    let host = hostHeader === null ? "" : hostHeader.toLowerCase();
+    const colon = host.lastIndexOf(":");
+    if (colon > 0 && host.indexOf("]", colon) < 0) host = host.slice(0, colon);
+
+    const matched = table.router.match({ host, path, method, header: (n) => headers.get(n) });
+    const route = matched?.value ?? table.defaultRoute;
+    if (route === undefined) {
+      return this.reject(ex, "FICUS_ROUTE_NOT_FOUND", `no route for ${method} ${path}${host ? ` on host ${host}` : ""}`);
+    }
+    ex.route = route;
+    if (this.opts.tracer) ex.span = this.opts.tracer.startRequest(headers.get("traceparent"), headers.get("tracestate"), method, path, route.name);
+
+    // Long exchanges must not be cut by the client connection's idle timer; our own timers bound them.
+    const t = route.timeouts;
+    if (t.header > this.opts.clientIdleMs || t.total > this.opts.clientIdleMs) server.timeout(req, 0);
+
+    const isUpgrade = headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (isUpgrade) return this.upgrade(ex, req, server, route, path, matched?.params ?? {}, query);
+
+    // --- request body ---
+    const cl = headers.get("content-length");
+    const contentLength = cl === null ? -1 : Number(cl);
+    if (route.maxBody > 0 && contentLength > route.maxBody) {
+      return this.reject(ex, "FICUS_BODY_TOO_LARGE", `request body is ${contentLength} bytes; the route allows ${route.maxBody}`, { connection: "close" });
+    }
+    const idempotent = IDEMPOTENT.has(method);
+    let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
+    if (contentLength !== 0 && (contentLength > 0 || headers.get("transfer-encoding") !== null)) {
+      if (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX) {
+        // Small bodies of retryable requests are read whole so a retry can resend them.
+        try {
+          body = await req.arrayBuffer();
+        } catch {
+          return this.clientGone(ex);
+        }
+        headers.delete("content-length");
+      } else {
+        const stream = req.body ?? undefined;
+        body = stream && route.maxBody > 0 && contentLength < 0 ? new LimitedBody(stream, route.maxBody) : stream;
+      }
+    }
+
+    // --- headers ---
+    if (table.limits.maxHeader < PARSER_HEADER_CAP) {
+      const size = headerBytes(headers);
+      if (size > table.limits.maxHeader) {
+        return this.reject(ex, "FICUS_HEADERS_TOO_LARGE", `request headers are ${size} bytes; the limit is ${table.limits.maxHeader}`, { connection: "close" });
+      }
+    }
+    editRequestHeaders(headers, { requestId, clientIp: client, proto: "http", originalHost: hostHeader, ops: route.requestOps });
+    // Bun's fetch adds "Accept-Encoding: gzip, deflate, br, zstd" when none is given; an absent field means
+    // "any coding" but the client may not decode one, so ask for identity explicitly (RFC 9110 §12.5.3).
+    if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+    const upHeaders = headers;
+
+    const upstreamPath = (route.rewrite ? route.rewrite(path, matched?.params ?? {}) : path) + query;
+    const retryable = idempotent && (body === undefined || body instanceof ArrayBuffer);
+    const pool = route.pool;
+    const now = Date.now();
+    route.budget.deposit(now);
+
+    // One controller per attempt; request-wide events (client abort, total timeout, shutdown) abort the current one.
+    const ctl: AbortHandle = { current: new AbortController(), abort: (why) => ctl.current.abort(new AbortedBy(why)) };
+    this.controllers.add(ctl);
+    const onClientAbort = () => ctl.abort("client");
+    req.signal.addEventListener("abort", onClientAbort, { once: true });
+    let totalTimer: ReturnType<typeof setTimeout> | undefined;
+    if (t.total > 0) totalTimer = setTimeout(() => ctl.abort("total"), t.total);
+    const cleanup = () => {
+      if (totalTimer) clearTimeout(totalTimer);
+      req.signal.removeEventListener("abort", onClientAbort);
+      this.controllers.delete(ctl);
+    };
+
+    let excluded: Endpoint | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) ctl.current = new AbortController();
+      const signal = ctl.current.signal;
+      const ep = pool.pick(Date.now(), excluded);
+      ex.endpoint = ep;
+      ep.inflight++;
+      const upStart = performance.now();
+      const headerTimer = setTimeout(() => ctl.abort("header"), t.header);
+      upHeaders.set("host", route.preserveHost && hostHeader !== null ? hostHeader : ep.host);
+      const upSpan = ex.span?.startUpstream(ep.id, attempt);
+      if (upSpan) upHeaders.set("traceparent", upSpan.traceparent);
+      let res: Response;
+      try {
+        res = await fetch(ep.base + upstreamPath, {
+          method,
+          headers: upHeaders,
+          body: body instanceof LimitedBody ? body.stream : body,
+          redirect: "manual",
+          decompress: false,
+          signal,
+          duplex: "half",
+        });
+      } catch (err) {
+        clearTimeout(headerTimer);
+        ep.inflight--;
+        const reason = abortReason(signal);
+        if (reason === "client") {
+          upSpan?.end(0, "client aborted");
+          cleanup();
+          return this.clientGone(ex);
+        }
+        if (body instanceof LimitedBody && body.exceeded) {
+          upSpan?.end(0, "FICUS_BODY_TOO_LARGE");
+          cleanup();
+          return this.reject(ex, "FICUS_BODY_TOO_LARGE", `request body exceeds the route's limit of ${route.maxBody} bytes`, { connection: "close" });
+        }
+        const code = reason !== undefined ? "FICUS_UPSTREAM_TIMEOUT" : classifyFetchError(err);
+        const cond: RetryCondition = code === "FICUS_UPSTREAM_UNREACHABLE" ? "connect-failure" : code === "FICUS_UPSTREAM_TIMEOUT" ? "504" : "reset";
+        upSpan?.end(0, code);
+        this.opts.metrics.upstreamErrors.inc({ route: route.name, code });
+        pool.failure(ep, Date.now());
+        if (reason !== "total" && reason !== "shutdown" && this.mayRetry(route, retryable, attempt, cond)) {
+          excluded = ep;
+          await backoff(route.retries.backoff);
+          continue;
+        }
+        cleanup();
+        const msg =
+          code === "FICUS_UPSTREAM_TIMEOUT"
+            ? reason === "header"
+              ? `upstream ${ep.id} sent no response headers within ${t.header} ms`
+              : reason === "shutdown"
+                ? "the gateway shut down before the upstream answered"
+                : `upstream exchange exceeded the route's total timeout of ${t.total} ms`
+            : `upstream ${ep.id}: ${(err as Error).message.split(".")[0]}`;
+        return this.reject(ex, code, msg);
+      }
+      clearTimeout(headerTimer);
+      route.metrics.upstream.observe((performance.now() - upStart) / 1000);
+      const status = res.status;
+      upSpan?.end(status, undefined);
+      if (status === 502 || status === 503 || status === 504) {
+        pool.failure(ep, Date.now());
+        if (this.mayRetry(route, retryable, attempt, String(status) as RetryCondition)) {
+          ep.inflight--;
+          excluded = ep;
+          await res.body?.cancel().catch(() => {});
+          await backoff(route.retries.backoff);
+          continue;
+        }
+      } else pool.success(ep);
+      return this.respond(ex, req, server, res, route, ctl, cleanup);
+    }
+  };
+
+  private mayRetry(route: RuntimeRoute, retryable: boolean, attempt: number, cond: RetryCondition): boolean {
+    if (!retryable || attempt >= route.retries.attempts || !route.retries.on.has(cond)) return false;
+    if (!route.budget.withdraw()) {
+      this.opts.metrics.retries.inc({ route: route.name, outcome: "budget_exhausted" });
+      return false;
+    }
+    this.opts.metrics.retries.inc({ route: route.name, outcome: "attempted" });
+    return true;
+  }
+
+  /**
+   * Sends the upstream response on. A body with a Content-Length is handed to
+   * Bun natively (fastest; the exchange is accounted when the headers go out,
+   * bytes = Content-Length). A body without one (chunked, SSE, close-delimited)
+   * is forwarded chunk by chunk through a reader that counts bytes, enforces
+   * the idle timeout, and accounts the exchange when the body ends.
+   */
+  private respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: () => void): Response {
+    const ep = ex.endpoint as Endpoint;
+    const status = res.status;
+    const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
+    // While draining, keep serving but move clients off this process.
+    if (this.draining) headers.set("connection", "close");
+    ex.status = status;
+    const upstreamBody = res.body;
+    const cl = headers.get("content-length");
+    if (upstreamBody === null || cl !== null || ex.method === "HEAD" || status === 204 || status === 304) {
+      ex.bytes = cl === null || ex.method === "HEAD" ? 0 : Number(cl);
+      ep.inflight--;
+      // Bun pipes this body natively; when the client disconnects it cancels the upstream body itself
+      // (covered by the "client abort mid-download" test), so the request's own timers can stop here.
+      cleanup();
+      this.finish(ex);
+      return new Response(upstreamBody, { status, statusText: res.statusText, headers });
+    }
+    if (headers.get("content-type")?.startsWith("text/event-stream")) server.timeout(req, 0);
+    const reader = upstreamBody.getReader();
+    const watch = this.watchIdle(route.timeouts.idle, ctl);
+    const end = (error?: ErrorCode) => {
+      if (ex.done) return;
+      this.idleWatches.delete(watch);
+      ep.inflight--;
+      cleanup();
+      if (error) {
+        ex.error = error;
+        this.opts.metrics.upstreamErrors.inc({ route: route.name, code: error });
+      }
+      this.finish(ex);
+    };
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull: async (c) => {
+          try {
+            const { done, value } = await reader.read();
+            if (done) {
+              c.close();
+              end();
+              return;
+            }
+            watch.deadline = performance.now() + watch.idleMs;
+            ex.bytes += value.byteLength;
+            c.enqueue(value);
+          } catch (err) {
+            // The upstream reset mid-body or a timer fired: the client sees a truncated body, as with any proxy.
+            const reason = abortReason(ctl.current.signal);
+            end(reason === "client" ? undefined : reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET");
+            if (reason !== "client") route.pool.failure(ep, Date.now());
+            c.error(err);
+          }
+        },
+        cancel: (reason) => {
+          // The client went away: abort the upstream exchange.
+          ctl.abort("client");
+          reader.cancel(reason).catch(() => {});
+          if (!ex.done) ex.status = 499;
+          end();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return new Response(body, { status, statusText: res.statusText, headers });
+  }
+
+  private watchIdle(idleMs: number, ctl: AbortHandle): IdleWatch {
+    const w: IdleWatch = { deadline: performance.now() + idleMs, idleMs, abort: () => ctl.abort("idle") };
+    this.idleWatches.add(w);
+    return w;
+  }
+
+  private upgrade(
+    ex: Exchange,
+    req: Request,
+    server: Server<unknown>,
+    route: RuntimeRoute,
+    path: string,
+    params: Record<string, string>,
+    query: string,
+  ): Response | undefined {
+    const ep = route.pool.pick(Date.now());
+    ex.endpoint = ep;
+    const upstreamPath = (route.rewrite ? route.rewrite(path, params) : path) + query;
+    const protocols = req.headers.get("sec-websocket-protocol");
+    const forward: Record<string, string> = { "x-request-id": ex.requestId, "x-forwarded-for": ex.client };
+    for (const name of ["authorization", "cookie", "origin", "user-agent"]) {
+      const v = req.headers.get(name);
+      if (v !== null) forward[name] = v;
+    }
+    const data: WebSocketData = {
+      url: ep.wsBase + upstreamPath,
+      headers: forward,
+      protocols: protocols ? protocols.split(",").map((p) => p.trim()) : [],
+      requestId: ex.requestId,
+      upstream: undefined,
+      pending: [],
+    };
+    const upgradeHeaders = protocols ? { "sec-websocket-protocol": data.protocols[0] as string } : undefined;
+    if (server.upgrade(req, { data, headers: { "x-request-id": ex.requestId, ...upgradeHeaders } })) {
+      ex.status = 101;
+      this.finish(ex);
+      return undefined;
+    }
+    return this.reject(ex, "FICUS_BAD_REQUEST", "invalid WebSocket upgrade request");
+  }
+
+  private reject(ex: Exchange, code: ErrorCode, message: string, extra?: Record<string, string>): Response {
+    const res = errorResponse(code, message, ex.requestId, extra);
+    ex.status = res.status;
+    ex.error = code;
+    this.finish(ex);
+    return res;
+  }
+
+  private clientGone(ex: Exchange): Response {
+    ex.status = 499;
+    this.finish(ex);
+    return new Response(null, { status: 499 });
+  }
+
+  /** Records metrics, the access log line and the span; exactly once per request. */
+  private finish(ex: Exchange): void {
+    if (ex.done) return;
+    ex.done = true;
+    const seconds = (performance.now() - ex.start) / 1000;
+    const route = ex.route;
+    const method = KNOWN_METHODS.has(ex.method) ? ex.method : "OTHER";
+    if (route) {
+      route.metrics.count(method, ex.status);
+      route.metrics.duration.observe(seconds);
+    } else {
+      this.opts.metrics.requests.inc({ route: NO_ROUTE, method, status_class: `${Math.floor(ex.status / 100)}xx` });
+      this.opts.metrics.requestDuration.observe({ route: NO_ROUTE }, seconds);
+    }
+    ex.span?.end(ex.status, ex.error);
+    const log = this.opts.accessLog;
+    if (log.wants(ex.status)) {
+      log.write({
+        time: new Date().toISOString(),
+        request_id: ex.requestId,
+        route: route?.name ?? NO_ROUTE,
+        method: ex.method,
+        path: ex.path,
+        status: ex.status,
+        duration_ms: Math.round(seconds * 1e6) / 1000,
+        upstream: ex.endpoint?.id ?? "",
+        bytes: ex.bytes,
+        client: ex.client,
+        error: ex.error,
+      });
+    }
+    this.inflight--;
+    this.opts.metrics.inFlight.dec();
+    if (this.draining && this.inflight === 0) {
+      for (const w of this.drainWaiters) w();
+      this.drainWaiters = [];
+    }
+  }
+}
+
+export interface WebSocketData {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly protocols: string[];
+  readonly requestId: string;
+  upstream: WebSocket | undefined;
+  pending: (string | ArrayBufferLike | ArrayBufferView)[];
+}
+
+function abortReason(signal: AbortSignal): AbortReason | undefined {
+  if (!signal.aborted) return undefined;
+  const r = signal.reason;
+  return r instanceof AbortedBy ? r.reason : "client";
+}
+
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ConnectionRefused", "FailedToOpenSocket", "ECONNABORTED", "ETIMEDOUT"]);
+
+/** Maps a fetch failure to a code: could not connect, or the connection broke before a response. */
+export function classifyFetchError(err: unknown): ErrorCode {
+  const code = (err as { code?: string }).code;
+  if (code !== undefined && UNREACHABLE.has(code)) return "FICUS_UPSTREAM_UNREACHABLE";
+  return "FICUS_UPSTREAM_RESET";
+}
+
+function backoff(ms: number): Promise<void> | undefined {
+  if (ms <= 0) return undefined;
+  return Bun.sleep(ms * (0.5 + Math.random()));
+}
+
+/** A chunked request body that errors once more than `max` bytes have passed, remembering why. */
+class LimitedBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  exceeded = false;
+  constructor(source: ReadableStream<Uint8Array>, max: number) {
+    let seen = 0;
+    this.stream = source.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform: (chunk, c) => {
+          seen += chunk.byteLength;
+          if (seen > max) {
+            this.exceeded = true;
+            c.error(new Error(`request body exceeds ${max} bytes`));
+          } else c.enqueue(chunk);
+        },
+      }),
+    );
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Compiles a validated config into what the data plane reads: routes with
+ * pre-parsed endpoints, header ops, rewrite functions and bound metrics, and
+ * the router. A RouteTable is immutable once built; a reload builds a new one
+ * and swaps the reference, so a request keeps the table it started with.
+ */
+import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
+import { Router } from "../routing/router.ts";
+import type { HeaderOps } from "./headers.ts";
+import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
+import { type Metrics, RouteMetrics } from "../observability/metrics.ts";
+
+export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset";
+
+export interface RuntimeRoute {
+  readonly name: string;
+  readonly pool: UpstreamPool;
+  readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
+  readonly requestOps: HeaderOps | undefined;
+  readonly responseOps: HeaderOps | undefined;
+  readonly timeouts: { readonly connect: number; readonly header: number; readonly idle: number; readonly total: number };
+  readonly retries: { readonly attempts: number; readonly on: ReadonlySet<RetryCondition>; readonly backoff: number };
+  readonly budget: RetryBudget;
+  readonly maxBody: number;
+  readonly preserveHost: boolean;
+  readonly metrics: RouteMetrics;
+  readonly config: RouteConfig;
+}
+
+export interface RouteTable {
+  readonly router: Router<RuntimeRoute>;
+  readonly routes: readonly RuntimeRoute[];
+  readonly byName: ReadonlyMap<string, RuntimeRoute>;
+  readonly defaultRoute: RuntimeRoute | undefined;
+  readonly pools: readonly UpstreamPool[];
+  readonly limits: { readonly maxUrl: number; readonly maxHeader: number };
+}
+
+function ops(o: { add: Record<string, string>; remove: string[] } | undefined): HeaderOps | undefined {
+  if (!o) return undefined;
+  const add = Object.entries(o.add).map(([k, v]) => [k.toLowerCase(), v] as const);
+  const remove = o.remove.map((r) => r.toLowerCase());
+  return add.length + remove.length > 0 ? { add, remove } : undefined;
+}
+
+/** Builds the path rewrite of a route, or undefined when the path is forwarded as is. */
+export function compileRewrite(r: RouteConfig["rewrite"]): RuntimeRoute["rewrite"] {
+  if (!r) return undefined;
+  const { strip_prefix: strip, prefix, path: template } = r;
+  if (template !== undefined) {
+    const parts = template.split("/").map((seg) => (seg === "*" ? { param: "*" } : seg.startsWith(":") ? { param: seg.slice(1) } : { text: seg }));
+    return (_path, params) =>
+      parts.map((p) => ("text" in p ? p.text : (params[p.param as string] ?? ""))).join("/") || "/";
+  }
+  const stripLen = strip ? strip.replace(/\/+$/, "").length : 0;
+  const add = prefix ? prefix.replace(/\/+$/, "") : "";
+  return (path) => {
+    let p = path;
+    if (stripLen > 0 && strip && p.startsWith(strip.replace(/\/+$/, ""))) {
+      p = p.slice(stripLen);
+      if (p === "" || p[0] !== "/") p = `/${p}`;
+    }
+    return add ? (p === "/" ? `${add}/` : add + p) : p;
+  };
+}
+
+function poolFor(name: string, u: UpstreamObject): UpstreamPool {
+  const h = u.health ?? { max_failures: 5, ejection: 10_000, max_ejection: 300_000 };
+  return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection });
+}
+
+export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: (p: UpstreamPool) => void): RouteTable {
+  const named = new Map<string, UpstreamPool>();
+  for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u));
+  const pools: UpstreamPool[] = [...named.values()];
+  const routes: RuntimeRoute[] = config.routes.map((rc) => {
+    let pool: UpstreamPool;
+    const up = rc.upstream;
+    if (typeof up === "string" && named.has(up)) pool = named.get(up) as UpstreamPool;
+    else {
+      const obj: UpstreamObject = typeof up === "string" ? { endpoints: [up], balance: "round_robin" } : Array.isArray(up) ? { endpoints: up, balance: "round_robin" } : up;
+      pool = poolFor(rc.name, obj);
+      pools.push(pool);
+    }
+    return {
+      name: rc.name,
+      pool,
+      rewrite: compileRewrite(rc.rewrite),
+      requestOps: ops(rc.request_headers),
+      responseOps: ops(rc.response_headers),
+      timeouts: rc.timeouts,
+      retries: { attempts: rc.retries.attempts, on: new Set(rc.retries.on), backoff: rc.retries.backoff },
+      budget: new RetryBudget(rc.retries.budget, rc.retries.min_per_second),
+      maxBody: rc.max_body,
+      preserveHost: rc.preserve_host,
+      metrics: new RouteMetrics(metrics, rc.name),
+      config: rc,
+    };
+  });
+  for (const p of pools) onPool?.(p);
+  const router = new Router(
+    routes.map((r, order) => ({
+      value: r,
+      order,
+      match: {
+        host: r.config.match.host,
+        path: r.config.match.path,
+        prefix: r.config.match.prefix,
+        methods: r.config.match.methods,
+        headers: r.config.match.headers ? Object.entries(r.config.match.headers).map(([name, value]) => ({ name, value })) : undefined,
+      },
+    })),
+  );
+  const byName = new Map(routes.map((r) => [r.name, r]));
+  return {
+    router,
+    routes,
+    byName,
+    defaultRoute: config.default_route !== undefined ? byName.get(config.default_route) : undefined,
+    pools,
+    limits: { maxUrl: config.limits.max_url_bytes, maxHeader: config.limits.max_header_bytes },
+  };
+}

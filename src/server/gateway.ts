@@ -1,0 +1,168 @@
+/**
+ * One data-plane process: the Bun.serve listener, the current route table, its
+ * hot reload, and graceful drain. Used directly with one worker, or inside each
+ * worker process when the supervisor runs several (SO_REUSEPORT).
+ */
+import type { Server } from "bun";
+import { FicusError } from "../core/errors.ts";
+import type { LoadedConfig } from "../config/load.ts";
+import { AccessLog } from "../observability/access-log.ts";
+import type { Logger } from "../observability/logger.ts";
+import { Metrics } from "../observability/metrics.ts";
+import { createTracer, type Tracer } from "../observability/tracing.ts";
+import { Proxy, type WebSocketData } from "../proxy/forward.ts";
+import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
+import type { UpstreamPool } from "../proxy/upstream-pool.ts";
+import { websocketHandlers } from "../proxy/websocket.ts";
+
+export interface GatewayOptions {
+  readonly loaded: LoadedConfig;
+  readonly logger: Logger;
+  /** Set SO_REUSEPORT so several processes share the port. */
+  readonly reusePort: boolean;
+  readonly metrics?: Metrics;
+}
+
+export interface RouteInfo {
+  readonly name: string;
+  readonly match: unknown;
+  readonly upstream: string;
+  readonly endpoints: { readonly url: string; readonly ejected: boolean; readonly inflight: number; readonly consecutive_failures: number }[];
+}
+
+export class Gateway {
+  readonly metrics: Metrics;
+  readonly proxy: Proxy;
+  private server: Server<WebSocketData> | undefined;
+  private loaded: LoadedConfig;
+  private readonly accessLog: AccessLog;
+  private readonly logger: Logger;
+  private tracer: Tracer | undefined;
+  private ready = false;
+
+  private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
+    this.loaded = opts.loaded;
+    this.logger = opts.logger;
+    this.metrics = opts.metrics ?? new Metrics();
+    this.tracer = tracer;
+    const c = opts.loaded.config;
+    this.accessLog = new AccessLog(c.access_log);
+    this.proxy = new Proxy(this.buildTable(opts.loaded), {
+      metrics: this.metrics,
+      accessLog: this.accessLog,
+      logger: this.logger,
+      tracer,
+      clientIdleMs: c.limits.client_idle_timeout,
+    });
+  }
+
+  /** Builds the gateway and starts listening. Throws FICUS_LISTEN_FAILED when the port cannot be bound. */
+  static async start(opts: GatewayOptions): Promise<Gateway> {
+    const tracer = await createTracer(opts.loaded.config.tracing);
+    const gw = new Gateway(opts, tracer);
+    gw.listen(opts.reusePort);
+    return gw;
+  }
+
+  private buildTable(loaded: LoadedConfig): RouteTable {
+    const onPool = (p: UpstreamPool) => {
+      p.onEject = (e) => {
+        this.metrics.ejections.inc({ upstream: e.upstream, endpoint: e.endpoint });
+        this.logger.warn("endpoint ejected", { upstream: e.upstream, endpoint: e.endpoint, failures: e.failures, ejected_for_ms: e.durationMs });
+      };
+    };
+    const table = buildRouteTable(loaded.config, this.metrics, onPool);
+    return table;
+  }
+
+  private listen(reusePort: boolean): void {
+    const c = this.loaded.config;
+    try {
+      this.server = Bun.serve<WebSocketData>({
+        hostname: c.listen.hostname,
+        port: c.listen.port,
+        reusePort,
+        idleTimeout: Math.round(c.limits.client_idle_timeout / 1000),
+        // Bodies are streamed; per-route max_body is enforced by the proxy.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+        fetch: this.proxy.handle,
+        websocket: websocketHandlers(this.metrics, this.logger),
+        error: (err) => {
+          this.logger.error("unhandled error in request handler", { error: err });
+          return new Response(JSON.stringify({ error: { code: "FICUS_INTERNAL", message: "internal error", request_id: "" } }), {
+            status: 500,
+            headers: { "content-type": "application/json" },
+          });
+        },
+      });
+    } catch (err) {
+      throw new FicusError("FICUS_LISTEN_FAILED", `cannot listen on ${c.listen.hostname}:${c.listen.port}: ${(err as Error).message}`, { cause: err });
+    }
+    this.ready = true;
+    this.logger.info("listening", { address: `${c.listen.hostname}:${this.server.port}`, routes: c.routes.length });
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  get config(): LoadedConfig {
+    return this.loaded;
+  }
+
+  /**
+   * Applies a new, already validated config: a new route table swapped in one
+   * assignment. Listener address changes need a restart and are reported.
+   */
+  apply(next: LoadedConfig): void {
+    const prev = this.loaded.config;
+    const n = next.config;
+    if (prev.listen.hostname !== n.listen.hostname || prev.listen.port !== n.listen.port) {
+      this.logger.warn("listen address changed; it takes effect on restart", { from: prev.listen, to: n.listen });
+    }
+    const table = this.buildTable(next);
+    this.proxy.swap(table);
+    this.accessLog.reconfigure(n.access_log);
+    this.logger.setLevel(n.log.level);
+    this.loaded = next;
+  }
+
+  routes(): RouteInfo[] {
+    const now = Date.now();
+    return this.proxy.table.routes.map((r) => ({
+      name: r.name,
+      match: r.config.match,
+      upstream: r.pool.name,
+      endpoints: r.pool.endpoints.map((e) => ({ url: e.id, ejected: e.ejectedUntil > now, inflight: e.inflight, consecutive_failures: e.consecutiveFailures })),
+    }));
+  }
+
+  /** Refreshes gauges that are read rather than counted (called before a scrape). */
+  refreshGauges(): void {
+    const now = Date.now();
+    for (const p of this.proxy.table.pools) this.metrics.ejected.set({ upstream: p.name }, p.ejectedCount(now));
+  }
+
+  /**
+   * Graceful shutdown: stop accepting connections, let in-flight requests
+   * finish within the deadline (responses carry Connection: close meanwhile),
+   * then close everything. Resolves true when nothing had to be cut.
+   */
+  async shutdown(deadlineMs: number): Promise<boolean> {
+    this.ready = false;
+    const server = this.server;
+    if (!server) return true;
+    const stopped = server.stop(false);
+    const drained = await this.proxy.drain(deadlineMs);
+    await Promise.race([stopped, Bun.sleep(50)]);
+    server.stop(true);
+    this.proxy.close();
+    this.accessLog.close();
+    await this.tracer?.shutdown().catch(() => {});
+    return drained;
+  }
+}

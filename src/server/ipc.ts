@@ -1,0 +1,16 @@
+/** Messages between the supervisor and its worker processes (JSON over Bun's IPC channel). */
+import type { RouteInfo } from "./gateway.ts";
+
+export type ToWorker =
+  | { readonly t: "config"; readonly text: string; readonly reload: boolean }
+  | { readonly t: "metrics"; readonly id: number }
+  | { readonly t: "routes"; readonly id: number }
+  | { readonly t: "shutdown" };
+
+export type FromWorker =
+  | { readonly t: "ready"; readonly port: number }
+  | { readonly t: "applied"; readonly ok: boolean; readonly errors?: readonly string[] }
+  | { readonly t: "reply"; readonly id: number; readonly data: unknown }
+  | { readonly t: "fatal"; readonly code: string; readonly message: string };
+
+export type { RouteInfo };

@@ -1,0 +1,70 @@
+/**
+ * One process serving everything: data plane, admin API, reload, drain.
+ * Used for `--workers 1` (the benchmark setting) and by tests.
+ */
+import type { Server } from "bun";
+import { redactConfig } from "../config/load.ts";
+import type { ConfigSource } from "../config/source.ts";
+import { startAdminServer } from "../admin/server.ts";
+import type { Logger } from "../observability/logger.ts";
+import { Gateway } from "./gateway.ts";
+import { onSignals, tryLoad } from "./lifecycle.ts";
+
+export interface RunningProcess {
+  readonly gateway: Gateway;
+  readonly admin: Server<undefined>;
+  reload(): { ok: boolean; errors?: readonly string[] };
+  stop(): Promise<boolean>;
+}
+
+export async function runSingleProcess(source: ConfigSource, logger: Logger, env: Record<string, string | undefined> = process.env): Promise<RunningProcess> {
+  const loaded = source.load();
+  logger.setLevel(loaded.config.log.level);
+  const gateway = await Gateway.start({ loaded, logger, reusePort: false });
+  const reload = () => {
+    const r = tryLoad(source, logger);
+    if (r.ok && r.loaded) {
+      gateway.apply(r.loaded);
+      gateway.metrics.configReloads.inc({ result: "success" });
+      logger.info("config reloaded", { source: source.label, routes: r.loaded.config.routes.length });
+    } else gateway.metrics.configReloads.inc({ result: "failure" });
+    return r.ok ? { ok: true } : { ok: false, errors: r.errors ?? [] };
+  };
+  const c = loaded.config;
+  let admin: Server<undefined>;
+  try {
+    admin = startAdminServer(
+      {
+        ready: () => gateway.isReady,
+        metrics: () => {
+          gateway.refreshGauges();
+          return gateway.metrics.text();
+        },
+        config: () => redactConfig(gateway.config),
+        routes: async () => gateway.routes(),
+        reload: async () => reload(),
+      },
+      { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
+    );
+  } catch (err) {
+    await gateway.shutdown(0);
+    throw err;
+  }
+  let stopped: Promise<boolean> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      unsubscribe();
+      const deadline = gateway.config.config.shutdown.drain_timeout;
+      logger.info("draining", { in_flight: gateway.proxy.inFlight, deadline_ms: deadline });
+      const clean = await gateway.shutdown(deadline);
+      admin.stop(true);
+      logger.info("stopped", { clean });
+      return clean;
+    })();
+    return stopped;
+  };
+  const unsubscribe = onSignals(source, reload, () => {
+    void stop().then(() => process.exit(0));
+  });
+  return { gateway, admin, reload, stop };
+}

@@ -1,0 +1,164 @@
+/**
+ * The supervisor of N worker processes sharing the data-plane port through
+ * SO_REUSEPORT. It owns the config (validates once, then sends the same text
+ * to every worker, on start and on reload), serves the admin API (merging the
+ * workers' metrics), restarts a worker that dies, and on SIGTERM lets every
+ * worker drain before exiting 0.
+ */
+import type { Subprocess } from "bun";
+import { redactConfig, type LoadedConfig } from "../config/load.ts";
+import type { ConfigSource } from "../config/source.ts";
+import { FicusError } from "../core/errors.ts";
+import { startAdminServer } from "../admin/server.ts";
+import type { Logger } from "../observability/logger.ts";
+import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
+import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
+import { onSignals, tryLoad } from "./lifecycle.ts";
+
+interface WorkerSlot {
+  readonly index: number;
+  proc: Subprocess | undefined;
+  ready: boolean;
+  restarts: number;
+}
+
+/** The command that re-runs this program: the compiled binary itself, or bun + the entry script. */
+export function selfCommand(): string[] {
+  const main = Bun.main;
+  return main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/") ? [process.execPath] : [process.execPath, main];
+}
+
+export async function runSupervisor(source: ConfigSource, workers: number, logger: Logger): Promise<void> {
+  let loaded: LoadedConfig = source.load();
+  let text = source.read();
+  logger.setLevel(loaded.config.log.level);
+  const metrics = new Metrics();
+  const slots: WorkerSlot[] = Array.from({ length: workers }, (_, index) => ({ index, proc: undefined, ready: false, restarts: 0 }));
+  const pending = new Map<number, (data: unknown) => void>();
+  let nextId = 1;
+  let stopping = false;
+  let fatal: FromWorker | undefined;
+
+  const send = (slot: WorkerSlot, m: ToWorker) => {
+    try {
+      slot.proc?.send(m);
+    } catch {
+      // The worker is gone; its exit handler restarts it.
+    }
+  };
+
+  const spawn = (slot: WorkerSlot) => {
+    slot.ready = false;
+    slot.proc = Bun.spawn([...selfCommand(), "__worker"], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, FICUS_WORKER_INDEX: String(slot.index), FICUS_CONFIG_SOURCE: source.label },
+      serialization: "json",
+      ipc(message) {
+        const m = message as FromWorker;
+        if (m.t === "ready") {
+          slot.ready = true;
+          logger.debug("worker ready", { worker: slot.index, pid: slot.proc?.pid });
+        } else if (m.t === "reply") {
+          pending.get(m.id)?.(m.data);
+          pending.delete(m.id);
+        } else if (m.t === "fatal") {
+          fatal = m;
+          logger.error("worker failed to start", { worker: slot.index, code: m.code, error: m.message });
+        } else if (m.t === "applied" && !m.ok) {
+          logger.error("worker rejected config", { worker: slot.index, errors: m.errors });
+        }
+      },
+      onExit(_proc, code, signal) {
+        slot.ready = false;
+        if (stopping || fatal) return;
+        slot.restarts++;
+        const delay = Math.min(1000 * slot.restarts, 10_000);
+        logger.error("worker exited; restarting", { worker: slot.index, code, signal, restart_in_ms: delay });
+        setTimeout(() => {
+          if (!stopping) spawn(slot);
+        }, delay);
+      },
+    });
+    send(slot, { t: "config", text, reload: false });
+  };
+
+  for (const s of slots) spawn(s);
+  // Wait for every worker to listen (or one to fail) before declaring the group started.
+  const started = Date.now();
+  while (!fatal && slots.some((s) => !s.ready) && Date.now() - started < 15_000) await Bun.sleep(10);
+  if (fatal && fatal.t === "fatal") {
+    stopping = true;
+    for (const s of slots) s.proc?.kill("SIGTERM");
+    throw new FicusError(fatal.code as "FICUS_LISTEN_FAILED", fatal.message);
+  }
+
+  const ask = <T>(slot: WorkerSlot, kind: "metrics" | "routes"): Promise<T | undefined> => {
+    if (!slot.ready) return Promise.resolve(undefined);
+    const id = nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve(undefined);
+      }, 2000);
+      pending.set(id, (data) => {
+        clearTimeout(timer);
+        resolve(data as T);
+      });
+      send(slot, { t: kind, id });
+    });
+  };
+
+  const reload = () => {
+    const r = tryLoad(source, logger);
+    if (!r.ok || !r.loaded) {
+      metrics.configReloads.inc({ result: "failure" });
+      return { ok: false, errors: r.errors ?? [] };
+    }
+    loaded = r.loaded;
+    text = source.read();
+    for (const s of slots) send(s, { t: "config", text, reload: true });
+    metrics.configReloads.inc({ result: "success" });
+    logger.info("config reloaded", { source: source.label, workers: slots.length });
+    return { ok: true };
+  };
+
+  const c = loaded.config;
+  const admin = startAdminServer(
+    {
+      ready: () => !stopping && slots.every((s) => s.ready),
+      metrics: async () => {
+        const parts = await Promise.all(slots.map((s) => ask<Awaited<ReturnType<Metrics["json"]>>>(s, "metrics")));
+        return aggregateMetrics([await metrics.json(), ...parts.filter((p) => p !== undefined)]);
+      },
+      config: () => redactConfig(loaded),
+      routes: async () => {
+        // Health state is per worker; an endpoint counts as ejected when any worker has ejected it.
+        const all = (await Promise.all(slots.map((s) => ask<RouteInfo[]>(s, "routes")))).filter((r) => r !== undefined);
+        const first = all[0] ?? [];
+        return first.map((route, i) => ({
+          ...route,
+          endpoints: route.endpoints.map((e, j) => ({
+            ...e,
+            ejected: all.some((w) => w[i]?.endpoints[j]?.ejected === true),
+            inflight: all.reduce((n, w) => n + (w[i]?.endpoints[j]?.inflight ?? 0), 0),
+          })),
+        }));
+      },
+      reload: async () => reload(),
+    },
+    { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
+  );
+  logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}` });
+
+  onSignals(source, reload, async (sig) => {
+    stopping = true;
+    logger.info("stopping workers", { signal: sig });
+    const exits = slots.map((s) => s.proc?.exited);
+    for (const s of slots) s.proc?.kill("SIGTERM");
+    const deadline = loaded.config.shutdown.drain_timeout + 5000;
+    await Promise.race([Promise.all(exits), Bun.sleep(deadline)]);
+    for (const s of slots) if (s.proc && s.proc.exitCode === null) s.proc.kill("SIGKILL");
+    admin.stop(true);
+    process.exit(0);
+  });
+}

@@ -1,0 +1,67 @@
+/**
+ * A worker process under the supervisor: waits for its config over IPC,
+ * serves the data plane with SO_REUSEPORT, applies reloads it is sent, answers
+ * metrics/route queries, and drains on SIGTERM or a shutdown message.
+ */
+import { parseConfig } from "../config/load.ts";
+import { ConfigError, FicusError } from "../core/errors.ts";
+import type { Logger } from "../observability/logger.ts";
+import { Gateway } from "./gateway.ts";
+import type { FromWorker, ToWorker } from "./ipc.ts";
+
+export async function runWorker(logger: Logger): Promise<void> {
+  const send = (m: FromWorker) => process.send?.(m);
+  let gateway: Gateway | undefined;
+  let stopping = false;
+  const source = process.env.FICUS_CONFIG_SOURCE ?? "(supervisor)";
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    if (gateway) await gateway.shutdown(gateway.config.config.shutdown.drain_timeout);
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop());
+  // The supervisor owns reloads; a SIGHUP sent to the whole group must not kill a worker.
+  process.on("SIGHUP", () => {});
+  process.on("disconnect", () => void stop());
+  process.on("message", async (raw: unknown) => {
+    const m = raw as ToWorker;
+    switch (m.t) {
+      case "config": {
+        let loaded: ReturnType<typeof parseConfig>;
+        try {
+          loaded = parseConfig(m.text, source);
+        } catch (err) {
+          const errors = err instanceof ConfigError ? [...err.issues] : [(err as Error).message];
+          send({ t: "applied", ok: false, errors });
+          return;
+        }
+        logger.setLevel(loaded.config.log.level);
+        if (!gateway) {
+          try {
+            gateway = await Gateway.start({ loaded, logger, reusePort: true });
+          } catch (err) {
+            send({ t: "fatal", code: err instanceof FicusError ? err.code : "FICUS_INTERNAL", message: (err as Error).message });
+            process.exit(1);
+          }
+          send({ t: "ready", port: gateway.port });
+        } else {
+          gateway.apply(loaded);
+          send({ t: "applied", ok: true });
+        }
+        return;
+      }
+      case "metrics":
+        gateway?.refreshGauges();
+        send({ t: "reply", id: m.id, data: gateway ? await gateway.metrics.json() : [] });
+        return;
+      case "routes":
+        send({ t: "reply", id: m.id, data: gateway ? gateway.routes() : [] });
+        return;
+      case "shutdown":
+        await stop();
+        return;
+    }
+  });
+}

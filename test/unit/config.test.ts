@@ -1,0 +1,157 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../src/core/errors.ts";
+import { didYouMean, interpolate, parseConfig, redactConfig } from "../../src/config/load.ts";
+import { configJsonSchema, parseListen } from "../../src/config/schema.ts";
+import { parseDuration, parseSize } from "../../src/config/units.ts";
+
+function errorsOf(yaml: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(yaml, "ficus.yaml", env);
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.issues];
+    throw err;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+const ROUTE = "routes:\n  - name: a\n    upstream: http://127.0.0.1:9000\n";
+
+describe("config validation messages name the field and the line", () => {
+  const cases: [string, string, string][] = [
+    ["bad upstream URL", "routes:\n  - name: a\n    upstream: http://x\n  - name: b\n    upstream: http://y\n  - name: c\n    upstream: \"htp:/x\"\n", 'routes[2].upstream: expected an http(s) URL, got "htp:/x" (ficus.yaml:7)'],
+    ["ftp endpoint in object", "routes:\n  - name: a\n    upstream:\n      endpoints: [ftp://x]\n", 'routes[0].upstream.endpoints[0]: expected an http(s) URL, got "ftp://x" (ficus.yaml:4)'],
+    ["unknown top-level key", `${ROUTE}listne: 1.2.3.4:80\n`, 'listne: unknown key "listne"; did you mean "listen"? (ficus.yaml:4)'],
+    ["unknown route key", `${ROUTE}    retrys: 2\n`, 'routes[0].retrys: unknown key "retrys"; did you mean "retries"? (ficus.yaml:4)'],
+    ["unknown nested key", `${ROUTE}    timeouts: { hedaer: 1s }\n`, 'routes[0].timeouts.hedaer: unknown key "hedaer"; did you mean "header"? (ficus.yaml:4)'],
+    ["unknown key without a near match", `${ROUTE}    zzzzzzzz: 1\n`, 'routes[0].zzzzzzzz: unknown key "zzzzzzzz" (ficus.yaml:4)'],
+    ["bad duration", `${ROUTE}    timeouts: { header: 5x }\n`, 'routes[0].timeouts.header: expected a duration such as "500ms", "5s" or "2m", got "5x" (ficus.yaml:4)'],
+    ["bad size", `${ROUTE}    max_body: lots\n`, 'routes[0].max_body: expected a size such as "64KiB" or "10MB", got "lots" (ficus.yaml:4)'],
+    ["bad listen", "listen: nowhere\n", 'listen: expected HOST:PORT such as "0.0.0.0:8080" or "[::1]:8080", got "nowhere" (ficus.yaml:1)'],
+    ["wrong type", "routes: 5\n", "routes: expected array, got number 5 (ficus.yaml:1)"],
+    ["upstream of the wrong type", "routes:\n  - name: a\n    upstream: 5\n", "routes[0].upstream: expected string or array or object, got number 5 (ficus.yaml:3)"],
+    ["missing upstream", "routes:\n  - name: a\n", "routes[0].upstream: is required (expected string or array or object) (ficus.yaml:2)"],
+    ["bad enum", "routes:\n  - name: a\n    upstream: { endpoints: [http://x], balance: random }\n", 'routes[0].upstream.balance: expected one of "round_robin", "least_outstanding", got string "random" (ficus.yaml:3)'],
+    ["duplicate route names", `${ROUTE}  - name: a\n    upstream: http://y\n`, 'routes[1].name: duplicate route name "a" (also routes[0]) (ficus.yaml:4)'],
+    ["unknown named upstream", "routes:\n  - name: a\n    upstream: legacy\n", 'routes[0].upstream: unknown upstream "legacy"; expected an http(s) URL or one of: (no upstreams defined) (ficus.yaml:3)'],
+    ["unknown default route", `${ROUTE}default_route: b\n`, 'default_route: no route named "b"; known routes: a (ficus.yaml:4)'],
+    ["path and prefix together", "routes:\n  - name: a\n    match: { path: /x, prefix: /y }\n    upstream: http://x\n", "routes[0].match.prefix: give either path or prefix, not both (ficus.yaml:3)"],
+    ["wildcard not last", "routes:\n  - name: a\n    match: { path: /x/*/y }\n    upstream: http://x\n", 'routes[0].match.path: "*" must be the last segment of a path template, got "/x/*/y" (ficus.yaml:3)'],
+    ["path not absolute", "routes:\n  - name: a\n    match: { path: x }\n    upstream: http://x\n", 'routes[0].match.path: expected a string starting with "/", got string "x" (ficus.yaml:3)'],
+    ["retries out of range", `${ROUTE}    retries: { attempts: 50 }\n`, "routes[0].retries.attempts: expected at most 10, got number 50 (ficus.yaml:4)"],
+    ["client idle timeout out of range", "limits: { client_idle_timeout: 10m }\n", "limits.client_idle_timeout: must be between 1s and 255s (ficus.yaml:1)"],
+    ["not a mapping", "- a\n- b\n", "(root): expected a mapping of settings, got a list (ficus.yaml:1)"],
+    ["bad route name", "routes:\n  - name: 'a b'\n    upstream: http://x\n", "routes[0].name: expected a name of letters, digits, '_', '.', '-', got string \"a b\" (ficus.yaml:2)"],
+  ];
+  for (const [name, yaml, message] of cases) {
+    test(name, () => {
+      expect(errorsOf(yaml)).toContain(message);
+    });
+  }
+
+  test("every problem is reported, not just the first", () => {
+    const errs = errorsOf("listen: x\nroutes:\n  - name: a\n    upstream: htp:/x\n    retrys: 1\n");
+    expect(errs.length).toBe(3);
+  });
+
+  test("YAML syntax errors carry the line", () => {
+    try {
+      parseConfig("routes:\n  - name: a\n   upstream: [\n", "ficus.yaml", {});
+      throw new Error("not rejected");
+    } catch (err) {
+      expect((err as ConfigError).code).toBe("FICUS_CONFIG_PARSE");
+      expect((err as ConfigError).issues[0]).toMatch(/\(ficus\.yaml:\d+\)$/);
+    }
+  });
+
+  test("duplicate keys are a parse error", () => {
+    expect(() => parseConfig("listen: 1.1.1.1:1\nlisten: 1.1.1.1:2\n", "f.yaml", {})).toThrow(/unique/i);
+  });
+});
+
+describe("environment interpolation", () => {
+  test("replaces ${VAR} in values and marks them secret", () => {
+    const loaded = parseConfig("routes:\n  - name: a\n    upstream: ${UP}\n    request_headers: { add: { x-api-key: \"${KEY}\" } }\n", "f.yaml", { UP: "http://10.0.0.1:81", KEY: "s3cret" });
+    expect(loaded.config.routes[0]?.upstream).toBe("http://10.0.0.1:81");
+    expect(loaded.config.routes[0]?.request_headers?.add["x-api-key"]).toBe("s3cret");
+    expect(JSON.stringify(redactConfig(loaded))).not.toContain("s3cret");
+    expect(JSON.stringify(redactConfig(loaded))).toContain("[redacted]");
+  });
+
+  test("a missing variable is an error naming the variable, field and line", () => {
+    try {
+      parseConfig("routes:\n  - name: a\n    upstream: ${NOPE}\n", "f.yaml", {});
+      throw new Error("not rejected");
+    } catch (err) {
+      expect((err as ConfigError).code).toBe("FICUS_CONFIG_ENV_MISSING");
+      expect((err as ConfigError).issues).toEqual(["routes[0].upstream: environment variable NOPE is not set (f.yaml:3)"]);
+    }
+  });
+
+  test("defaults and escapes", () => {
+    const missing: string[] = [];
+    expect(interpolate("${A:-fallback}", {}, missing).value).toBe("fallback");
+    expect(interpolate("$${A}", { A: "x" }, missing).value).toBe("${A}");
+    expect(interpolate("a-${A}-b", { A: "x" }, missing).value).toBe("a-x-b");
+    expect(missing).toEqual([]);
+  });
+
+  test("a value from the environment cannot inject YAML structure", () => {
+    const loaded = parseConfig("routes:\n  - name: a\n    upstream: http://x\n    request_headers: { add: { x: \"${V}\" } }\n", "f.yaml", { V: "1\n  evil: true" });
+    expect(loaded.config.routes[0]?.request_headers?.add.x).toBe("1\n  evil: true");
+  });
+});
+
+describe("defaults and units", () => {
+  test("an empty file is a valid config with documented defaults", () => {
+    const { config } = parseConfig("", "f.yaml", {});
+    expect(config.listen).toEqual({ hostname: "0.0.0.0", port: 8080 });
+    expect(config.admin.listen).toEqual({ hostname: "127.0.0.1", port: 9901 });
+    expect(config.limits.max_url_bytes).toBe(8192);
+    expect(config.access_log.enabled).toBe(true);
+  });
+
+  test("route defaults fill nested objects", () => {
+    const { config } = parseConfig(ROUTE, "f.yaml", {});
+    const r = config.routes[0];
+    expect(r?.timeouts).toEqual({ connect: 5000, header: 30000, idle: 60000, total: 0 });
+    expect(r?.retries.attempts).toBe(1);
+    expect(r?.match).toEqual({});
+  });
+
+  test("the loaded config is frozen", () => {
+    const { config } = parseConfig(ROUTE, "f.yaml", {});
+    expect(Object.isFrozen(config.routes[0])).toBe(true);
+  });
+
+  const durations: [string | number, number | undefined][] = [["250ms", 250], ["5s", 5000], ["1.5s", 1500], ["2m", 120000], ["1h", 3600000], [300, 300], ["5", undefined], ["-1s", undefined], ["s", undefined]];
+  for (const [input, want] of durations) test(`duration ${JSON.stringify(input)}`, () => expect(parseDuration(input)).toBe(want));
+
+  const sizes: [string | number, number | undefined][] = [["1KiB", 1024], ["1kb", 1000], ["10MB", 1e7], ["1GiB", 1024 ** 3], ["512", 512], [0, 0], ["1.5 MiB", 1572864], ["big", undefined], [-1, undefined]];
+  for (const [input, want] of sizes) test(`size ${JSON.stringify(input)}`, () => expect(parseSize(input)).toBe(want));
+
+  const listens: [string, { hostname: string; port: number } | undefined][] = [
+    ["0.0.0.0:8080", { hostname: "0.0.0.0", port: 8080 }],
+    [":9000", { hostname: "0.0.0.0", port: 9000 }],
+    ["[::1]:80", { hostname: "::1", port: 80 }],
+    ["localhost:0", { hostname: "localhost", port: 0 }],
+    ["host:70000", undefined],
+    ["8080", undefined],
+  ];
+  for (const [input, want] of listens) test(`listen ${input}`, () => expect(parseListen(input)).toEqual(want));
+});
+
+describe("did you mean", () => {
+  test("suggests close keys only", () => {
+    expect(didYouMean("upstreem", ["upstream", "upstreams", "listen"])).toBe("upstream");
+    expect(didYouMean("xyz", ["upstream", "listen"])).toBeUndefined();
+  });
+});
+
+describe("JSON Schema", () => {
+  test("describes the input format", () => {
+    const schema = configJsonSchema() as { properties: Record<string, { description?: string }>; additionalProperties: boolean };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["listen", "admin", "routes", "upstreams", "limits", "tracing"]));
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.listen?.description).toContain("Default 0.0.0.0:8080");
+  });
+});
