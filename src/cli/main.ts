@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-/** Entry point of the `ficus` binary (and of `bun build --compile`). */
+/** Entry point of the `ficus` binary (and of `bun build --compile`). No top-level await: bytecode builds need none. */
 import { run } from "./program.ts";
 
-await run(process.argv);
+void run(process.argv);

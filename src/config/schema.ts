@@ -216,7 +216,10 @@ export const configSchema = z
     limits: z
       .strictObject({
         max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it."),
-        max_header_bytes: size("12KiB", "Largest request header section; 431 above it. The HTTP parser's hard cap is 16KiB."),
+        max_header_bytes: size(
+          "16KiB",
+          "Largest request header section. Below 16KiB the gateway answers 431 with a JSON error; at 16KiB (the HTTP parser's hard cap) the parser itself answers a bare 431 and closes the connection, and no request costs a size check.",
+        ),
         client_idle_timeout: duration("60s", "Close a client connection idle this long (1s to 255s)."),
       })
       .prefault({}),

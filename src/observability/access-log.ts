@@ -6,6 +6,7 @@
  */
 import type { FileSink } from "bun";
 
+/** The fields of one access-log line (docs/observability.md). */
 export interface AccessRecord {
   time: string;
   request_id: string;
@@ -17,7 +18,7 @@ export interface AccessRecord {
   upstream: string;
   bytes: number;
   client: string;
-  error?: string | undefined;
+  error?: string;
 }
 
 export interface AccessLogSettings {
@@ -31,6 +32,8 @@ export class AccessLog {
   private timer: ReturnType<typeof setInterval> | undefined;
   private settings: AccessLogSettings;
   private counter = 0;
+  private lastMs = 0;
+  private lastIso = "";
 
   constructor(settings: AccessLogSettings) {
     this.settings = settings;
@@ -65,8 +68,21 @@ export class AccessLog {
     return this.counter % Math.max(1, Math.round(1 / s)) === 0;
   }
 
-  write(r: AccessRecord): void {
-    this.sink?.write(`${JSON.stringify(r)}\n`);
+  /**
+   * Writes one line. Built by hand rather than with JSON.stringify of an object
+   * (measured: a third of the access log's cost): request ids, route names,
+   * methods, endpoint ids, client addresses and error codes are validated token
+   * strings; the path, which may hold any byte the parser let through, is escaped.
+   */
+  write(requestId: string, route: string, method: string, path: string, status: number, durationMs: number, upstream: string, bytes: number, client: string, error: string | undefined): void {
+    const now = Date.now();
+    if (now !== this.lastMs) {
+      this.lastMs = now;
+      this.lastIso = new Date(now).toISOString();
+    }
+    this.sink?.write(
+      `{"time":"${this.lastIso}","request_id":"${requestId}","route":"${route}","method":"${method}","path":${JSON.stringify(path)},"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"upstream":"${upstream}","bytes":${bytes},"client":"${client}"${error ? `,"error":"${error}"` : ""}}\n`,
+    );
   }
 
   flush(): void {

@@ -33,11 +33,14 @@ export class Metrics {
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
+  /** Requests being handled; read at scrape time (the data plane keeps the number, see setInFlightSource). */
   readonly inFlight = new client.Gauge({
     name: "ficus_requests_in_flight",
     help: "Requests being handled right now.",
     registers: [this.registry],
   });
+  /** One RouteMetrics per route name, kept across reloads so counts are never lost. */
+  private readonly routeCounts = new Map<string, RouteMetrics>();
   readonly upstreamErrors = new client.Counter({
     name: "ficus_upstream_errors_total",
     help: "Upstream attempts that failed, by route and error code.",
@@ -82,7 +85,29 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.buildInfo.set({ version: VERSION, runtime: `bun-${Bun.version}` }, 1);
+    // Per-request counts live in plain numbers on RouteMetrics (no label hashing per request);
+    // they are copied into the prom-client counter when the registry is collected.
+    const routeCounts = this.routeCounts;
+    const requests = this.requests;
+    (requests as unknown as { collect: () => void }).collect = () => {
+      for (const rm of routeCounts.values()) rm.publish(requests);
+    };
     if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: "ficus_" });
+  }
+
+  /** Reads the in-flight count from the data plane at scrape time. */
+  setInFlightSource(read: () => number): void {
+    (this.inFlight as unknown as { collect: () => void }).collect = () => this.inFlight.set(read());
+  }
+
+  /** The metrics of the route with this name (the same object after a reload). */
+  forRoute(name: string): RouteMetrics {
+    let rm = this.routeCounts.get(name);
+    if (!rm) {
+      rm = new RouteMetrics(this, name);
+      this.routeCounts.set(name, rm);
+    }
+    return rm;
   }
 
   text(): Promise<string> {
@@ -104,14 +129,21 @@ export const METRICS_CONTENT_TYPE = client.Registry.PROMETHEUS_CONTENT_TYPE;
 
 const STATUS_CLASS = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 
-/** Label children bound once per route, so a request does no label hashing for durations. */
+
+/**
+ * A route's metrics: duration histograms bound to the route once, and request
+ * counts kept as plain numbers by method and status class, published to
+ * ficus_requests_total at scrape time. Counts carry over a reload because a
+ * route of the same name shares the same prom-client series.
+ */
 export class RouteMetrics {
   readonly duration: client.Histogram.Internal<"route">;
   readonly upstream: client.Histogram.Internal<"route">;
-  private readonly counters = new Map<string, client.Counter.Internal>();
+  /** Unpublished counts by "METHOD status_class". */
+  private counts = new Map<string, number>();
 
   constructor(
-    private readonly metrics: Metrics,
+    metrics: Metrics,
     readonly route: string,
   ) {
     this.duration = metrics.requestDuration.labels(route);
@@ -119,13 +151,18 @@ export class RouteMetrics {
   }
 
   count(method: string, status: number): void {
-    const cls = STATUS_CLASS[Math.floor(status / 100) - 1] ?? "5xx";
-    const key = method + cls;
-    let c = this.counters.get(key);
-    if (!c) {
-      c = this.metrics.requests.labels(this.route, method, cls);
-      this.counters.set(key, c);
+    const key = `${method} ${STATUS_CLASS[Math.floor(status / 100) - 1] ?? "5xx"}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  /** Moves the counts accumulated since the last scrape into the counter. */
+  publish(counter: client.Counter<"route" | "method" | "status_class">): void {
+    if (this.counts.size === 0) return;
+    const counts = this.counts;
+    this.counts = new Map();
+    for (const [key, n] of counts) {
+      const sp = key.indexOf(" ");
+      counter.inc({ route: this.route, method: key.slice(0, sp), status_class: key.slice(sp + 1) }, n);
     }
-    c.inc();
   }
 }

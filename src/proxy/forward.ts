@@ -83,12 +83,16 @@ export class Proxy {
   private readonly sweeper: ReturnType<typeof setInterval>;
   private readonly controllers = new Set<AbortHandle>();
   private drainWaiters: (() => void)[] = [];
+  /** Metrics of requests no route matched. */
+  private readonly unmatched: RouteMetrics;
 
   constructor(table: RouteTable, opts: ProxyOptions) {
     this.table = table;
     this.opts = opts;
     this.sweeper = setInterval(() => this.sweepIdle(), 250);
     this.sweeper.unref?.();
+    opts.metrics.setInFlightSource(() => this.inflight);
+    this.unmatched = opts.metrics.forRoute(NO_ROUTE);
   }
 
   get inFlight(): number {
@@ -155,7 +159,6 @@ export class Proxy {
       done: false,
     };
     this.inflight++;
-    this.opts.metrics.inFlight.inc();
 
     if (target.length > table.limits.maxUrl) {
       return this.reject(ex, "FICUS_URI_TOO_LONG", `request target is ${target.length} bytes; the limit is ${table.limits.maxUrl}`);
@@ -457,33 +460,15 @@ export class Proxy {
     ex.done = true;
     const seconds = (performance.now() - ex.start) / 1000;
     const route = ex.route;
-    const method = KNOWN_METHODS.has(ex.method) ? ex.method : "OTHER";
-    if (route) {
-      route.metrics.count(method, ex.status);
-      route.metrics.duration.observe(seconds);
-    } else {
-      this.opts.metrics.requests.inc({ route: NO_ROUTE, method, status_class: `${Math.floor(ex.status / 100)}xx` });
-      this.opts.metrics.requestDuration.observe({ route: NO_ROUTE }, seconds);
-    }
+    const rm = route ? route.metrics : this.unmatched;
+    rm.count(KNOWN_METHODS.has(ex.method) ? ex.method : "OTHER", ex.status);
+    rm.duration.observe(seconds);
     ex.span?.end(ex.status, ex.error);
     const log = this.opts.accessLog;
     if (log.wants(ex.status)) {
-      log.write({
-        time: new Date().toISOString(),
-        request_id: ex.requestId,
-        route: route?.name ?? NO_ROUTE,
-        method: ex.method,
-        path: ex.path,
-        status: ex.status,
-        duration_ms: Math.round(seconds * 1e6) / 1000,
-        upstream: ex.endpoint?.id ?? "",
-        bytes: ex.bytes,
-        client: ex.client,
-        error: ex.error,
-      });
+      log.write(ex.requestId, route?.name ?? NO_ROUTE, ex.method, ex.path, ex.status, seconds * 1000, ex.endpoint?.id ?? "", ex.bytes, ex.client, ex.error);
     }
     this.inflight--;
-    this.opts.metrics.inFlight.dec();
     if (this.draining && this.inflight === 0) {
       for (const w of this.drainWaiters) w();
       this.drainWaiters = [];

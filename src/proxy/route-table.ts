@@ -8,7 +8,7 @@ import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.
 import { Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
 import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
-import { type Metrics, RouteMetrics } from "../observability/metrics.ts";
+import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 
 export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset";
 
@@ -93,7 +93,7 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
       budget: new RetryBudget(rc.retries.budget, rc.retries.min_per_second),
       maxBody: rc.max_body,
       preserveHost: rc.preserve_host,
-      metrics: new RouteMetrics(metrics, rc.name),
+      metrics: metrics.forRoute(rc.name),
       config: rc,
     };
   });
