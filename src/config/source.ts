@@ -44,13 +44,7 @@ export class ConfigSource {
 
   /** Reads (unless text is given) and validates. Throws ConfigError/FicusError. */
   load(text: string = this.read(), env: Record<string, string | undefined> = process.env): LoadedConfig {
-    const o = this.overrides;
-    return parseConfig(text, this.label, env, (raw) => {
-      if (o.listen !== undefined) raw.listen = o.listen;
-      if (o.workers !== undefined) raw.workers = o.workers;
-      if (o.admin !== undefined) raw.admin = { ...(raw.admin as object | undefined), listen: o.admin };
-      if (o.logLevel !== undefined) raw.log = { ...(raw.log as object | undefined), level: o.logLevel };
-    });
+    return loadWithOverrides(text, this.label, this.overrides, env);
   }
 
   /**
@@ -85,4 +79,14 @@ function safeRead(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Validates config text with command-line overrides applied first (also used by workers). */
+export function loadWithOverrides(text: string, label: string, o: Overrides, env: Record<string, string | undefined> = process.env): LoadedConfig {
+  return parseConfig(text, label, env, (raw) => {
+    if (o.listen !== undefined) raw.listen = o.listen;
+    if (o.workers !== undefined) raw.workers = o.workers;
+    if (o.admin !== undefined) raw.admin = { ...(raw.admin as object | undefined), listen: o.admin };
+    if (o.logLevel !== undefined) raw.log = { ...(raw.log as object | undefined), level: o.logLevel };
+  });
 }

@@ -92,7 +92,13 @@ export class Metrics {
     (requests as unknown as { collect: () => void }).collect = () => {
       for (const rm of routeCounts.values()) rm.publish(requests);
     };
-    if (options.defaultMetrics !== false) client.collectDefaultMetrics({ register: this.registry, prefix: "ficus_" });
+    if (options.defaultMetrics !== false) {
+      client.collectDefaultMetrics({ register: this.registry, prefix: "ficus_" });
+      // These default gauges end in _total, which Prometheus reserves for counters (promtool rejects them).
+      for (const name of ["active_handles_total", "active_requests_total", "active_resources_total"]) {
+        this.registry.removeSingleMetric(`ficus_nodejs_${name}`);
+      }
+    }
   }
 
   /** Reads the in-flight count from the data plane at scrape time. */

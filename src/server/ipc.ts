@@ -1,8 +1,9 @@
 /** Messages between the supervisor and its worker processes (JSON over Bun's IPC channel). */
+import type { Overrides } from "../config/source.ts";
 import type { RouteInfo } from "./gateway.ts";
 
 export type ToWorker =
-  | { readonly t: "config"; readonly text: string; readonly reload: boolean }
+  | { readonly t: "config"; readonly text: string; readonly overrides: Overrides; readonly reload: boolean }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "routes"; readonly id: number }
   | { readonly t: "shutdown" };

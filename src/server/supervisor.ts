@@ -79,7 +79,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         }, delay);
       },
     });
-    send(slot, { t: "config", text, reload: false });
+    send(slot, { t: "config", text, overrides: source.overrides, reload: false });
   };
 
   for (const s of slots) spawn(s);
@@ -116,7 +116,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     }
     loaded = r.loaded;
     text = source.read();
-    for (const s of slots) send(s, { t: "config", text, reload: true });
+    for (const s of slots) send(s, { t: "config", text, overrides: source.overrides, reload: true });
     metrics.configReloads.inc({ result: "success" });
     logger.info("config reloaded", { source: source.label, workers: slots.length });
     return { ok: true };
@@ -148,7 +148,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
   );
-  logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}` });
+  logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}`, pids: slots.map((s) => s.proc?.pid) });
 
   onSignals(source, reload, async (sig) => {
     stopping = true;

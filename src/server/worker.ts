@@ -3,7 +3,8 @@
  * serves the data plane with SO_REUSEPORT, applies reloads it is sent, answers
  * metrics/route queries, and drains on SIGTERM or a shutdown message.
  */
-import { parseConfig } from "../config/load.ts";
+import type { LoadedConfig } from "../config/load.ts";
+import { loadWithOverrides } from "../config/source.ts";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
@@ -29,9 +30,9 @@ export async function runWorker(logger: Logger): Promise<void> {
     const m = raw as ToWorker;
     switch (m.t) {
       case "config": {
-        let loaded: ReturnType<typeof parseConfig>;
+        let loaded: LoadedConfig;
         try {
-          loaded = parseConfig(m.text, source);
+          loaded = loadWithOverrides(m.text, source, m.overrides);
         } catch (err) {
           const errors = err instanceof ConfigError ? [...err.issues] : [(err as Error).message];
           send({ t: "applied", ok: false, errors });
