@@ -1,0 +1,130 @@
+/**
+ * `npm start`: the self-contained demo. Starts the Python legacy service and
+ * the TypeScript rewrite on free ports, then the gateway with demo/ficus.yaml,
+ * sends a few requests to show who serves what, prints the URLs and curl
+ * lines to try, and runs until Ctrl-C.
+ *
+ * Environment: DEMO_LISTEN (default 127.0.0.1:8080), DEMO_ADMIN (127.0.0.1:9901).
+ * To extend it, add an endpoint to both services and a route to ficus.yaml.
+ */
+import type { Subprocess } from "bun";
+import { join } from "node:path";
+
+const DIR = import.meta.dir;
+const children: Subprocess[] = [];
+
+function stopAll(code: number): never {
+  for (const c of children) c.kill("SIGTERM");
+  process.exit(code);
+}
+process.on("SIGINT", () => stopAll(0));
+process.on("SIGTERM", () => stopAll(0));
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  let buf = "";
+  while (!buf.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return buf.split("\n")[0] ?? "";
+}
+
+async function startService(cmd: string[], name: string): Promise<number> {
+  const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
+  children.push(proc);
+  const line = await firstLine(proc.stdout as ReadableStream<Uint8Array>);
+  try {
+    return (JSON.parse(line) as { port: number }).port;
+  } catch {
+    console.error(`demo: the ${name} service did not start (${line || "no output"})`);
+    return stopAll(1);
+  }
+}
+
+const python = Bun.which("python3") ?? Bun.which("python");
+if (!python) {
+  console.error("demo: python3 is needed for the legacy service");
+  process.exit(1);
+}
+const [legacyPort, rewritePort] = await Promise.all([
+  startService([python, join(DIR, "legacy/app.py"), "--port", "0"], "legacy"),
+  startService([process.execPath, join(DIR, "rewrite/server.ts"), "0"], "rewrite"),
+]);
+
+const listen = process.env.DEMO_LISTEN ?? "127.0.0.1:8080";
+const admin = process.env.DEMO_ADMIN ?? "127.0.0.1:9901";
+const gateway = Bun.spawn([process.execPath, join(DIR, "../src/cli/main.ts"), "start", "-c", join(DIR, "ficus.yaml")], {
+  stdout: "ignore",
+  stderr: "pipe",
+  env: { ...process.env, LEGACY_URL: `http://127.0.0.1:${legacyPort}`, REWRITE_URL: `http://127.0.0.1:${rewritePort}`, DEMO_LISTEN: listen, DEMO_ADMIN: admin },
+});
+children.push(gateway);
+gateway.exited.then((code) => {
+  console.error(`demo: the gateway exited (${code})`);
+  stopAll(1);
+});
+
+// Wait for the gateway's "listening" and "admin listening" log lines (they carry the real ports).
+const addresses: Record<string, string> = {};
+const reader = (gateway.stderr as ReadableStream<Uint8Array>).getReader();
+let pending = "";
+while (!addresses.listening || !addresses["admin listening"]) {
+  const { done, value } = await reader.read();
+  if (done) stopAll(1);
+  pending += new TextDecoder().decode(value);
+  let i = pending.indexOf("\n");
+  while (i >= 0) {
+    const line = pending.slice(0, i);
+    pending = pending.slice(i + 1);
+    i = pending.indexOf("\n");
+    try {
+      const rec = JSON.parse(line) as { msg?: string; address?: string; level?: string };
+      if (rec.msg === "listening" || rec.msg === "admin listening") addresses[rec.msg] = rec.address as string;
+      else if (rec.level === "error") console.error(line);
+    } catch {
+      console.error(line);
+    }
+  }
+}
+// Keep draining the gateway's log so it never blocks on a full pipe.
+void (async () => {
+  for (;;) if ((await reader.read()).done) break;
+})();
+
+const gw = `http://${addresses.listening}`;
+const adminUrl = `http://${addresses["admin listening"]}`;
+
+const rows: string[] = [];
+for (const [method, path, body] of [
+  ["GET", "/inventory", undefined],
+  ["GET", "/inventory/sku-1002", undefined],
+  ["GET", "/orders/1", undefined],
+  ["POST", "/orders", JSON.stringify({ sku: "sku-1003", qty: 3 })],
+] as const) {
+  const res = await fetch(gw + path, { method, body, headers: body ? { "content-type": "application/json" } : {} });
+  await res.arrayBuffer();
+  rows.push(`  ${method.padEnd(5)} ${path.padEnd(22)} → ${res.status}  served by ${res.headers.get("x-served-by")}`);
+}
+
+console.log(`
+Ficus demo — the strangler pattern on one service
+  legacy  (Python)      http://127.0.0.1:${legacyPort}
+  rewrite (TypeScript)  http://127.0.0.1:${rewritePort}
+  gateway               ${gw}
+  admin                 ${adminUrl}
+
+Inventory reads are served by the rewrite; orders still go to legacy:
+${rows.join("\n")}
+
+Try:
+  curl -i ${gw}/inventory/sku-1001
+  curl -i ${gw}/orders
+  curl -i -X POST ${gw}/orders -H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'
+  curl ${adminUrl}/admin/routes
+  curl ${adminUrl}/metrics | grep ficus_requests_total
+
+Edit demo/ficus.yaml while this runs: the gateway reloads it without dropping requests.
+Ctrl-C stops everything.`);

@@ -1,0 +1,31 @@
+/** `npm start`: the demo comes up, routes inventory to the rewrite and the rest to legacy, and stops cleanly. */
+import { expect, test } from "bun:test";
+import { join } from "node:path";
+import { BUN, ROOT } from "../helpers/processes.ts";
+
+test("the demo starts both services and the gateway, and shows the strangler split", async () => {
+  const proc = Bun.spawn([BUN, join(ROOT, "demo/run.ts")], { stdout: "pipe", stderr: "pipe", env: { ...process.env, DEMO_LISTEN: "127.0.0.1:0", DEMO_ADMIN: "127.0.0.1:0" } });
+  let out = "";
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();
+  const until = Date.now() + 15_000;
+  while (!out.includes("Ctrl-C stops everything") && Date.now() < until) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    out += new TextDecoder().decode(value);
+  }
+  try {
+    expect(out).toMatch(/GET\s+\/inventory\s+→ 200\s+served by rewrite/);
+    expect(out).toMatch(/GET\s+\/orders\/1\s+→ 200\s+served by legacy/);
+    expect(out).toMatch(/POST\s+\/orders\s+→ 201\s+served by legacy/);
+    const gw = out.match(/gateway\s+(http:\/\/\S+)/)?.[1] as string;
+    const res = await fetch(`${gw}/inventory/sku-1001`);
+    expect(res.headers.get("x-served-by")).toBe("rewrite");
+    expect(((await res.json()) as { sku: string }).sku).toBe("sku-1001");
+    const missing = await fetch(`${gw}/orders/999`);
+    expect(missing.status).toBe(404);
+    await missing.text();
+  } finally {
+    proc.kill("SIGINT");
+    expect(await proc.exited).toBe(0);
+  }
+});
