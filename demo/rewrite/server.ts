@@ -31,3 +31,4 @@ const server = Bun.serve({
 });
 
 console.log(JSON.stringify({ port: server.port }));
+export {};

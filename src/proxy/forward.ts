@@ -21,6 +21,13 @@ import type { Endpoint } from "./upstream-pool.ts";
 
 /** Bodies up to this size (with a Content-Length) are read whole: they can be retried, and small bodies are cheaper buffered. */
 const BUFFER_REQUEST_MAX = 64 * 1024;
+/**
+ * Sized responses up to this many bytes are read whole and sent with their exact Content-Length.
+ * Larger ones are streamed; Bun.serve then frames them chunked because it cannot send a stream
+ * with a fixed length (oven-sh/bun#10507), so the client sees no Content-Length for those.
+ */
+const BUFFER_RESPONSE_MAX = 256 * 1024;
+
 /** Bun's HTTP parser rejects larger header sections itself (bare 431); below it the limit is ours. */
 export const PARSER_HEADER_CAP = 16 * 1024;
 
@@ -312,7 +319,7 @@ export class Proxy {
           continue;
         }
       } else pool.success(ep);
-      return this.respond(ex, req, server, res, route, ctl, cleanup);
+      return await this.respond(ex, req, server, res, route, ctl, cleanup);
     }
   };
 
@@ -327,13 +334,13 @@ export class Proxy {
   }
 
   /**
-   * Sends the upstream response on. A body with a Content-Length is handed to
-   * Bun natively (fastest; the exchange is accounted when the headers go out,
-   * bytes = Content-Length). A body without one (chunked, SSE, close-delimited)
-   * is forwarded chunk by chunk through a reader that counts bytes, enforces
-   * the idle timeout, and accounts the exchange when the body ends.
+   * Sends the upstream response on:
+   *  - sized up to BUFFER_RESPONSE_MAX: read whole, sent with its Content-Length, accounted exactly;
+   *  - sized above it: handed to Bun natively, accounted when the headers go out (bytes = Content-Length);
+   *  - unsized (chunked, SSE, close-delimited): forwarded chunk by chunk as it arrives, through a reader
+   *    that counts bytes, enforces the idle timeout and accounts the exchange when the body ends.
    */
-  private respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: () => void): Response {
+  private async respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: () => void): Promise<Response> {
     const ep = ex.endpoint as Endpoint;
     const status = res.status;
     const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
@@ -342,11 +349,42 @@ export class Proxy {
     ex.status = status;
     const upstreamBody = res.body;
     const cl = headers.get("content-length");
-    if (upstreamBody === null || cl !== null || ex.method === "HEAD" || status === 204 || status === 304) {
-      ex.bytes = cl === null || ex.method === "HEAD" ? 0 : Number(cl);
+    const len = cl === null ? -1 : Number(cl);
+    if (upstreamBody === null || ex.method === "HEAD" || status === 204 || status === 304) {
       ep.inflight--;
-      // Bun pipes this body natively; when the client disconnects it cancels the upstream body itself
-      // (covered by the "client abort mid-download" test), so the request's own timers can stop here.
+      cleanup();
+      this.finish(ex);
+      return new Response(null, { status, statusText: res.statusText, headers });
+    }
+    if (len >= 0 && len <= BUFFER_RESPONSE_MAX) {
+      const watch = this.watchIdle(route.timeouts.idle, ctl);
+      let buf: ArrayBuffer;
+      try {
+        buf = await res.arrayBuffer();
+      } catch (err) {
+        this.idleWatches.delete(watch);
+        ep.inflight--;
+        cleanup();
+        const reason = abortReason(ctl.current.signal);
+        if (reason === "client") return this.clientGone(ex);
+        const code: ErrorCode = reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET";
+        this.opts.metrics.upstreamErrors.inc({ route: route.name, code });
+        route.pool.failure(ep, Date.now());
+        // No byte has reached the client yet, so it still gets a clean error.
+        return this.reject(ex, code, reason ? `upstream ${ep.id} stalled sending the body (${reason} timeout)` : `upstream ${ep.id} closed the connection mid-body`);
+      }
+      this.idleWatches.delete(watch);
+      ex.bytes = buf.byteLength;
+      ep.inflight--;
+      cleanup();
+      this.finish(ex);
+      return new Response(buf, { status, statusText: res.statusText, headers });
+    }
+    if (len > BUFFER_RESPONSE_MAX) {
+      // Large sized body: handed to Bun natively, which also cancels the upstream body if the client
+      // disconnects (covered by the "client abort mid-download" test). Accounted when the headers go out.
+      ex.bytes = len;
+      ep.inflight--;
       cleanup();
       this.finish(ex);
       return new Response(upstreamBody, { status, statusText: res.statusText, headers });
