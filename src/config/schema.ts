@@ -122,12 +122,11 @@ const headerOps = z
 
 const timeoutsSchema = z
   .strictObject({
-    connect: duration("5s", "Time allowed to open a TCP connection to an endpoint (new connections only)."),
-    header: duration("30s", "Time from sending the request until the response headers arrive."),
-    idle: duration("60s", "Longest pause between two body chunks, in either direction."),
+    header: duration("30s", "Time from sending the request until the response headers arrive, connection setup included (a refused connection fails at once with 502)."),
+    idle: duration("60s", "Longest the upstream may pause while sending the response body (for bodies over 256KiB, enforced by the socket with about one second of slack). A client that stalls is bounded by limits.client_idle_timeout."),
     total: duration("0ms", "Bound on the whole exchange including the body; 0 means no bound."),
   })
-  .meta({ description: "Upstream timeouts." });
+  .meta({ description: "Upstream timeouts; a timeout answers 504 and aborts the upstream request." });
 
 const retriesSchema = z
   .strictObject({
@@ -208,10 +207,11 @@ export const configSchema = z
           .default("FICUS_ADMIN_TOKEN")
           .meta({ description: "Environment variable holding the admin bearer token (required when the admin API is not on loopback). Default FICUS_ADMIN_TOKEN." }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "The admin API (health, readiness, metrics, config, routes)." }),
     workers: z.number().int().min(0).max(256).default(0).meta({ description: "Worker processes sharing the listen port; 0 means one per CPU. Default 0." }),
     upstreams: z.record(z.string().regex(NAME), upstreamObject).default({}).meta({ description: "Named upstreams that routes refer to by name." }),
-    routes: z.array(routeSchema).default([]),
+    routes: z.array(routeSchema).default([]).meta({ description: "The routes; the most specific match wins (docs/routing.md)." }),
     default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
     limits: z
       .strictObject({
@@ -222,32 +222,37 @@ export const configSchema = z
         ),
         client_idle_timeout: duration("60s", "Close a client connection idle this long (1s to 255s)."),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "Limits on what clients may send." }),
     shutdown: z
       .strictObject({
         drain_timeout: duration("30s", "On SIGTERM, time allowed for in-flight requests to finish before exit."),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "Graceful shutdown." }),
     access_log: z
       .strictObject({
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(true).meta({ description: "One JSON line per request. Default true." }),
         sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of requests logged (errors are always logged). Default 1." }),
-        output: z.string().default("stdout").meta({ description: 'stdout, stderr or a file path. Default stdout.' }),
+        output: z.string().default("stdout").meta({ description: "stdout, stderr or a file path. Default stdout." }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "The access log (fields in docs/observability.md)." }),
     log: z
       .strictObject({
-        level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+        level: z.enum(["debug", "info", "warn", "error"]).default("info").meta({ description: "Application log level (JSON lines on stderr). Default info." }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "Application logs." }),
     tracing: z
       .strictObject({
         otlp_endpoint: httpUrl.optional().meta({ description: "OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Tracing is off without it." }),
-        service_name: z.string().default("ficus"),
+        service_name: z.string().default("ficus").meta({ description: "service.name of the exported spans. Default ficus." }),
         sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of new traces sampled (a sampled parent is always followed). Default 1." }),
         headers: z.record(z.string(), z.string()).default({}).meta({ description: "Extra headers for the exporter (use ${ENV} for secrets)." }),
       })
-      .prefault({}),
+      .prefault({})
+      .meta({ description: "OpenTelemetry tracing over OTLP/HTTP; off unless otlp_endpoint is set." }),
   })
   .superRefine((c, ctx) => {
     if (c.limits.client_idle_timeout < 1000 || c.limits.client_idle_timeout > 255_000) {

@@ -72,6 +72,8 @@ interface Exchange {
 interface AbortHandle {
   current: AbortController;
   abort(why: AbortReason): void;
+  /** Set while a body is streamed through our reader: it must also be woken when the exchange is aborted. */
+  onAbort?: (why: AbortReason) => void;
 }
 
 /** Streams with an idle deadline, checked by one sweeper instead of a timer per chunk. */
@@ -235,17 +237,27 @@ export class Proxy {
     route.budget.deposit(now);
 
     // One controller per attempt; request-wide events (client abort, total timeout, shutdown) abort the current one.
-    const ctl: AbortHandle = { current: new AbortController(), abort: (why) => ctl.current.abort(new AbortedBy(why)) };
+    const ctl: AbortHandle = {
+      current: new AbortController(),
+      abort: (why) => {
+        if (ctl.current.signal.aborted) return;
+        ctl.current.abort(new AbortedBy(why));
+        ctl.onAbort?.(why);
+      },
+    };
     this.controllers.add(ctl);
     const onClientAbort = () => ctl.abort("client");
     req.signal.addEventListener("abort", onClientAbort, { once: true });
     let totalTimer: ReturnType<typeof setTimeout> | undefined;
     if (t.total > 0) totalTimer = setTimeout(() => ctl.abort("total"), t.total);
-    const cleanup = () => {
-      if (totalTimer) clearTimeout(totalTimer);
+    /** Ends the request's timers and links; `keepTotal` leaves the total deadline armed for a body still streaming natively. */
+    const cleanup = (keepTotal = false) => {
+      if (totalTimer && !keepTotal) clearTimeout(totalTimer);
       req.signal.removeEventListener("abort", onClientAbort);
       this.controllers.delete(ctl);
     };
+    // Bun's own socket idle timer backs up our timers for bodies it streams natively (seconds granularity).
+    const socketIdle = Math.max(t.header, t.idle) + 1000;
 
     let excluded: Endpoint | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -268,6 +280,7 @@ export class Proxy {
           redirect: "manual",
           decompress: false,
           signal,
+          timeout: socketIdle,
           duplex: "half",
         });
       } catch (err) {
@@ -340,7 +353,7 @@ export class Proxy {
    *  - unsized (chunked, SSE, close-delimited): forwarded chunk by chunk as it arrives, through a reader
    *    that counts bytes, enforces the idle timeout and accounts the exchange when the body ends.
    */
-  private async respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: () => void): Promise<Response> {
+  private async respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: (keepTotal?: boolean) => void): Promise<Response> {
     const ep = ex.endpoint as Endpoint;
     const status = res.status;
     const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
@@ -382,16 +395,29 @@ export class Proxy {
     }
     if (len > BUFFER_RESPONSE_MAX) {
       // Large sized body: handed to Bun natively, which also cancels the upstream body if the client
-      // disconnects (covered by the "client abort mid-download" test). Accounted when the headers go out.
+      // disconnects (covered by the "client abort mid-download" test). Accounted when the headers go out;
+      // a total deadline stays armed and, when it fires, aborts the transfer (harmless once it has ended).
       ex.bytes = len;
       ep.inflight--;
-      cleanup();
+      cleanup(true);
       this.finish(ex);
       return new Response(upstreamBody, { status, statusText: res.statusText, headers });
     }
     if (headers.get("content-type")?.startsWith("text/event-stream")) server.timeout(req, 0);
     const reader = upstreamBody.getReader();
-    const watch = this.watchIdle(route.timeouts.idle, ctl);
+    // Why the body was cut, when we cut it: a pending read is woken by cancelling the reader, and the
+    // client stream is then errored (never closed), so a truncated body cannot look complete.
+    let cut: AbortReason | undefined;
+    const stop = (why: AbortReason) => {
+      cut ??= why;
+      ctl.abort(why);
+      reader.cancel().catch(() => {});
+    };
+    const watch: IdleWatch = { deadline: performance.now() + route.timeouts.idle, idleMs: route.timeouts.idle, abort: () => stop("idle") };
+    this.idleWatches.add(watch);
+    ctl.onAbort = (why) => {
+      if (why !== "client") stop(why);
+    };
     const end = (error?: ErrorCode) => {
       if (ex.done) return;
       this.idleWatches.delete(watch);
@@ -403,11 +429,18 @@ export class Proxy {
       }
       this.finish(ex);
     };
+    const fail = (c: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
+      const reason = cut ?? abortReason(ctl.current.signal);
+      end(reason === "client" ? undefined : reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET");
+      if (reason !== "client") route.pool.failure(ep, Date.now());
+      c.error(err);
+    };
     const body = new ReadableStream<Uint8Array>(
       {
         pull: async (c) => {
           try {
             const { done, value } = await reader.read();
+            if (cut) return fail(c, new Error(`upstream body cut: ${cut} timeout`));
             if (done) {
               c.close();
               end();
@@ -417,11 +450,8 @@ export class Proxy {
             ex.bytes += value.byteLength;
             c.enqueue(value);
           } catch (err) {
-            // The upstream reset mid-body or a timer fired: the client sees a truncated body, as with any proxy.
-            const reason = abortReason(ctl.current.signal);
-            end(reason === "client" ? undefined : reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET");
-            if (reason !== "client") route.pool.failure(ep, Date.now());
-            c.error(err);
+            // The upstream reset mid-body: the client sees a truncated body, as with any proxy.
+            fail(c, err);
           }
         },
         cancel: (reason) => {

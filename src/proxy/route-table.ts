@@ -18,7 +18,7 @@ export interface RuntimeRoute {
   readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
   readonly requestOps: HeaderOps | undefined;
   readonly responseOps: HeaderOps | undefined;
-  readonly timeouts: { readonly connect: number; readonly header: number; readonly idle: number; readonly total: number };
+  readonly timeouts: { readonly header: number; readonly idle: number; readonly total: number };
   readonly retries: { readonly attempts: number; readonly on: ReadonlySet<RetryCondition>; readonly backoff: number };
   readonly budget: RetryBudget;
   readonly maxBody: number;

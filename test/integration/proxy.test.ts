@@ -55,6 +55,16 @@ routes:
   - name: sized
     match: { prefix: /sized }
     upstream: http://127.0.0.1:${up.raw}
+  - name: stall
+    match: { prefix: /stall }
+    upstream: ${up.url}
+    rewrite: { strip_prefix: /stall }
+    timeouts: { idle: 300ms }
+  - name: deadline
+    match: { prefix: /deadline }
+    upstream: http://127.0.0.1:${up.raw}
+    rewrite: { strip_prefix: /deadline }
+    timeouts: { total: 700ms }
   - name: host-only
     match: { host: only.example.com }
     upstream: ${up2.url}
@@ -315,6 +325,51 @@ describe("streaming", () => {
     await ok.text();
   });
 });
+
+describe("body timeouts", () => {
+  test("idle: a streamed body that stalls is cut and logged as a timeout", async () => {
+    // The fixture sends its headers with the first event (after 1 s), then stalls for 1 s per event.
+    const res = await fetch(`${gw.url}/stall/sse?n=3&ms=1000`, { headers: { "x-request-id": "stall-1" } });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toStartWith("data: 0");
+    const t0 = performance.now();
+    await expect(reader.read()).rejects.toBeDefined();
+    // Cut after the 300 ms idle timeout (checked every 250 ms), well before the next event at 1 s.
+    expect(performance.now() - t0).toBeLessThan(800);
+    const line = await waitForAccess("stall-1");
+    expect(line.error).toBe("FICUS_UPSTREAM_TIMEOUT");
+  });
+
+  test("total: a large body handed to Bun natively is still cut at the deadline", async () => {
+    const t0 = performance.now();
+    const res = await fetch(`${gw.url}/deadline/sized?n=${1024 ** 3}`);
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let failed = false;
+    try {
+      for (;;) {
+        const { done } = await reader.read();
+        if (done) break;
+        await Bun.sleep(5); // a slow reader: 1 GiB cannot arrive in time
+      }
+    } catch {
+      failed = true;
+    }
+    expect(failed).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+});
+
+async function waitForAccess(requestId: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const line = gw.access.find((l) => l.request_id === requestId);
+    if (line) return line;
+    await Bun.sleep(20);
+  }
+  throw new Error(`no access-log line for ${requestId}`);
+}
 
 describe("WebSocket", () => {
   test("upgrades are proxied and messages flow both ways", async () => {

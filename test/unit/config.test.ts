@@ -113,7 +113,7 @@ describe("defaults and units", () => {
   test("route defaults fill nested objects", () => {
     const { config } = parseConfig(ROUTE, "f.yaml", {});
     const r = config.routes[0];
-    expect(r?.timeouts).toEqual({ connect: 5000, header: 30000, idle: 60000, total: 0 });
+    expect(r?.timeouts).toEqual({ header: 30000, idle: 60000, total: 0 });
     expect(r?.retries.attempts).toBe(1);
     expect(r?.match).toEqual({});
   });
