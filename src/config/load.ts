@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { Document, Node } from "yaml";
 import type { z } from "zod";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import { configJsonSchema, configSchema, type FicusConfig } from "./schema.ts";
@@ -71,8 +71,14 @@ function walkInterpolate(
   return value;
 }
 
+/** The yaml library, loaded on first use: configs built from flags are JSON and never need it. */
+function yamlLib(): typeof import("yaml") {
+  return require("yaml") as typeof import("yaml");
+}
+
 /** The deepest YAML node along `path`, and whether it is the node itself or an ancestor. */
 function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
+  const { isMap, isNode, isPair, isScalar, isSeq } = yamlLib();
   let node: unknown = doc.contents;
   let last: Node | undefined = isNode(node) ? node : undefined;
   for (const p of path) {
@@ -90,6 +96,7 @@ function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
 }
 
 function keyNode(doc: Document, path: readonly PropertyKey[], key: string): Node | undefined {
+  const { isMap, isNode, isPair, isScalar } = yamlLib();
   const parent = nodeAt(doc, path);
   if (isMap(parent)) {
     const pair = parent.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === key);
@@ -213,27 +220,38 @@ function issueMessages(issue: z.core.$ZodIssue, root: unknown): { path: Property
 
 /**
  * Parses and validates configuration text. Throws ConfigError with one
- * message per problem; never returns a half-valid config.
+ * message per problem; never returns a half-valid config. `format: "json"`
+ * is for documents the CLI builds from flags (no YAML parser, no line numbers).
  */
 export function parseConfig(
   text: string,
   source: string,
   env: Record<string, string | undefined> = process.env,
   overrides?: (raw: Record<string, unknown>) => void,
+  format: "yaml" | "json" = "yaml",
 ): LoadedConfig {
   const file = basename(source);
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const where = (offset: number | undefined) => (offset === undefined ? file : `${file}:${lineCounter.linePos(offset).line}`);
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      "FICUS_CONFIG_PARSE",
-      doc.errors.map((e) => `${e.message.split("\n")[0]} (${where(e.pos[0])})`),
-    );
+  let raw: unknown;
+  let where: (path: readonly PropertyKey[], key?: string) => string;
+  if (format === "json") {
+    raw = JSON.parse(text);
+    where = () => source;
+  } else {
+    const { LineCounter, parseDocument } = yamlLib();
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const at = (offset: number | undefined) => (offset === undefined ? file : `${file}:${lineCounter.linePos(offset).line}`);
+    if (doc.errors.length > 0) {
+      throw new ConfigError(
+        "FICUS_CONFIG_PARSE",
+        doc.errors.map((e) => `${e.message.split("\n")[0]} (${at(e.pos[0])})`),
+      );
+    }
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    where = (path, key) => at((key !== undefined ? keyNode(doc, path, key) : nodeAt(doc, path))?.range?.[0]);
   }
-  const raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError("FICUS_CONFIG_INVALID", [`(root): expected a mapping of settings, got ${describeType(raw)} (${file}:1)`]);
+    throw new ConfigError("FICUS_CONFIG_INVALID", [`(root): expected a mapping of settings, got ${describeType(raw)} (${format === "json" ? source : `${file}:1`})`]);
   }
   const secretPaths = new Set<string>();
   const missing: { name: string; path: PathItem[] }[] = [];
@@ -242,7 +260,7 @@ export function parseConfig(
   if (missing.length > 0) {
     throw new ConfigError(
       "FICUS_CONFIG_ENV_MISSING",
-      missing.map((m) => `${formatPath(m.path)}: environment variable ${m.name} is not set (${where(nodeAt(doc, m.path)?.range?.[0])})`),
+      missing.map((m) => `${formatPath(m.path)}: environment variable ${m.name} is not set (${where(m.path)})`),
     );
   }
   const result = configSchema.safeParse(interpolated);
@@ -250,8 +268,8 @@ export function parseConfig(
     const messages: string[] = [];
     for (const issue of result.error.issues) {
       for (const m of issueMessages(issue, interpolated)) {
-        const node = m.key !== undefined ? keyNode(doc, m.path.slice(0, -1), m.key) : nodeAt(doc, m.path);
-        messages.push(`${formatPath(m.path)}: ${m.message} (${where(node?.range?.[0])})`);
+        const loc = m.key !== undefined ? where(m.path.slice(0, -1), m.key) : where(m.path);
+        messages.push(`${formatPath(m.path)}: ${m.message} (${loc})`);
       }
     }
     throw new ConfigError("FICUS_CONFIG_INVALID", [...new Set(messages)]);
@@ -276,7 +294,7 @@ export function loadConfigFile(path: string, env: Record<string, string | undefi
 
 /** Validates an in-memory config object (the zero-config CLI path builds one). */
 export function configFromObject(input: unknown, source = "(command line)"): LoadedConfig {
-  return parseConfig(JSON.stringify(input), source, {});
+  return parseConfig(JSON.stringify(input), source, {}, undefined, "json");
 }
 
 export function deepFreeze<T>(value: T): T {

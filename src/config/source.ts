@@ -34,6 +34,11 @@ export class ConfigSource {
     return new ConfigSource(undefined, JSON.stringify(doc), overrides);
   }
 
+  /** Files are YAML; documents built from flags are JSON. */
+  get format(): "yaml" | "json" {
+    return this.path === undefined ? "json" : "yaml";
+  }
+
   get label(): string {
     return this.path ?? "(command line)";
   }
@@ -44,7 +49,7 @@ export class ConfigSource {
 
   /** Reads (unless text is given) and validates. Throws ConfigError/FicusError. */
   load(text: string = this.read(), env: Record<string, string | undefined> = process.env): LoadedConfig {
-    return loadWithOverrides(text, this.label, this.overrides, env);
+    return loadWithOverrides(text, this.label, this.overrides, env, this.format);
   }
 
   /**
@@ -82,11 +87,17 @@ function safeRead(path: string): string | undefined {
 }
 
 /** Validates config text with command-line overrides applied first (also used by workers). */
-export function loadWithOverrides(text: string, label: string, o: Overrides, env: Record<string, string | undefined> = process.env): LoadedConfig {
+export function loadWithOverrides(
+  text: string,
+  label: string,
+  o: Overrides,
+  env: Record<string, string | undefined> = process.env,
+  format: "yaml" | "json" = "yaml",
+): LoadedConfig {
   return parseConfig(text, label, env, (raw) => {
     if (o.listen !== undefined) raw.listen = o.listen;
     if (o.workers !== undefined) raw.workers = o.workers;
     if (o.admin !== undefined) raw.admin = { ...(raw.admin as object | undefined), listen: o.admin };
     if (o.logLevel !== undefined) raw.log = { ...(raw.log as object | undefined), level: o.logLevel };
-  });
+  }, format);
 }

@@ -3,7 +3,7 @@ import type { Overrides } from "../config/source.ts";
 import type { RouteInfo } from "./gateway.ts";
 
 export type ToWorker =
-  | { readonly t: "config"; readonly text: string; readonly overrides: Overrides; readonly reload: boolean }
+  | { readonly t: "config"; readonly text: string; readonly format: "yaml" | "json"; readonly overrides: Overrides; readonly reload: boolean }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "routes"; readonly id: number }
   | { readonly t: "shutdown" };

@@ -5,7 +5,6 @@
 import type { Server } from "bun";
 import { redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
-import { startAdminServer } from "../admin/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
 import { onSignals, tryLoad } from "./lifecycle.ts";
@@ -33,6 +32,8 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
   const c = loaded.config;
   let admin: Server<undefined>;
   try {
+    // Loaded after the data plane listens: the first request does not wait for the admin API's code.
+    const { startAdminServer } = await import("../admin/server.ts");
     admin = startAdminServer(
       {
         ready: () => gateway.isReady,

@@ -9,7 +9,6 @@ import type { Subprocess } from "bun";
 import { redactConfig, type LoadedConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import { FicusError } from "../core/errors.ts";
-import { startAdminServer } from "../admin/server.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
@@ -79,7 +78,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         }, delay);
       },
     });
-    send(slot, { t: "config", text, overrides: source.overrides, reload: false });
+    send(slot, { t: "config", text, format: source.format, overrides: source.overrides, reload: false });
   };
 
   for (const s of slots) spawn(s);
@@ -116,13 +115,14 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     }
     loaded = r.loaded;
     text = source.read();
-    for (const s of slots) send(s, { t: "config", text, overrides: source.overrides, reload: true });
+    for (const s of slots) send(s, { t: "config", text, format: source.format, overrides: source.overrides, reload: true });
     metrics.configReloads.inc({ result: "success" });
     logger.info("config reloaded", { source: source.label, workers: slots.length });
     return { ok: true };
   };
 
   const c = loaded.config;
+  const { startAdminServer } = await import("../admin/server.ts");
   const admin = startAdminServer(
     {
       ready: () => !stopping && slots.every((s) => s.ready),

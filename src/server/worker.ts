@@ -32,7 +32,7 @@ export async function runWorker(logger: Logger): Promise<void> {
       case "config": {
         let loaded: LoadedConfig;
         try {
-          loaded = loadWithOverrides(m.text, source, m.overrides);
+          loaded = loadWithOverrides(m.text, source, m.overrides, process.env, m.format);
         } catch (err) {
           const errors = err instanceof ConfigError ? [...err.issues] : [(err as Error).message];
           send({ t: "applied", ok: false, errors });
