@@ -292,11 +292,6 @@ export function loadConfigFile(path: string, env: Record<string, string | undefi
   return parseConfig(readConfigText(path), path, env);
 }
 
-/** Validates an in-memory config object (the zero-config CLI path builds one). */
-export function configFromObject(input: unknown, source = "(command line)"): LoadedConfig {
-  return parseConfig(JSON.stringify(input), source, {}, undefined, "json");
-}
-
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);

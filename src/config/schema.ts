@@ -10,36 +10,30 @@ import { parseDuration, parseSize } from "./units.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** A duration field: "250ms", "5s", "2m", "1h" or a number of milliseconds. */
-export function duration(defaultValue: string, description: string) {
+/** A field in human units, parsed at load so the runtime reads a number. */
+function unitField(parse: (v: string | number) => number | undefined, example: string, defaultValue: string | number, description: string) {
   return z
     .union([z.string(), z.number()])
     .optional()
     .transform((v, ctx) => {
-      const ms = parseDuration(v ?? defaultValue);
-      if (ms === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a duration such as "500ms", "5s" or "2m", got ${JSON.stringify(v)}` });
+      const n = parse(v ?? defaultValue);
+      if (n === undefined) {
+        ctx.addIssue({ code: "custom", message: `expected ${example}, got ${JSON.stringify(v)}` });
         return z.NEVER;
       }
-      return ms;
+      return n;
     })
     .meta({ description: `${description} Default ${defaultValue}.` });
 }
 
+/** A duration field: "250ms", "5s", "2m", "1h" or a number of milliseconds. */
+export function duration(defaultValue: string, description: string) {
+  return unitField(parseDuration, 'a duration such as "500ms", "5s" or "2m"', defaultValue, description);
+}
+
 /** A byte-size field: "512KiB", "10MB", "1GiB" or a number of bytes. */
 export function size(defaultValue: string | number, description: string) {
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      const bytes = parseSize(v ?? defaultValue);
-      if (bytes === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a size such as "64KiB" or "10MB", got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return bytes;
-    })
-    .meta({ description: `${description} Default ${defaultValue}.` });
+  return unitField(parseSize, 'a size such as "64KiB" or "10MB"', defaultValue, description);
 }
 
 /** An http(s) URL, checked once here so the data plane never parses URLs. */
@@ -95,8 +89,6 @@ const upstreamObject = z
     health: healthSchema.optional(),
   })
   .meta({ description: "An upstream: endpoints, balancing and passive health." });
-
-export type UpstreamObjectInput = z.input<typeof upstreamObject>;
 
 const upstreamName = z.string().regex(NAME);
 
@@ -280,7 +272,6 @@ export const configSchema = z
 export type FicusConfig = z.output<typeof configSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type UpstreamObject = z.output<typeof upstreamObject>;
-export type ConfigInput = z.input<typeof configSchema>;
 
 /** JSON Schema (draft 2020-12) of the input format, for editors. */
 export function configJsonSchema(): Record<string, unknown> {

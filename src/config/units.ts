@@ -27,11 +27,3 @@ export function parseSize(value: string | number): number | undefined {
   if (!m) return undefined;
   return Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? "b").toLowerCase()] as number));
 }
-
-/** Formats milliseconds the way a config file would say them. */
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

@@ -6,21 +6,6 @@
  */
 import type { FileSink } from "bun";
 
-/** The fields of one access-log line (docs/observability.md). */
-export interface AccessRecord {
-  time: string;
-  request_id: string;
-  route: string;
-  method: string;
-  path: string;
-  status: number;
-  duration_ms: number;
-  upstream: string;
-  bytes: number;
-  client: string;
-  error?: string;
-}
-
 export interface AccessLogSettings {
   readonly enabled: boolean;
   readonly sample: number;

@@ -10,11 +10,6 @@
 
 const HOP_BY_HOP = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer"]);
 
-/** Header names forwarded in neither direction (hop-by-hop), lowercase. */
-export function isHopByHop(name: string): boolean {
-  return HOP_BY_HOP.has(name);
-}
-
 /** The extra field names a Connection header declares hop-by-hop (besides keep-alive/close). */
 export function connectionTokens(value: string | null): string[] | undefined {
   if (value === null) return undefined;
@@ -54,13 +49,7 @@ const HOP_EXCEPT_CONNECTION = [...HOP_BY_HOP].filter((h) => h !== "connection");
  * Host is set per attempt by the caller (it depends on the endpoint).
  */
 export function editRequestHeaders(h: Headers, ctx: ForwardContext): void {
-  const conn = h.get("connection");
-  if (conn !== null) {
-    const extra = connectionTokens(conn);
-    if (extra) for (const name of extra) h.delete(name);
-    h.delete("connection");
-  }
-  for (const name of HOP_EXCEPT_CONNECTION) h.delete(name);
+  stripHopByHop(h);
   const xff = h.get("x-forwarded-for");
   h.set("x-forwarded-for", xff ? `${xff}, ${ctx.clientIp}` : ctx.clientIp);
   const xfp = h.get("x-forwarded-proto");
@@ -73,6 +62,17 @@ export function editRequestHeaders(h: Headers, ctx: ForwardContext): void {
   if (ctx.ops) applyOps(h, ctx.ops);
 }
 
+/** Removes the hop-by-hop fields and every field the Connection header names (either direction). */
+export function stripHopByHop(h: Headers): void {
+  const conn = h.get("connection");
+  if (conn !== null) {
+    const extra = connectionTokens(conn);
+    if (extra) for (const name of extra) h.delete(name);
+    h.delete("connection");
+  }
+  for (const name of HOP_EXCEPT_CONNECTION) h.delete(name);
+}
+
 /** Size of a header section as received: names, values and the ": " and CRLF around them. */
 export function headerBytes(h: Headers): number {
   let size = 0;
@@ -82,13 +82,7 @@ export function headerBytes(h: Headers): number {
 
 /** Removes hop-by-hop fields from an upstream response and applies the route's response ops. */
 export function prepareResponseHeaders(headers: Headers, requestId: string, ops: HeaderOps | undefined): Headers {
-  const conn = headers.get("connection");
-  if (conn !== null) {
-    const extra = connectionTokens(conn);
-    if (extra) for (const h of extra) headers.delete(h);
-    headers.delete("connection");
-  }
-  for (const h of HOP_EXCEPT_CONNECTION) headers.delete(h);
+  stripHopByHop(headers);
   if (!headers.has("x-request-id")) headers.set("x-request-id", requestId);
   if (ops) applyOps(headers, ops);
   return headers;
