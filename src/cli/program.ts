@@ -39,6 +39,18 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("compare")
+    .description("compare two saved responses (JSON documents or `curl -i` output); exit 0 equal, 1 different, 2 error")
+    .argument("<legacy>", "the legacy response file")
+    .argument("<candidate>", "the candidate response file")
+    .option("--rules <file>", "compare rules (YAML or JSON; the keys of a route's compare block)")
+    .option("--json", "print the verdict as JSON")
+    .action(async (legacy: string, candidate: string, o: { rules?: string; json?: boolean }) => {
+      const { compareCommand } = await import("./commands/compare.ts");
+      process.exitCode = compareCommand(legacy, candidate, o);
+    });
+
+  program
     .command("schema")
     .description("print the JSON Schema of ficus.yaml (for editors)")
     .action(async () => {

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import type { Document, Node } from "yaml";
-import type { z } from "zod";
+import { toJSONSchema as zodToJsonSchema, type z } from "zod";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import { configJsonSchema, configSchema, type FicusConfig } from "./schema.ts";
 
@@ -120,12 +120,20 @@ export function editDistance(a: string, b: string): number {
   return dp[b.length] as number;
 }
 
-let cachedJsonSchema: Record<string, unknown> | undefined;
+const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
 
-/** Property names the schema allows at `path`, found by walking the JSON Schema. */
-export function knownKeysAt(path: readonly PropertyKey[]): string[] {
-  cachedJsonSchema ??= configJsonSchema();
-  let nodes: Record<string, unknown>[] = [cachedJsonSchema];
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  let js = jsonSchemas.get(schema);
+  if (!js) {
+    js = schema === configSchema ? configJsonSchema() : (zodToJsonSchema(schema) as Record<string, unknown>);
+    jsonSchemas.set(schema, js);
+  }
+  return js;
+}
+
+/** Property names the schema allows at `path`, found by walking its JSON Schema. */
+export function knownKeysAt(path: readonly PropertyKey[], schema: z.ZodType = configSchema): string[] {
+  let nodes: Record<string, unknown>[] = [jsonSchemaOf(schema)];
   const expand = (n: Record<string, unknown>): Record<string, unknown>[] => {
     const alts = (n.anyOf ?? n.oneOf ?? n.allOf) as Record<string, unknown>[] | undefined;
     return alts ? alts.flatMap(expand) : [n];
@@ -176,12 +184,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function issueMessages(issue: z.core.$ZodIssue, root: unknown): { path: PropertyKey[]; message: string; key?: string }[] {
+function issueMessages(issue: z.core.$ZodIssue, root: unknown, schema: z.ZodType): { path: PropertyKey[]; message: string; key?: string }[] {
   const path = issue.path as PropertyKey[];
   switch (issue.code) {
     case "unrecognized_keys":
       return issue.keys.map((key) => {
-        const hint = didYouMean(key, knownKeysAt(path));
+        const hint = didYouMean(key, knownKeysAt(path, schema));
         return { path: [...path, key], key, message: `unknown key ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}` };
       });
     case "invalid_type": {
@@ -192,7 +200,7 @@ function issueMessages(issue: z.core.$ZodIssue, root: unknown): { path: Property
     case "invalid_union": {
       // When the value passed one branch's type check, that branch's own complaint is the useful one.
       const specific = issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.code !== "invalid_type" || e.path.length > 0));
-      if (specific) return specific.flatMap((e) => issueMessages({ ...e, path: [...path, ...e.path] } as z.core.$ZodIssue, root));
+      if (specific) return specific.flatMap((e) => issueMessages({ ...e, path: [...path, ...e.path] } as z.core.$ZodIssue, root, schema));
       const expected = issue.errors.flatMap((errs) => errs.filter((e) => e.code === "invalid_type").map((e) => (e as { expected: string }).expected));
       const got = valueAt(root, path);
       const want = [...new Set(expected)].join(" or ");
@@ -218,18 +226,26 @@ function issueMessages(issue: z.core.$ZodIssue, root: unknown): { path: Property
   }
 }
 
+export interface Parsed<T> {
+  readonly value: T;
+  /** Paths whose values came from the environment. */
+  readonly secretPaths: Set<string>;
+}
+
 /**
- * Parses and validates configuration text. Throws ConfigError with one
- * message per problem; never returns a half-valid config. `format: "json"`
- * is for documents the CLI builds from flags (no YAML parser, no line numbers).
+ * Parses YAML (or JSON) text, interpolates ${ENV}, and validates it against a
+ * schema. Throws ConfigError with one `path: message (file:line)` per problem;
+ * never returns a half-valid value. `format: "json"` is for documents the CLI
+ * builds from flags (no YAML parser, no line numbers).
  */
-export function parseConfig(
+export function parseWithSchema<S extends z.ZodType>(
+  schema: S,
   text: string,
   source: string,
   env: Record<string, string | undefined> = process.env,
   overrides?: (raw: Record<string, unknown>) => void,
   format: "yaml" | "json" = "yaml",
-): LoadedConfig {
+): Parsed<z.output<S>> {
   const file = basename(source);
   let raw: unknown;
   let where: (path: readonly PropertyKey[], key?: string) => string;
@@ -263,18 +279,30 @@ export function parseConfig(
       missing.map((m) => `${formatPath(m.path)}: environment variable ${m.name} is not set (${where(m.path)})`),
     );
   }
-  const result = configSchema.safeParse(interpolated);
+  const result = schema.safeParse(interpolated);
   if (!result.success) {
     const messages: string[] = [];
     for (const issue of result.error.issues) {
-      for (const m of issueMessages(issue, interpolated)) {
+      for (const m of issueMessages(issue, interpolated, schema)) {
         const loc = m.key !== undefined ? where(m.path.slice(0, -1), m.key) : where(m.path);
         messages.push(`${formatPath(m.path)}: ${m.message} (${loc})`);
       }
     }
     throw new ConfigError("FICUS_CONFIG_INVALID", [...new Set(messages)]);
   }
-  return { config: deepFreeze(result.data), secretPaths, source };
+  return { value: deepFreeze(result.data), secretPaths };
+}
+
+/** Parses and validates `ficus.yaml` text (see parseWithSchema). */
+export function parseConfig(
+  text: string,
+  source: string,
+  env: Record<string, string | undefined> = process.env,
+  overrides?: (raw: Record<string, unknown>) => void,
+  format: "yaml" | "json" = "yaml",
+): LoadedConfig {
+  const { value, secretPaths } = parseWithSchema(configSchema, text, source, env, overrides, format);
+  return { config: value, secretPaths, source };
 }
 
 /** Reads a configuration file's text, with FICUS_CONFIG_READ on failure. */

@@ -36,6 +36,7 @@ export const ERROR_CODES = {
   FICUS_ADMIN_TOKEN_REQUIRED: { status: 0, description: "The admin server listens on a non-loopback address but no admin token is set in the environment." },
   FICUS_LISTEN_FAILED: { status: 0, description: "A listener could not bind its address (in use, permission denied)." },
   FICUS_USAGE: { status: 0, description: "The command line is invalid." },
+  FICUS_COMPARE_INPUT: { status: 0, description: "`ficus compare` cannot read one of its input files." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,37 @@
+/**
+ * `ficus compare LEGACY CANDIDATE [--rules FILE] [--json]`: compares two saved
+ * responses. Each file holds a JSON document or a raw HTTP/1.x response as
+ * `curl -i` writes it. Exit 0 equal, 1 different, 2 usage or read error.
+ */
+import { readFileSync } from "node:fs";
+import { compareMessages, compileRules, formatVerdict, type HttpMessage, loadRulesFile, looksLikeHttp, parseRawHttp } from "../../compare/index.ts";
+import { FicusError } from "../../core/errors.ts";
+import { reportError } from "../output.ts";
+
+function readMessage(path: string): HttpMessage {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    throw new FicusError("FICUS_COMPARE_INPUT", `cannot read ${path}: ${reason}`);
+  }
+  return looksLikeHttp(bytes) ? parseRawHttp(bytes) : { body: bytes };
+}
+
+export function compareCommand(legacyPath: string, candidatePath: string, opts: { rules?: string; json?: boolean }): number {
+  try {
+    const rules = opts.rules !== undefined ? loadRulesFile(opts.rules) : compileRules();
+    const verdict = compareMessages(readMessage(legacyPath), readMessage(candidatePath), rules);
+    if (opts.json) {
+      const out: Record<string, unknown> = { equal: verdict.equal, differences: verdict.differences };
+      if (verdict.truncated) out.truncated = true;
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else process.stdout.write(formatVerdict(verdict));
+    return verdict.equal ? 0 : 1;
+  } catch (err) {
+    // Unreadable inputs and invalid rules are usage errors (2), whatever their code.
+    reportError(err);
+    return 2;
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * Structural comparison of two JSON documents under compare rules.
+ *
+ * Object key order never matters. Numbers compare by exact decimal value
+ * (10 = 10.0 = 1e1; 9007199254740993 ≠ 9007199254740992), within tolerances
+ * when set. Arrays are ordered unless a rule says unordered or keyed; an
+ * ordered array whose elements are only rearranged is one `order` difference.
+ * The walk keeps one mutable path and formats it only for a difference.
+ */
+import { decimalEquals, parseDecimal, withinTolerance } from "./decimal.ts";
+import { type Segment, formatPath, KeyedSegment } from "./json-path.ts";
+import { JsonNumber, type JsonValue, kindOf, numberText } from "./json-value.ts";
+import type { ArrayMode, CompiledRules, PathRule } from "./rules.ts";
+import { parseInstant, sameInstant } from "./timestamps.ts";
+
+export type DiffKind = "value" | "type" | "missing" | "extra" | "order" | "status" | "header";
+export type Severity = "high" | "medium" | "low";
+
+export interface Difference {
+  readonly path: string;
+  readonly kind: DiffKind;
+  readonly severity: Severity;
+  /** The legacy side's value (undefined when absent). */
+  readonly legacy: unknown;
+  /** The candidate side's value (undefined when absent). */
+  readonly candidate: unknown;
+}
+
+export const SEVERITY: Readonly<Record<DiffKind, Severity>> = {
+  type: "high",
+  missing: "high",
+  status: "high",
+  value: "medium",
+  order: "medium",
+  extra: "low",
+  header: "low",
+};
+
+/** At most this many differences are collected per comparison; the verdict says when more were cut. */
+export const MAX_DIFFERENCES = 1000;
+
+export interface DiffSink {
+  readonly differences: Difference[];
+  truncated: boolean;
+}
+
+export function addDifference(sink: DiffSink, path: string, kind: DiffKind, legacy: unknown, candidate: unknown): void {
+  if (sink.differences.length >= MAX_DIFFERENCES) {
+    sink.truncated = true;
+    return;
+  }
+  sink.differences.push({ path, kind, severity: SEVERITY[kind], legacy: plain(legacy), candidate: plain(candidate) });
+}
+
+/** Values as they appear in a report: JsonNumber as its exact text when it is not a safe double. */
+function plain(v: unknown): unknown {
+  if (v instanceof JsonNumber) {
+    const n = Number(v.raw);
+    return String(n) === v.raw ? n : v.raw;
+  }
+  return v;
+}
+
+/** A canonical text of a value (sorted keys, exact numbers), for multiset comparison of array elements. */
+export function canonical(v: JsonValue): string {
+  if (v === null || typeof v === "boolean") return String(v);
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || v instanceof JsonNumber) {
+    const d = parseDecimal(numberText(v));
+    return d ? `${d.mantissa}e${d.exponent}` : numberText(v);
+  }
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  const keys = Object.keys(v).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k] as JsonValue)}`).join(",")}}`;
+}
+
+class Walker {
+  private readonly path: Segment[] = [];
+
+  constructor(
+    private readonly rules: CompiledRules,
+    private readonly sink: DiffSink,
+  ) {}
+
+  private here(): string {
+    return formatPath(this.path);
+  }
+
+  private child(states: number[], seg: Segment): number[] {
+    return this.rules.paths.empty ? states : this.rules.paths.advance(states, seg);
+  }
+
+  private ignored(states: number[]): boolean {
+    if (states.length === 0) return false;
+    const m = this.rules.paths.matched(states);
+    return m !== undefined && m.some((r) => r.kind === "ignore");
+  }
+
+  walk(a: JsonValue | undefined, b: JsonValue | undefined, states: number[]): void {
+    const here: PathRule[] | undefined = states.length > 0 ? this.rules.paths.matched(states) : undefined;
+    let arrayMode: ArrayMode | undefined;
+    let timestamp = false;
+    if (here) {
+      for (const r of here) {
+        if (r.kind === "ignore") return;
+        if (r.kind === "array") arrayMode = r.array;
+        else if (r.kind === "timestamp") timestamp = true;
+        else if (r.kind === "normalize") {
+          if (typeof a === "string") a = a.replace(r.pattern, r.replace);
+          if (typeof b === "string") b = b.replace(r.pattern, r.replace);
+        }
+      }
+    }
+    if (timestamp) {
+      const ta = parseInstant(a instanceof JsonNumber ? Number(a.raw) : a);
+      const tb = parseInstant(b instanceof JsonNumber ? Number(b.raw) : b);
+      if (ta && tb) {
+        if (!sameInstant(ta, tb)) addDifference(this.sink, this.here(), "value", a, b);
+        return;
+      }
+    }
+    const ka = kindOf(a);
+    const kb = kindOf(b);
+    if (ka !== kb) {
+      addDifference(this.sink, this.here(), "type", a, b);
+      return;
+    }
+    switch (ka) {
+      case "null":
+        return;
+      case "boolean":
+      case "string":
+        if (a !== b) addDifference(this.sink, this.here(), "value", a, b);
+        return;
+      case "number":
+        if (!this.numbersEqual(a as number | JsonNumber, b as number | JsonNumber)) addDifference(this.sink, this.here(), "value", a, b);
+        return;
+      case "object":
+        this.objects(a as Record<string, JsonValue>, b as Record<string, JsonValue>, states);
+        return;
+      case "array":
+        this.arrays(a as JsonValue[], b as JsonValue[], states, arrayMode ?? { mode: "ordered" });
+    }
+  }
+
+  private numbersEqual(a: number | JsonNumber, b: number | JsonNumber): boolean {
+    const r = this.rules;
+    if (typeof a === "number" && typeof b === "number" && a === b) return true;
+    if (typeof a === "number" && typeof b === "number" && !r.absTol && !r.relTol) return false;
+    const da = parseDecimal(numberText(a));
+    const db = parseDecimal(numberText(b));
+    if (!da || !db) return numberText(a) === numberText(b);
+    return r.absTol || r.relTol ? withinTolerance(da, db, r.absTol, r.relTol) : decimalEquals(da, db);
+  }
+
+  private objects(a: Record<string, JsonValue>, b: Record<string, JsonValue>, states: number[]): void {
+    const nullOk = this.rules.nullEqualsMissing;
+    for (const k in a) {
+      const av = a[k] as JsonValue;
+      const cs = this.child(states, k);
+      this.path.push(k);
+      if (Object.hasOwn(b, k)) this.walk(av, b[k] as JsonValue, cs);
+      else if (!(nullOk && av === null) && !this.ignored(cs)) addDifference(this.sink, this.here(), "missing", av, undefined);
+      this.path.pop();
+    }
+    for (const k in b) {
+      if (Object.hasOwn(a, k)) continue;
+      const bv = b[k] as JsonValue;
+      const cs = this.child(states, k);
+      this.path.push(k);
+      if (!(nullOk && bv === null) && !this.ignored(cs)) addDifference(this.sink, this.here(), "extra", undefined, bv);
+      this.path.pop();
+    }
+  }
+
+  private arrays(a: JsonValue[], b: JsonValue[], states: number[], mode: ArrayMode): void {
+    if (mode.mode === "keyed") return this.keyed(a, b, states, mode.key);
+    if (mode.mode === "unordered") return this.unordered(a, b, states);
+    if (a.length === b.length) {
+      // Elementwise first; if that finds differences and the arrays are permutations, it is one "order" difference.
+      const before = this.sink.differences.length;
+      const wasTruncated = this.sink.truncated;
+      for (let i = 0; i < a.length; i++) this.element(a[i] as JsonValue, b[i] as JsonValue, states, i);
+      if (this.sink.differences.length > before && isPermutation(a, b)) {
+        this.sink.differences.length = before;
+        this.sink.truncated = wasTruncated;
+        addDifference(this.sink, this.here(), "order", a, b);
+      }
+      return;
+    }
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) this.element(a[i] as JsonValue, b[i] as JsonValue, states, i);
+    for (let i = n; i < a.length; i++) this.lone(a[i] as JsonValue, undefined, states, i);
+    for (let i = n; i < b.length; i++) this.lone(undefined, b[i] as JsonValue, states, i);
+  }
+
+  private element(x: JsonValue, y: JsonValue, states: number[], seg: Segment): void {
+    this.path.push(seg);
+    this.walk(x, y, this.child(states, seg));
+    this.path.pop();
+  }
+
+  private lone(x: JsonValue | undefined, y: JsonValue | undefined, states: number[], seg: Segment): void {
+    const cs = this.child(states, seg);
+    if (this.ignored(cs)) return;
+    this.path.push(seg);
+    addDifference(this.sink, this.here(), x === undefined ? "extra" : "missing", x, y);
+    this.path.pop();
+  }
+
+  private unordered(a: JsonValue[], b: JsonValue[], states: number[]): void {
+    const pool = new Map<string, number[]>();
+    b.forEach((v, j) => {
+      const c = canonical(v);
+      const list = pool.get(c);
+      if (list) list.push(j);
+      else pool.set(c, [j]);
+    });
+    const unmatchedA: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const list = pool.get(canonical(a[i] as JsonValue));
+      if (list && list.length > 0) list.shift();
+      else unmatchedA.push(i);
+    }
+    const unmatchedB = [...pool.values()].flat().sort((x, y) => x - y);
+    // Pair what is left in order, so a changed element shows its field-level differences.
+    const n = Math.min(unmatchedA.length, unmatchedB.length);
+    for (let k = 0; k < n; k++) this.element(a[unmatchedA[k] as number] as JsonValue, b[unmatchedB[k] as number] as JsonValue, states, unmatchedA[k] as number);
+    for (let k = n; k < unmatchedA.length; k++) this.lone(a[unmatchedA[k] as number] as JsonValue, undefined, states, unmatchedA[k] as number);
+    for (let k = n; k < unmatchedB.length; k++) this.lone(undefined, b[unmatchedB[k] as number] as JsonValue, states, unmatchedB[k] as number);
+  }
+
+  private keyed(a: JsonValue[], b: JsonValue[], states: number[], field: string): void {
+    const keyOf = (v: JsonValue): string | undefined => {
+      if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof JsonNumber || !Object.hasOwn(v, field)) return undefined;
+      const k = v[field] as JsonValue;
+      return typeof k === "string" ? k : canonical(k);
+    };
+    const display = (v: JsonValue): string => {
+      const k = (v as Record<string, JsonValue>)[field] as JsonValue;
+      return typeof k === "string" ? k : typeof k === "number" || k instanceof JsonNumber ? numberText(k) : canonical(k);
+    };
+    const byKey = new Map<string, JsonValue>();
+    const unkeyedB: number[] = [];
+    b.forEach((v, j) => {
+      const k = keyOf(v);
+      if (k === undefined || byKey.has(k)) unkeyedB.push(j);
+      else byKey.set(k, v);
+    });
+    const unkeyedA: number[] = [];
+    const seen = new Set<string>();
+    a.forEach((v, i) => {
+      const k = keyOf(v);
+      if (k === undefined || seen.has(k)) {
+        unkeyedA.push(i);
+        return;
+      }
+      seen.add(k);
+      const seg = new KeyedSegment(field, display(v));
+      if (byKey.has(k)) this.element(v, byKey.get(k) as JsonValue, states, seg);
+      else this.lone(v, undefined, states, seg);
+    });
+    for (const [k, v] of byKey) if (!seen.has(k)) this.lone(undefined, v, states, new KeyedSegment(field, display(v)));
+    // Elements without the key (or with a repeated one) are compared by position among themselves.
+    const n = Math.min(unkeyedA.length, unkeyedB.length);
+    for (let i = 0; i < n; i++) this.element(a[unkeyedA[i] as number] as JsonValue, b[unkeyedB[i] as number] as JsonValue, states, unkeyedA[i] as number);
+    for (let i = n; i < unkeyedA.length; i++) this.lone(a[unkeyedA[i] as number] as JsonValue, undefined, states, unkeyedA[i] as number);
+    for (let i = n; i < unkeyedB.length; i++) this.lone(undefined, b[unkeyedB[i] as number] as JsonValue, states, unkeyedB[i] as number);
+  }
+}
+
+function isPermutation(a: JsonValue[], b: JsonValue[]): boolean {
+  const counts = new Map<string, number>();
+  for (const v of a) {
+    const c = canonical(v);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  for (const v of b) {
+    const c = canonical(v);
+    const n = counts.get(c);
+    if (!n) return false;
+    counts.set(c, n - 1);
+  }
+  return true;
+}
+
+/** Compares two parsed documents, adding differences (paths start at "$") to the sink. */
+export function diffJson(legacy: JsonValue, candidate: JsonValue, rules: CompiledRules, sink: DiffSink): void {
+  new Walker(rules, sink).walk(legacy, candidate, rules.paths.empty ? [] : rules.paths.root());
+}

@@ -1,0 +1,135 @@
+/**
+ * Compare rules: the schema (shared by a rules file and, later, a route's
+ * `compare:` block) and their compiled form. JSONPath patterns and regular
+ * expressions are checked when the rules load, so a bad rule is a config
+ * error naming the rule and its line, never a runtime surprise.
+ */
+import { z } from "zod";
+import { parseWithSchema } from "../config/load.ts";
+import { readConfigText } from "../config/load.ts";
+import { type Decimal, parseDecimal } from "./decimal.ts";
+import { compileJsonPath, JsonPathError, PathSet, type Step } from "./json-path.ts";
+
+const jsonPath = z.string().superRefine((p, ctx) => {
+  try {
+    compileJsonPath(p);
+  } catch (err) {
+    if (err instanceof JsonPathError) ctx.addIssue({ code: "custom", message: err.message });
+    else throw err;
+  }
+});
+
+const regex = z.string().superRefine((p, ctx) => {
+  try {
+    new RegExp(p);
+  } catch (err) {
+    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const tolerance = z.number().min(0);
+
+/** Headers never compared unless a rule's `only` names them: transport, identity and tracing fields. */
+export const DEFAULT_IGNORED_HEADERS = [
+  "date",
+  "server",
+  "x-request-id",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "age",
+  "via",
+  "traceparent",
+  "tracestate",
+  "x-ficus-served-by",
+];
+
+export const compareRulesSchema = z
+  .strictObject({
+    ignore: z.array(jsonPath).default([]).meta({ description: 'JSONPath patterns whose values are not compared, e.g. "$.meta.request_id", "$.items[*].updated_at", "$..etag".' }),
+    numbers: z
+      .strictObject({
+        abs: tolerance.default(0).meta({ description: "Numbers within this absolute difference are equal. Default 0." }),
+        rel: tolerance.default(0).meta({ description: "Numbers within this fraction of the larger magnitude are equal. Default 0." }),
+      })
+      .prefault({})
+      .meta({ description: "Number tolerances (off by default; exact comparison never loses precision)." }),
+    null_equals_missing: z.boolean().default(false).meta({ description: "A null value equals an absent key. Default false." }),
+    arrays: z
+      .record(jsonPath, z.union([z.enum(["ordered", "unordered"]), z.strictObject({ key: z.string().min(1) })]))
+      .default({})
+      .meta({ description: 'How arrays compare: "ordered" (default), "unordered" (as multisets), or { key: FIELD } (elements matched by that field).' }),
+    timestamps: z.array(jsonPath).default([]).meta({ description: "Values compared as instants across formats and offsets." }),
+    normalize: z
+      .array(
+        z.strictObject({
+          path: jsonPath,
+          pattern: regex,
+          replace: z.string(),
+        }),
+      )
+      .default([])
+      .meta({ description: "Regex replacements applied to string values on both sides before comparing." }),
+    headers: z
+      .strictObject({
+        ignore: z.array(z.string()).default([]).meta({ description: "More headers not to compare (added to the defaults: date, server, x-request-id, content-length, …)." }),
+        only: z.array(z.string()).default([]).meta({ description: "When not empty, compare only these headers." }),
+      })
+      .prefault({}),
+  })
+  .meta({ description: "How two responses are compared." });
+
+export type CompareRulesInput = z.input<typeof compareRulesSchema>;
+export type CompareRulesConfig = z.output<typeof compareRulesSchema>;
+
+export type ArrayMode = { readonly mode: "ordered" } | { readonly mode: "unordered" } | { readonly mode: "keyed"; readonly key: string };
+
+/** What applies at a node whose path matches a pattern. */
+export type PathRule =
+  | { readonly kind: "ignore" }
+  | { readonly kind: "array"; readonly array: ArrayMode }
+  | { readonly kind: "timestamp" }
+  | { readonly kind: "normalize"; readonly pattern: RegExp; readonly replace: string };
+
+export interface CompiledRules {
+  readonly paths: PathSet<PathRule>;
+  readonly absTol: Decimal | undefined;
+  readonly relTol: Decimal | undefined;
+  readonly nullEqualsMissing: boolean;
+  /** Lowercase header names never compared. */
+  readonly ignoredHeaders: ReadonlySet<string>;
+  /** Lowercase header names compared exclusively, when not empty. */
+  readonly onlyHeaders: ReadonlySet<string>;
+}
+
+function tol(n: number): Decimal | undefined {
+  return n > 0 ? parseDecimal(String(n)) : undefined;
+}
+
+/** Compiles validated rules (or defaults when none are given). */
+export function compileRules(input: CompareRulesInput | CompareRulesConfig = {}): CompiledRules {
+  const r = compareRulesSchema.parse(input);
+  const entries: [Step[], PathRule][] = [];
+  for (const p of r.ignore) entries.push([compileJsonPath(p), { kind: "ignore" }]);
+  for (const [p, mode] of Object.entries(r.arrays)) {
+    const array: ArrayMode = typeof mode === "string" ? { mode } : { mode: "keyed", key: mode.key };
+    entries.push([compileJsonPath(p), { kind: "array", array }]);
+  }
+  for (const p of r.timestamps) entries.push([compileJsonPath(p), { kind: "timestamp" }]);
+  for (const n of r.normalize) entries.push([compileJsonPath(n.path), { kind: "normalize", pattern: new RegExp(n.pattern, "g"), replace: n.replace }]);
+  return {
+    paths: new PathSet(entries),
+    absTol: tol(r.numbers.abs),
+    relTol: tol(r.numbers.rel),
+    nullEqualsMissing: r.null_equals_missing,
+    ignoredHeaders: new Set([...DEFAULT_IGNORED_HEADERS, ...r.headers.ignore.map((h) => h.toLowerCase())]),
+    onlyHeaders: new Set(r.headers.only.map((h) => h.toLowerCase())),
+  };
+}
+
+/** Reads and compiles a rules file (YAML or JSON); errors name the rule and its line. */
+export function loadRulesFile(path: string, env: Record<string, string | undefined> = process.env): CompiledRules {
+  const { value } = parseWithSchema(compareRulesSchema, readConfigText(path), path, env);
+  return compileRules(value);
+}
