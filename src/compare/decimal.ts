@@ -30,6 +30,23 @@ export function parseDecimal(text: string): Decimal | undefined {
   return { mantissa: m[1] === "-" ? -mantissa : mantissa, exponent };
 }
 
+/**
+ * A canonical text of a number lexeme, equal for equal values ("10", "10.0", "1e1" → "1e1"),
+ * built with string operations only (no BigInt): for hashing and multiset keys.
+ */
+export function canonicalNumber(text: string): string {
+  const m = LEXEME.exec(text);
+  if (!m) return text;
+  const frac = m[3] ?? "";
+  let digits = ((m[2] as string) + frac).replace(/^0+/, "");
+  if (digits === "") return "0";
+  let exponent = Number(m[4] ?? 0) - frac.length;
+  const stripped = digits.replace(/0+$/, "");
+  exponent += digits.length - stripped.length;
+  digits = stripped;
+  return `${m[1]}${digits}e${exponent}`;
+}
+
 export function decimalEquals(a: Decimal, b: Decimal): boolean {
   return a.mantissa === b.mantissa && (a.mantissa === 0n || a.exponent === b.exponent);
 }

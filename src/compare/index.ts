@@ -9,7 +9,7 @@
  * input, however broken, yields a verdict.
  */
 import { addDifference, type Difference, type DiffSink, diffJson } from "./diff-json.ts";
-import { decodeBody, type HttpMessage } from "./http-message.ts";
+import { decodeBody, type HttpMessage, headerValue } from "./http-message.ts";
 import { compileRules, type CompiledRules } from "./rules.ts";
 
 export { canonical, type DiffKind, type Difference, MAX_DIFFERENCES, SEVERITY, type Severity } from "./diff-json.ts";
@@ -34,6 +34,10 @@ function headerMap(msg: HttpMessage, rules: CompiledRules): Map<string, string> 
     out.set(name, out.has(name) ? `${out.get(name)}, ${v}` : v);
   }
   return out;
+}
+
+function sameEncoding(a: HttpMessage, b: HttpMessage): boolean {
+  return (headerValue(a, "content-encoding") ?? "") === (headerValue(b, "content-encoding") ?? "") && (headerValue(a, "content-type") ?? "") === (headerValue(b, "content-type") ?? "");
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -94,6 +98,10 @@ export function compareMessages(legacy: HttpMessage, candidate: HttpMessage, rul
     const hb = headerMap(candidate, rules);
     for (const [k, v] of ha) if (hb.get(k) !== v) addDifference(sink, `headers.${k}`, "header", v, hb.get(k));
     for (const [k, v] of hb) if (!ha.has(k)) addDifference(sink, `headers.${k}`, "header", undefined, v);
+  }
+  // Byte-identical bodies (with the same encoding) are equal whatever they hold: no parsing needed.
+  if (legacy.body.length === candidate.body.length && sameEncoding(legacy, candidate) && Buffer.from(legacy.body.buffer, legacy.body.byteOffset, legacy.body.length).equals(candidate.body)) {
+    return { equal: sink.differences.length === 0, differences: sink.differences, truncated: false };
   }
   const a = decodeBody(legacy);
   const b = decodeBody(candidate);

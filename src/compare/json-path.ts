@@ -70,49 +70,82 @@ function selects(sel: Selector, seg: Segment): boolean {
   return typeof seg === "number" && seg === sel.index;
 }
 
-/** A set of compiled patterns, each with a payload (the rule it belongs to). */
+/**
+ * A state of the matcher: which patterns are partially matched, and how far.
+ * States are interned, and their transitions cached, so walking a document
+ * costs one map lookup per node.
+ */
+export interface MatchState<T> {
+  /** Pattern × 256 + step, sorted. */
+  readonly items: readonly number[];
+  /** The payloads of patterns that end exactly here. */
+  readonly matched: readonly T[] | undefined;
+  readonly next: Map<string, MatchState<T>>;
+}
+
+/** A set of compiled patterns, each with a payload (the rule it belongs to), matched as a lazily built DFA. */
 export class PathSet<T> {
   readonly patterns: readonly Step[][];
   readonly payloads: readonly T[];
+  private readonly states = new Map<string, MatchState<T>>();
+  /** Keys and indices some pattern names: every other key (or index) behaves the same. */
+  private readonly namedKeys = new Set<string>();
+  private readonly namedIndices = new Set<number>();
+  readonly dead: MatchState<T>;
+  readonly start: MatchState<T>;
 
   constructor(entries: readonly (readonly [Step[], T])[]) {
     this.patterns = entries.map((e) => e[0]);
     this.payloads = entries.map((e) => e[1]);
+    for (const steps of this.patterns) {
+      for (const st of steps) {
+        if ("key" in st.sel) this.namedKeys.add(st.sel.key);
+        else if ("index" in st.sel) this.namedIndices.add(st.sel.index);
+      }
+    }
+    this.dead = this.intern([]);
+    this.start = this.intern(this.patterns.map((_, p) => p * 256));
   }
 
   get empty(): boolean {
     return this.patterns.length === 0;
   }
 
-  /** Match states at the root: every pattern at step 0, encoded as pattern × 256 + step. */
-  root(): number[] {
-    return this.patterns.map((_, p) => p * 256);
+  private intern(items: number[]): MatchState<T> {
+    const key = items.join(",");
+    let st = this.states.get(key);
+    if (!st) {
+      let matched: T[] | undefined;
+      for (const it of items) {
+        const p = it >> 8;
+        if ((it & 255) === (this.patterns[p] as Step[]).length) (matched ??= []).push(this.payloads[p] as T);
+      }
+      st = { items, matched, next: new Map() };
+      this.states.set(key, st);
+    }
+    return st;
   }
 
-  /** The states after descending into `seg`. */
-  advance(states: readonly number[], seg: Segment): number[] {
-    if (states.length === 0) return states as number[];
+  /** The state after descending into `seg`. */
+  advance(state: MatchState<T>, seg: Segment): MatchState<T> {
+    if (state === this.dead) return state;
+    // Segments that no pattern names are interchangeable: one cache entry serves them all.
+    const cls =
+      typeof seg === "string" ? (this.namedKeys.has(seg) ? `k:${seg}` : "k") : typeof seg === "number" ? (this.namedIndices.has(seg) ? `i:${seg}` : "i") : "x";
+    let nxt = state.next.get(cls);
+    if (nxt) return nxt;
     const out: number[] = [];
-    for (const s of states) {
-      const p = s >> 8;
-      const i = s & 255;
-      const steps = this.patterns[p] as Step[];
-      const step = steps[i];
+    for (const s of state.items) {
+      const steps = this.patterns[s >> 8] as Step[];
+      const step = steps[s & 255];
       if (!step) continue;
       if (selects(step.sel, seg) && !out.includes(s + 1)) out.push(s + 1);
       if (step.descendant && !out.includes(s)) out.push(s);
     }
-    return out;
-  }
-
-  /** The payloads of the patterns that end at this node. */
-  matched(states: readonly number[]): T[] | undefined {
-    let out: T[] | undefined;
-    for (const s of states) {
-      const p = s >> 8;
-      if ((s & 255) === (this.patterns[p] as Step[]).length) (out ??= []).push(this.payloads[p] as T);
-    }
-    return out;
+    out.sort((x, y) => x - y);
+    nxt = this.intern(out);
+    state.next.set(cls, nxt);
+    return nxt;
   }
 }
 

@@ -1,0 +1,42 @@
+/**
+ * Compare-engine micro-benchmark (run: bun bench/compare.bench.ts).
+ * A ~10 KB JSON response pair, as a shadowed API returns it: equal; with a
+ * few real differences; and under a typical rule set.
+ */
+import { bench, do_not_optimize, run } from "mitata";
+import { compareMessages, compileRules, type HttpMessage } from "../src/compare/index.ts";
+
+const items = (shift: number) =>
+  Array.from({ length: 70 }, (_, i) => ({
+    id: i,
+    sku: `sku-${1000 + i}`,
+    name: `Widget number ${i}`,
+    price: Math.round((i * 1.5 + shift) * 100) / 100,
+    stock: (i * 7) % 50,
+    tags: ["a", "b", "c"],
+    updated_at: "2026-11-21T10:00:00Z",
+  }));
+const legacyDoc = JSON.stringify({ meta: { request_id: "r-1", page: 1 }, items: items(0) });
+const sameDoc = JSON.stringify({ items: items(0), meta: { page: 1, request_id: "r-1" } });
+const changed = items(0);
+(changed[3] as { price: number }).price = 99;
+(changed[40] as { stock: number }).stock = -1;
+const changedDoc = JSON.stringify({ meta: { request_id: "r-2", page: 1 }, items: changed });
+console.log(`document size: ${legacyDoc.length} bytes`);
+
+const enc = new TextEncoder();
+const headers: [string, string][] = [["content-type", "application/json"], ["date", "x"]];
+const msg = (doc: string): HttpMessage => ({ status: 200, headers, body: enc.encode(doc) });
+const [legacy, same, diff] = [msg(legacyDoc), msg(sameDoc), msg(changedDoc)];
+const defaults = compileRules();
+const rules = compileRules({
+  ignore: ["$.meta.request_id", "$..updated_at"],
+  arrays: { "$.items": { key: "id" }, "$..tags": "unordered" },
+  numbers: { abs: 0.001 },
+});
+
+bench("10 KB pair, equal (key order differs)", () => do_not_optimize(compareMessages(legacy, same, defaults)));
+bench("10 KB pair, 3 differences", () => do_not_optimize(compareMessages(legacy, diff, defaults)));
+bench("10 KB pair, typical rules (ignore, keyed + unordered arrays, tolerance)", () => do_not_optimize(compareMessages(legacy, diff, rules)));
+
+await run({ colors: false });
