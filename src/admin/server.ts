@@ -14,6 +14,9 @@ import { timingSafeEqual } from "node:crypto";
 import { errorBody, FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
+import type { FicusConfig } from "../config/schema.ts";
+import { migrationRoutes, migrationsReport } from "../migration/report.ts";
+import type { ResultsStore } from "../migration/store.ts";
 import type { RouteInfo } from "../server/gateway.ts";
 
 export interface ReloadResult {
@@ -27,6 +30,14 @@ export interface AdminBackend {
   config(): unknown;
   routes(): Promise<RouteInfo[]>;
   reload(): Promise<ReloadResult>;
+  /** Shadow results: flushed from every process, then read from the store. */
+  migrations(): Promise<MigrationsView>;
+}
+
+/** What the migration endpoints read. */
+export interface MigrationsView {
+  readonly config: FicusConfig;
+  readonly store: ResultsStore;
 }
 
 export function isLoopback(hostname: string): boolean {
@@ -38,6 +49,14 @@ function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function unknownRoute(route: string, known: readonly string[]): Response {
+  const list = known.length > 0 ? known.join(", ") : "(no route has a candidate)";
+  return new Response(errorBody("FICUS_ROUTE_UNKNOWN", `no migration route ${JSON.stringify(route)}; known routes: ${list}`, ""), {
+    status: 404,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 export function adminApp(backend: AdminBackend, token: string | undefined): Hono {
@@ -65,6 +84,26 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   app.get("/metrics", async () => new Response(await backend.metrics(), { headers: { "content-type": METRICS_CONTENT_TYPE } }));
   app.get("/admin/config", () => json(backend.config()));
   app.get("/admin/routes", async () => json({ routes: await backend.routes() }));
+  app.get("/admin/migrations", async () => {
+    const v = await backend.migrations();
+    return json(migrationsReport(v.config, v.store));
+  });
+  app.get("/admin/migrations/:route/signatures", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const known = migrationRoutes(v.config, v.store);
+    if (!known.includes(route)) return unknownRoute(route, known);
+    return json({ route, signatures: v.store.signatures(route, 1000) });
+  });
+  app.get("/admin/migrations/:route/signatures/:id/samples", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const known = migrationRoutes(v.config, v.store);
+    if (!known.includes(route)) return unknownRoute(route, known);
+    const samples = v.store.samples(route, c.req.param("id"));
+    if (!samples) return new Response(errorBody("FICUS_SIGNATURE_UNKNOWN", `no signature ${c.req.param("id")} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
+    return json({ route, signature: c.req.param("id"), samples });
+  });
   app.post("/admin/reload", async () => {
     const r = await backend.reload();
     return json(r, r.ok ? 200 : 422);

@@ -20,6 +20,9 @@ export function buildProgram(): Command {
     .option("-c, --config <file>", "configuration file (ficus.yaml)")
     .option("--legacy <url>", "zero-config: proxy every path to this upstream")
     .option("--upstream <url>", "alias of --legacy")
+    .option("--candidate <url>", "zero-config: the new implementation")
+    .option("--stage <stage>", "zero-config: legacy, shadow (mirror to the candidate and compare) or candidate")
+    .option("--store <path>", "zero-config: SQLite file for shadow results (default .ficus/results.db)")
     .option("--listen <host:port>", "data-plane address (default 0.0.0.0:8080)")
     .option("--admin <host:port>", "admin API address (default 127.0.0.1:9901)")
     .option("--workers <n>", "worker processes sharing the port (default: number of CPUs)")
@@ -48,6 +51,16 @@ export function buildProgram(): Command {
     .action(async (legacy: string, candidate: string, o: { rules?: string; json?: boolean }) => {
       const { compareCommand } = await import("./commands/compare.ts");
       process.exitCode = compareCommand(legacy, candidate, o);
+    });
+
+  program
+    .command("report")
+    .description("print the migration report of a running gateway (per route: stage, comparisons, latency, mismatch signatures)")
+    .option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901")
+    .option("--json", "print the report as JSON")
+    .action(async (o: { admin: string; json?: boolean }) => {
+      const { reportCommand } = await import("./commands/report.ts");
+      process.exitCode = await reportCommand(o);
     });
 
   program

@@ -5,8 +5,6 @@
  * error naming the rule and its line, never a runtime surprise.
  */
 import { z } from "zod";
-import { parseWithSchema } from "../config/load.ts";
-import { readConfigText } from "../config/load.ts";
 import { type Decimal, parseDecimal } from "./decimal.ts";
 import { compileJsonPath, JsonPathError, PathSet, type Step } from "./json-path.ts";
 
@@ -126,10 +124,4 @@ export function compileRules(input: CompareRulesInput | CompareRulesConfig = {})
     ignoredHeaders: new Set([...DEFAULT_IGNORED_HEADERS, ...r.headers.ignore.map((h) => h.toLowerCase())]),
     onlyHeaders: new Set(r.headers.only.map((h) => h.toLowerCase())),
   };
-}
-
-/** Reads and compiles a rules file (YAML or JSON); errors name the rule and its line. */
-export function loadRulesFile(path: string, env: Record<string, string | undefined> = process.env): CompiledRules {
-  const { value } = parseWithSchema(compareRulesSchema, readConfigText(path), path, env);
-  return compileRules(value);
 }

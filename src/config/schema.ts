@@ -6,6 +6,7 @@
  * added by the loader). Units are parsed here, so the runtime reads numbers.
  */
 import { z } from "zod";
+import { compareRulesSchema } from "../compare/rules.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -173,11 +174,35 @@ const rewriteSchema = z
   })
   .meta({ description: "Path rewriting, applied after matching." });
 
+const shadowSchema = z
+  .strictObject({
+    sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of requests mirrored to the candidate, chosen deterministically (every k-th). Default 1." }),
+    max_concurrency: z.number().int().min(1).default(64).meta({ description: "Candidate calls in flight per route (per worker); past it the mirror copy is dropped and counted. Default 64." }),
+    timeout: duration("10s", "Time allowed for the candidate's whole response."),
+    max_body: size("1MiB", "Largest request body buffered for mirroring; larger requests are not shadowed (skipped: body_too_large)."),
+    allow_unsafe: z
+      .boolean()
+      .default(false)
+      .meta({ description: "Also mirror POST, PUT, PATCH and DELETE. The candidate then performs writes too: point it at its own data store. Default false." }),
+    redact: z.array(z.string()).default([]).meta({ description: "JSONPath patterns of body values replaced by \"[redacted]\" in stored samples (Authorization, Cookie and Set-Cookie headers always are)." }),
+  })
+  .meta({ description: "How the shadow stage mirrors requests to the candidate." });
+
+export const STAGES = ["legacy", "shadow", "candidate"] as const;
+
 export const routeSchema = z
   .strictObject({
     name: z.string().regex(NAME, "expected a name of letters, digits, '_', '.', '-'").meta({ description: "Unique route name, used in metrics, logs and the admin API." }),
     match: matchSchema.prefault({}),
-    upstream: upstreamRef,
+    upstream: upstreamRef.optional().meta({ description: "Where the route sends requests (for a route being migrated, say `legacy` instead). An http(s) URL, a list of URLs, the name of an entry of `upstreams`, or an object with endpoints." }),
+    legacy: upstreamRef.optional().meta({ description: "The existing implementation (same forms as `upstream`)." }),
+    candidate: upstreamRef.optional().meta({ description: "The new implementation (same forms as `upstream`)." }),
+    stage: z
+      .enum(STAGES)
+      .default("legacy")
+      .meta({ description: "legacy: serve from legacy. shadow: serve from legacy and mirror to the candidate, comparing the answers. candidate: serve from the candidate. Default legacy." }),
+    compare: compareRulesSchema.prefault({}),
+    shadow: shadowSchema.prefault({}),
     rewrite: rewriteSchema.optional(),
     request_headers: headerOps.optional(),
     response_headers: headerOps.optional(),
@@ -185,6 +210,11 @@ export const routeSchema = z
     retries: retriesSchema.prefault({}),
     max_body: size(0, "Largest request body accepted (413 above it); 0 means no limit."),
     preserve_host: z.boolean().default(false).meta({ description: "Send the client's Host header upstream instead of the endpoint's. Default false." }),
+  })
+  .superRefine((r, ctx) => {
+    if (r.upstream === undefined && r.legacy === undefined) ctx.addIssue({ code: "custom", message: "is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated)", path: ["upstream"] });
+    if (r.upstream !== undefined && r.legacy !== undefined) ctx.addIssue({ code: "custom", message: "give either upstream or legacy, not both (they mean the same)", path: ["legacy"] });
+    if (r.stage !== "legacy" && r.candidate === undefined) ctx.addIssue({ code: "custom", message: `stage ${r.stage} needs a candidate`, path: ["stage"] });
   })
   .meta({ description: "A route: what it matches and where it sends the request." });
 
@@ -236,6 +266,15 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: "Application logs." }),
+    store: z
+      .strictObject({
+        path: z.string().default(".ficus/results.db").meta({ description: "SQLite file holding shadow results (created with its folder). Default .ficus/results.db." }),
+        samples_per_signature: z.number().int().min(0).max(100).default(5).meta({ description: "Sample pairs kept per mismatch signature. Default 5." }),
+        retention: duration("7d", "Signatures not seen for this long are deleted."),
+        flush_interval: duration("1s", "How often buffered results are written."),
+      })
+      .prefault({})
+      .meta({ description: "Where shadow-stage results are kept." }),
     tracing: z
       .strictObject({
         otlp_endpoint: httpUrl.optional().meta({ description: "OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Tracing is off without it." }),
@@ -255,13 +294,16 @@ export const configSchema = z
       const prev = seen.get(r.name);
       if (prev !== undefined) ctx.addIssue({ code: "custom", message: `duplicate route name ${JSON.stringify(r.name)} (also routes[${prev}])`, path: ["routes", i, "name"] });
       seen.set(r.name, i);
-      if (typeof r.upstream === "string" && !r.upstream.includes(":") && !(r.upstream in c.upstreams)) {
-        const known = Object.keys(c.upstreams);
-        ctx.addIssue({
-          code: "custom",
-          message: `unknown upstream ${JSON.stringify(r.upstream)}; expected an http(s) URL or one of: ${known.length ? known.join(", ") : "(no upstreams defined)"}`,
-          path: ["routes", i, "upstream"],
-        });
+      for (const field of ["upstream", "legacy", "candidate"] as const) {
+        const ref = r[field];
+        if (typeof ref === "string" && !ref.includes(":") && !(ref in c.upstreams)) {
+          const known = Object.keys(c.upstreams);
+          ctx.addIssue({
+            code: "custom",
+            message: `unknown upstream ${JSON.stringify(ref)}; expected an http(s) URL or one of: ${known.length ? known.join(", ") : "(no upstreams defined)"}`,
+            path: ["routes", i, field],
+          });
+        }
       }
     });
     if (c.default_route !== undefined && !seen.has(c.default_route)) {

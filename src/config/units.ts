@@ -1,11 +1,11 @@
 /**
- * Human units in configuration: durations ("250ms", "5s", "2m", "1h") and
+ * Human units in configuration: durations ("250ms", "5s", "2m", "1h", "7d") and
  * byte sizes ("512KiB", "10MB", "1GiB"). Plain numbers are milliseconds and
  * bytes. Parsed once at load; the hot path reads numbers.
  */
 
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/;
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses a duration into milliseconds, or returns undefined when the text is not one. */
 export function parseDuration(value: string | number): number | undefined {

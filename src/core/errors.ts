@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   FICUS_NO_HEALTHY_UPSTREAM: { status: 503, description: "Every endpoint of the route's upstream is ejected by passive health checking and the route does not fail open." },
   FICUS_UNAUTHORIZED: { status: 401, description: "The admin API requires a bearer token and the request carried none or a wrong one." },
   FICUS_ADMIN_NOT_FOUND: { status: 404, description: "No admin endpoint at this path." },
+  FICUS_ROUTE_UNKNOWN: { status: 404, description: "The admin API or CLI named a route that is not being migrated; the message lists the known ones." },
+  FICUS_SIGNATURE_UNKNOWN: { status: 404, description: "No mismatch signature with this id on this route." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
@@ -36,6 +38,7 @@ export const ERROR_CODES = {
   FICUS_ADMIN_TOKEN_REQUIRED: { status: 0, description: "The admin server listens on a non-loopback address but no admin token is set in the environment." },
   FICUS_LISTEN_FAILED: { status: 0, description: "A listener could not bind its address (in use, permission denied)." },
   FICUS_USAGE: { status: 0, description: "The command line is invalid." },
+  FICUS_ADMIN_UNREACHABLE: { status: 0, description: "A CLI command could not get an answer from the gateway's admin API (--admin URL, FICUS_ADMIN_TOKEN)." },
   FICUS_COMPARE_INPUT: { status: 0, description: "`ficus compare` cannot read one of its input files." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

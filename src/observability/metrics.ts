@@ -76,6 +76,42 @@ export class Metrics {
     help: "Proxied WebSocket connections open right now.",
     registers: [this.registry],
   });
+  readonly shadowCompared = new client.Counter({
+    name: "ficus_shadow_compared_total",
+    help: "Shadowed requests whose legacy and candidate answers were compared, by route.",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
+  readonly shadowMismatched = new client.Counter({
+    name: "ficus_shadow_mismatched_total",
+    help: "Compared requests whose answers differ, by route and highest severity of the differences.",
+    labelNames: ["route", "severity"] as const,
+    registers: [this.registry],
+  });
+  readonly shadowSkipped = new client.Counter({
+    name: "ficus_shadow_skipped_total",
+    help: "Requests of a shadow-stage route not mirrored or not compared, by route and reason.",
+    labelNames: ["route", "reason"] as const,
+    registers: [this.registry],
+  });
+  readonly shadowCandidateErrors = new client.Counter({
+    name: "ficus_shadow_candidate_errors_total",
+    help: "Mirrored requests the candidate did not answer, by route and kind (error, timeout).",
+    labelNames: ["route", "kind"] as const,
+    registers: [this.registry],
+  });
+  readonly shadowCandidateDuration = new client.Histogram({
+    name: "ficus_shadow_candidate_duration_seconds",
+    help: "Candidate response time (to the end of the body) for mirrored requests, by route.",
+    labelNames: ["route"] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly shadowStoreErrors = new client.Counter({
+    name: "ficus_shadow_store_errors_total",
+    help: "Failed writes of shadow results to the store (results are then kept in memory).",
+    registers: [this.registry],
+  });
   readonly buildInfo = new client.Gauge({
     name: "ficus_build_info",
     help: "Always 1; labels carry the version and runtime.",

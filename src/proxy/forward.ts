@@ -14,6 +14,7 @@ import type { AccessLog } from "../observability/access-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 import type { RequestSpan, Tracer } from "../observability/tracing.ts";
+import type { Shadow, ShadowCall } from "../migration/shadow.ts";
 import { removeDotSegments } from "../routing/router.ts";
 import { editRequestHeaders, headerBytes, prepareResponseHeaders, requestIdFrom } from "./headers.ts";
 import type { RetryCondition, RouteTable, RuntimeRoute } from "./route-table.ts";
@@ -50,6 +51,7 @@ export interface ProxyOptions {
   readonly tracer: Tracer | undefined;
   /** Client idle timeout in ms (Bun's per-connection idle timer), to lift it for long exchanges. */
   readonly clientIdleMs: number;
+  readonly shadow: Shadow;
 }
 
 /** Everything one request carries from start to its log line. */
@@ -66,6 +68,10 @@ interface Exchange {
   error: ErrorCode | undefined;
   span: RequestSpan | undefined;
   done: boolean;
+  /** The mirrored call, for a request of a shadow-stage route that is being mirrored. */
+  shadow: ShadowCall | undefined;
+  /** When the current upstream attempt started (performance.now()). */
+  upStart: number;
 }
 
 /** The abort switch of one request: request-wide events abort whichever attempt is current. */
@@ -166,6 +172,8 @@ export class Proxy {
       error: undefined,
       span: undefined,
       done: false,
+      shadow: undefined,
+      upStart: 0,
     };
     this.inflight++;
 
@@ -201,9 +209,11 @@ export class Proxy {
       return this.reject(ex, "FICUS_BODY_TOO_LARGE", `request body is ${contentLength} bytes; the route allows ${route.maxBody}`, { connection: "close" });
     }
     const idempotent = IDEMPOTENT.has(method);
+    const hasBody = contentLength !== 0 && (contentLength > 0 || headers.get("transfer-encoding") !== null);
+    const mirror = route.stage === "shadow" && this.opts.shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
-    if (contentLength !== 0 && (contentLength > 0 || headers.get("transfer-encoding") !== null)) {
-      if (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX) {
+    if (hasBody) {
+      if (mirror || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
         // Small bodies of retryable requests are read whole so a retry can resend them.
         try {
           body = await req.arrayBuffer();
@@ -231,6 +241,7 @@ export class Proxy {
     const upHeaders = headers;
 
     const upstreamPath = (route.rewrite ? route.rewrite(path, matched?.params ?? {}) : path) + query;
+    if (mirror) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, headers, body as ArrayBuffer | undefined);
     const retryable = idempotent && (body === undefined || body instanceof ArrayBuffer);
     const pool = route.pool;
     const now = Date.now();
@@ -267,6 +278,7 @@ export class Proxy {
       ex.endpoint = ep;
       ep.inflight++;
       const upStart = performance.now();
+      ex.upStart = upStart;
       const headerTimer = setTimeout(() => ctl.abort("header"), t.header);
       upHeaders.set("host", route.preserveHost && hostHeader !== null ? hostHeader : ep.host);
       const upSpan = ex.span?.startUpstream(ep.id, attempt);
@@ -356,6 +368,8 @@ export class Proxy {
   private async respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: (keepTotal?: boolean) => void): Promise<Response> {
     const ep = ex.endpoint as Endpoint;
     const status = res.status;
+    // The comparison sees legacy's headers as legacy sent them, before the route's response ops.
+    const legacyHeaders = ex.shadow ? new Headers(res.headers) : undefined;
     const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
     // While draining, keep serving but move clients off this process.
     if (this.draining) headers.set("connection", "close");
@@ -366,6 +380,7 @@ export class Proxy {
     if (upstreamBody === null || ex.method === "HEAD" || status === 204 || status === 304) {
       ep.inflight--;
       cleanup();
+      ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: new ArrayBuffer(0), durationMs: performance.now() - ex.upStart });
       this.finish(ex);
       return new Response(null, { status, statusText: res.statusText, headers });
     }
@@ -390,6 +405,7 @@ export class Proxy {
       ex.bytes = buf.byteLength;
       ep.inflight--;
       cleanup();
+      ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: buf, durationMs: performance.now() - ex.upStart });
       this.finish(ex);
       return new Response(buf, { status, statusText: res.statusText, headers });
     }
@@ -400,10 +416,12 @@ export class Proxy {
       ex.bytes = len;
       ep.inflight--;
       cleanup(true);
+      ex.shadow?.skip("legacy_streamed");
       this.finish(ex);
       return new Response(upstreamBody, { status, statusText: res.statusText, headers });
     }
     if (headers.get("content-type")?.startsWith("text/event-stream")) server.timeout(req, 0);
+    ex.shadow?.skip("legacy_streamed");
     const reader = upstreamBody.getReader();
     // Why the body was cut, when we cut it: a pending read is woken by cancelling the reader, and the
     // client stream is then errored (never closed), so a truncated body cannot look complete.
@@ -509,6 +527,7 @@ export class Proxy {
   }
 
   private reject(ex: Exchange, code: ErrorCode, message: string, extra?: Record<string, string>): Response {
+    ex.shadow?.skip("legacy_failed");
     const res = errorResponse(code, message, ex.requestId, extra);
     ex.status = res.status;
     ex.error = code;
@@ -517,6 +536,7 @@ export class Proxy {
   }
 
   private clientGone(ex: Exchange): Response {
+    ex.shadow?.skip("legacy_failed");
     ex.status = 499;
     this.finish(ex);
     return new Response(null, { status: 499 });

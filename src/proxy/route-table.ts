@@ -4,7 +4,9 @@
  * the router. A RouteTable is immutable once built; a reload builds a new one
  * and swaps the reference, so a request keeps the table it started with.
  */
+import { type CompiledRules, compileRules } from "../compare/index.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
+import { BodyRedactor } from "../migration/redact.ts";
 import { Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
 import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
@@ -12,9 +14,23 @@ import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 
 export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset";
 
+export interface ShadowState {
+  readonly config: RouteConfig["shadow"];
+  readonly redactor: BodyRedactor;
+  /** Sampling accumulator: a request is mirrored each time it reaches 1. */
+  acc: number;
+  /** Candidate calls in flight. */
+  inflight: number;
+}
+
 export interface RuntimeRoute {
   readonly name: string;
+  readonly stage: RouteConfig["stage"];
+  /** The pool that serves clients: legacy's, or the candidate's at stage candidate. */
   readonly pool: UpstreamPool;
+  readonly candidatePool: UpstreamPool | undefined;
+  readonly compareRules: CompiledRules;
+  readonly shadow: ShadowState;
   readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
   readonly requestOps: HeaderOps | undefined;
   readonly responseOps: HeaderOps | undefined;
@@ -73,18 +89,23 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
   const named = new Map<string, UpstreamPool>();
   for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u));
   const pools: UpstreamPool[] = [...named.values()];
+  const resolve = (name: string, up: NonNullable<RouteConfig["upstream"]>): UpstreamPool => {
+    if (typeof up === "string" && named.has(up)) return named.get(up) as UpstreamPool;
+    const obj: UpstreamObject = typeof up === "string" ? { endpoints: [up], balance: "round_robin" } : Array.isArray(up) ? { endpoints: up, balance: "round_robin" } : up;
+    const pool = poolFor(name, obj);
+    pools.push(pool);
+    return pool;
+  };
   const routes: RuntimeRoute[] = config.routes.map((rc) => {
-    let pool: UpstreamPool;
-    const up = rc.upstream;
-    if (typeof up === "string" && named.has(up)) pool = named.get(up) as UpstreamPool;
-    else {
-      const obj: UpstreamObject = typeof up === "string" ? { endpoints: [up], balance: "round_robin" } : Array.isArray(up) ? { endpoints: up, balance: "round_robin" } : up;
-      pool = poolFor(rc.name, obj);
-      pools.push(pool);
-    }
+    const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>);
+    const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate) : undefined;
     return {
       name: rc.name,
-      pool,
+      stage: rc.stage,
+      pool: rc.stage === "candidate" && candidatePool ? candidatePool : legacyPool,
+      candidatePool,
+      compareRules: compileRules(rc.compare),
+      shadow: { config: rc.shadow, redactor: new BodyRedactor(rc.shadow.redact), acc: 0, inflight: 0 },
       rewrite: compileRewrite(rc.rewrite),
       requestOps: ops(rc.request_headers),
       responseOps: ops(rc.response_headers),

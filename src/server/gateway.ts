@@ -14,6 +14,8 @@ import { Proxy, type WebSocketData } from "../proxy/forward.ts";
 import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
+import { ResultsRecorder } from "../migration/recorder.ts";
+import { Shadow } from "../migration/shadow.ts";
 
 export interface GatewayOptions {
   readonly loaded: LoadedConfig;
@@ -39,6 +41,8 @@ export class Gateway {
   private readonly logger: Logger;
   private tracer: Tracer | undefined;
   private ready = false;
+  /** Shadow-stage results of this process, flushed to the store. */
+  readonly recorder: ResultsRecorder;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -47,7 +51,9 @@ export class Gateway {
     this.tracer = tracer;
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
+    this.recorder = new ResultsRecorder(c.store, this.metrics, this.logger);
     this.proxy = new Proxy(this.buildTable(opts.loaded), {
+      shadow: new Shadow(this.recorder.buffer, this.metrics, this.logger),
       metrics: this.metrics,
       accessLog: this.accessLog,
       logger: this.logger,
@@ -161,6 +167,7 @@ export class Gateway {
     await Promise.race([stopped, Bun.sleep(50)]);
     server.stop(true);
     this.proxy.close();
+    this.recorder.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;

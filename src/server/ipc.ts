@@ -6,6 +6,7 @@ export type ToWorker =
   | { readonly t: "config"; readonly text: string; readonly format: "yaml" | "json"; readonly overrides: Overrides; readonly reload: boolean }
   | { readonly t: "metrics"; readonly id: number }
   | { readonly t: "routes"; readonly id: number }
+  | { readonly t: "flush"; readonly id: number }
   | { readonly t: "shutdown" };
 
 export type FromWorker =

@@ -44,6 +44,10 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
         config: () => redactConfig(gateway.config),
         routes: async () => gateway.routes(),
         reload: async () => reload(),
+        migrations: async () => {
+          gateway.recorder.flush();
+          return { config: gateway.config.config, store: gateway.recorder.open() };
+        },
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );

@@ -11,6 +11,7 @@ import type { ConfigSource } from "../config/source.ts";
 import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
+import { ResultsRecorder } from "../migration/recorder.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
 import { onSignals, tryLoad } from "./lifecycle.ts";
 
@@ -32,6 +33,8 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   let text = source.read();
   logger.setLevel(loaded.config.log.level);
   const metrics = new Metrics();
+  // The supervisor only reads results (workers write them); its recorder never has anything to flush.
+  const results = new ResultsRecorder(loaded.config.store, metrics, logger);
   const slots: WorkerSlot[] = Array.from({ length: workers }, (_, index) => ({ index, proc: undefined, ready: false, restarts: 0 }));
   const pending = new Map<number, (data: unknown) => void>();
   let nextId = 1;
@@ -91,7 +94,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     throw new FicusError(fatal.code as "FICUS_LISTEN_FAILED", fatal.message);
   }
 
-  const ask = <T>(slot: WorkerSlot, kind: "metrics" | "routes"): Promise<T | undefined> => {
+  const ask = <T>(slot: WorkerSlot, kind: "metrics" | "routes" | "flush"): Promise<T | undefined> => {
     if (!slot.ready) return Promise.resolve(undefined);
     const id = nextId++;
     return new Promise((resolve) => {
@@ -145,6 +148,11 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         }));
       },
       reload: async () => reload(),
+      migrations: async () => {
+        // Workers write their results to the shared store; ask them to flush first so the view is current.
+        await Promise.all(slots.map((s) => ask<boolean>(s, "flush")));
+        return { config: loaded.config, store: results.open() };
+      },
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
   );

@@ -60,6 +60,10 @@ export async function runWorker(logger: Logger): Promise<void> {
       case "routes":
         send({ t: "reply", id: m.id, data: gateway ? gateway.routes() : [] });
         return;
+      case "flush":
+        gateway?.recorder.flush();
+        send({ t: "reply", id: m.id, data: true });
+        return;
       case "shutdown":
         await stop();
         return;

@@ -1,6 +1,6 @@
 /** `ficus start`: run the gateway from a config file or zero-config flags. */
 import { availableParallelism } from "node:os";
-import { httpUrl } from "../../config/schema.ts";
+import { httpUrl, STAGES } from "../../config/schema.ts";
 import { ConfigSource, type Overrides } from "../../config/source.ts";
 import { FicusError } from "../../core/errors.ts";
 import { createLogger, type LogLevel } from "../../observability/logger.ts";
@@ -11,15 +11,23 @@ export interface StartOptions {
   config?: string;
   legacy?: string;
   upstream?: string;
+  candidate?: string;
+  stage?: string;
+  store?: string;
   listen?: string;
   admin?: string;
   workers?: string;
   logLevel?: string;
 }
 
-/** The zero-config document: every path to one upstream, route name "default". */
-export function zeroConfig(url: string): Record<string, unknown> {
-  return { routes: [{ name: "default", match: { prefix: "/" }, upstream: url }] };
+/** The zero-config document: every path through one route named "default". */
+export function zeroConfig(legacy: string, candidate?: string, stage?: string, store?: string): Record<string, unknown> {
+  const route: Record<string, unknown> = { name: "default", match: { prefix: "/" }, legacy };
+  if (candidate !== undefined) route.candidate = candidate;
+  if (stage !== undefined) route.stage = stage;
+  const doc: Record<string, unknown> = { routes: [route] };
+  if (store !== undefined) doc.store = { path: store };
+  return doc;
 }
 
 export function sourceFromOptions(o: StartOptions): ConfigSource {
@@ -31,13 +39,22 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
   if (o.config !== undefined) {
-    if (legacy !== undefined) throw new FicusError("FICUS_USAGE", "give either -c/--config or --legacy/--upstream, not both");
+    if (legacy !== undefined || o.candidate !== undefined || o.stage !== undefined || o.store !== undefined) {
+      throw new FicusError("FICUS_USAGE", "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --store), not both");
+    }
     return ConfigSource.file(o.config, overrides);
   }
   if (legacy === undefined) throw new FicusError("FICUS_USAGE", "nothing to serve: give -c ficus.yaml, or --legacy URL to proxy every path to URL");
-  const check = httpUrl.safeParse(legacy);
-  if (!check.success) throw new FicusError("FICUS_USAGE", `--legacy: ${check.error.issues[0]?.message}`);
-  return ConfigSource.inline(zeroConfig(legacy), overrides);
+  for (const [flag, url] of [["--legacy", legacy], ["--candidate", o.candidate]] as const) {
+    if (url === undefined) continue;
+    const check = httpUrl.safeParse(url);
+    if (!check.success) throw new FicusError("FICUS_USAGE", `${flag}: ${check.error.issues[0]?.message}`);
+  }
+  if (o.stage !== undefined && !(STAGES as readonly string[]).includes(o.stage)) {
+    throw new FicusError("FICUS_USAGE", `--stage: expected one of ${STAGES.join(", ")}, got ${JSON.stringify(o.stage)}`);
+  }
+  if (o.stage !== undefined && o.stage !== "legacy" && o.candidate === undefined) throw new FicusError("FICUS_USAGE", `--stage ${o.stage} needs --candidate URL`);
+  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store), overrides);
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {

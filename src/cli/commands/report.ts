@@ -1,0 +1,52 @@
+/**
+ * `ficus report [--admin URL] [--json]`: the migration report of a running
+ * gateway, from GET /admin/migrations. The admin token is read from
+ * FICUS_ADMIN_TOKEN when set. Exit 0, or 2 when the gateway cannot be asked.
+ */
+import type { RouteReport } from "../../migration/report.ts";
+import { FicusError } from "../../core/errors.ts";
+import { reportError } from "../output.ts";
+
+export async function fetchAdmin(admin: string, path: string): Promise<unknown> {
+  const token = process.env.FICUS_ADMIN_TOKEN;
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, admin), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  } catch (err) {
+    throw new FicusError("FICUS_ADMIN_UNREACHABLE", `cannot reach the admin API at ${admin}: ${(err as Error).message}`);
+  }
+  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+  if (!res.ok) throw new FicusError("FICUS_ADMIN_UNREACHABLE", `${admin}${path} answered ${res.status}${body?.error ? `: ${body.error.code}: ${body.error.message}` : ""}`);
+  return body;
+}
+
+const pct = (n: number, d: number) => (d === 0 ? "-" : `${((100 * n) / d).toFixed(1)}%`);
+
+function table(routes: readonly RouteReport[]): string {
+  if (routes.length === 0) return "No route has a candidate yet: give a route `candidate:` and `stage: shadow`.\n";
+  const lines: string[] = [];
+  for (const r of routes) {
+    const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0);
+    lines.push(`route ${r.route}  stage ${r.stage}`);
+    lines.push(
+      `  requests ${r.total}  shadowed ${r.shadowed}  compared ${r.compared}  matched ${r.matched} (${pct(r.matched, r.compared)})  mismatched ${r.mismatched} (${pct(r.mismatched, r.compared)})  candidate errors ${r.candidate_error}  timeouts ${r.candidate_timeout}`,
+    );
+    if (skipped.length > 0) lines.push(`  skipped ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    const l = r.latency;
+    lines.push(`  latency ms  legacy p50 ${l.legacy.p50_ms} p95 ${l.legacy.p95_ms} p99 ${l.legacy.p99_ms}  candidate p50 ${l.candidate.p50_ms} p95 ${l.candidate.p95_ms} p99 ${l.candidate.p99_ms}  median ratio ${l.ratio_p50}`);
+    for (const s of r.signatures) lines.push(`  ${s.severity.padEnd(6)} ×${s.count}  ${s.status[0]}→${s.status[1]}  ${s.paths.join(", ")}  (${s.id})`);
+    lines.push("");
+  }
+  return `${lines.join("\n")}`;
+}
+
+export async function reportCommand(o: { admin: string; json?: boolean }): Promise<number> {
+  try {
+    const report = (await fetchAdmin(o.admin, "/admin/migrations")) as { routes: RouteReport[] };
+    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : table(report.routes));
+    return 0;
+  } catch (err) {
+    reportError(err);
+    return 2;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Moves shadow results from the data plane to the store, off the hot path:
+ * results accumulate in a ResultsBuffer and are written every flush interval
+ * in one transaction. The store is opened on first use (a gateway without a
+ * shadow-stage route never creates the file). When the file cannot be opened
+ * or written, results go to an in-memory store instead: the gateway keeps
+ * serving and counting, says so in the log, and counts the failures.
+ */
+import type { FicusConfig } from "../config/schema.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import { ResultsBuffer } from "./results.ts";
+import { ResultsStore } from "./store.ts";
+
+export class ResultsRecorder {
+  readonly buffer: ResultsBuffer;
+  private store: ResultsStore | undefined;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private degraded = false;
+
+  constructor(
+    private readonly settings: FicusConfig["store"],
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.buffer = new ResultsBuffer(settings.samples_per_signature);
+    this.timer = setInterval(() => this.flush(), settings.flush_interval);
+    this.timer.unref?.();
+  }
+
+  /** The store, opened on first use; an in-memory one when the file cannot be used. */
+  open(): ResultsStore {
+    if (this.store) return this.store;
+    try {
+      this.store = new ResultsStore(this.settings.path, this.settings.samples_per_signature, this.settings.retention);
+    } catch (err) {
+      this.degrade(err, "open");
+      this.store = new ResultsStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
+    }
+    return this.store;
+  }
+
+  private degrade(err: unknown, op: string): void {
+    this.metrics.shadowStoreErrors.inc();
+    if (!this.degraded) {
+      this.degraded = true;
+      this.logger.error("results store unusable; keeping shadow results in memory", { path: this.settings.path, op, error: err });
+    }
+  }
+
+  /** Writes what has accumulated. Never throws. */
+  flush(): void {
+    if (this.buffer.empty) return;
+    const deltas = this.buffer.drain();
+    const store = this.open();
+    try {
+      store.apply(deltas);
+    } catch (err) {
+      this.degrade(err, "write");
+      if (store.location !== ":memory:") {
+        this.store = new ResultsStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
+        try {
+          this.store.apply(deltas);
+        } catch {
+          // Nothing more to do: the counts of this flush are lost, the gateway serves on.
+        }
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.flush();
+    this.store?.close();
+    this.store = undefined;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The shadow stage: mirror a request to the candidate while legacy serves it,
+ * then compare the two answers off the client's path.
+ *
+ * The client always gets legacy's response, unchanged and never delayed: the
+ * candidate call starts alongside the legacy call, has its own timeout and a
+ * per-route concurrency cap (past it the copy is dropped and counted, never
+ * queued), and the comparison runs after the client has its answer. Sampling
+ * is deterministic: every k-th request for a fraction 1/k (an accumulator, so
+ * any fraction is exact over time). Unsafe methods are mirrored only when the
+ * route allows it.
+ */
+import { compareMessages, type HttpMessage } from "../compare/index.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
+import type { RuntimeRoute } from "../proxy/route-table.ts";
+import { redactHeaders, redactQuery } from "./redact.ts";
+import type { ResultsBuffer, SkipReason } from "./results.ts";
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** What the legacy side produced, for comparison. */
+export interface LegacyAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: ArrayBuffer;
+  readonly durationMs: number;
+}
+
+interface CandidateAnswer {
+  readonly status: number;
+  readonly headers: [string, string][];
+  readonly body: Uint8Array;
+  readonly durationMs: number;
+}
+
+type CandidateOutcome = { readonly ok: true; readonly answer: CandidateAnswer } | { readonly ok: false; readonly timeout: boolean; readonly error: string };
+
+export type ShadowDecision = "go" | "sampled_out" | SkipReason;
+
+/** One mirrored request: the candidate call in flight, waiting for legacy's answer. */
+export class ShadowCall {
+  private settled = false;
+
+  constructor(
+    private readonly shadow: Shadow,
+    readonly route: RuntimeRoute,
+    readonly method: string,
+    readonly path: string,
+    readonly requestHeaders: Headers,
+    readonly requestBody: ArrayBuffer | undefined,
+    private readonly candidate: Promise<CandidateOutcome>,
+    private readonly controller: AbortController,
+  ) {}
+
+  /** Legacy answered in full: compare once the candidate has (never awaited by the client's response). */
+  complete(legacy: LegacyAnswer): void {
+    if (this.settled) return;
+    this.settled = true;
+    void this.candidate.then((outcome) => this.shadow.conclude(this, legacy, outcome));
+  }
+
+  /** Legacy's answer cannot be compared (failed, or streamed past the buffer): stop the candidate and count why. */
+  skip(reason: SkipReason): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.controller.abort();
+    void this.candidate.then(() => this.shadow.release(this.route));
+    this.shadow.results.count(this.route.name, `skipped.${reason}`);
+    this.shadow.metrics.shadowSkipped.inc({ route: this.route.name, reason });
+  }
+}
+
+export class Shadow {
+  constructor(
+    readonly results: ResultsBuffer,
+    readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether to mirror this request (counts the request, and the reason when not). */
+  decide(route: RuntimeRoute, method: string, contentLength: number, unsizedBody: boolean): ShadowDecision {
+    const s = route.shadow;
+    const name = route.name;
+    this.results.count(name, "total");
+    s.acc += s.config.sample;
+    if (s.acc < 1) return "sampled_out";
+    s.acc -= 1;
+    let reason: SkipReason | undefined;
+    if (!SAFE.has(method) && !s.config.allow_unsafe) reason = "unsafe_method";
+    else if (unsizedBody || contentLength > s.config.max_body) reason = "body_too_large";
+    else if (s.inflight >= s.config.max_concurrency) reason = "concurrency_limit";
+    if (reason) {
+      this.results.count(name, `skipped.${reason}`);
+      this.metrics.shadowSkipped.inc({ route: name, reason });
+      return reason;
+    }
+    return "go";
+  }
+
+  /** Starts the candidate call now, in parallel with legacy. `headers` are the prepared upstream headers. */
+  start(route: RuntimeRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined): ShadowCall {
+    const pool = route.candidatePool as NonNullable<RuntimeRoute["candidatePool"]>;
+    const ep = pool.pick(Date.now());
+    const h = new Headers(headers);
+    h.set("host", ep.host);
+    h.set("x-ficus-shadow", "1");
+    route.shadow.inflight++;
+    this.results.count(route.name, "shadowed");
+    const controller = new AbortController();
+    const timeoutMs = route.shadow.config.timeout;
+    const timer = setTimeout(() => controller.abort(new DOMException("candidate timeout", "TimeoutError")), timeoutMs);
+    const t0 = performance.now();
+    const candidate: Promise<CandidateOutcome> = (async () => {
+      try {
+        const res = await fetch(ep.base + pathAndQuery, { method, headers: h, body, redirect: "manual", decompress: false, signal: controller.signal });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        pool.success(ep);
+        return { ok: true as const, answer: { status: res.status, headers: [...res.headers], body: bytes, durationMs: performance.now() - t0 } };
+      } catch (err) {
+        const timeout = controller.signal.aborted && (controller.signal.reason as Error | undefined)?.name === "TimeoutError";
+        if (!controller.signal.aborted || timeout) pool.failure(ep, Date.now());
+        return { ok: false as const, timeout, error: (err as Error).message };
+      } finally {
+        clearTimeout(timer);
+      }
+    })();
+    return new ShadowCall(this, route, method, pathAndQuery, h, body, candidate, controller);
+  }
+
+  release(route: RuntimeRoute): void {
+    route.shadow.inflight--;
+  }
+
+  /** Compares and records; runs after the client was answered. */
+  conclude(call: ShadowCall, legacy: LegacyAnswer, outcome: CandidateOutcome): void {
+    const route = call.route;
+    this.release(route);
+    const name = route.name;
+    if (!outcome.ok) {
+      const kind = outcome.timeout ? "candidate_timeout" : "candidate_error";
+      this.results.count(name, kind);
+      this.metrics.shadowCandidateErrors.inc({ route: name, kind: outcome.timeout ? "timeout" : "error" });
+      return;
+    }
+    const c = outcome.answer;
+    this.metrics.shadowCandidateDuration.observe({ route: name }, c.durationMs / 1000);
+    this.results.latency(name, legacy.durationMs, c.durationMs);
+    try {
+      const legacyMsg: HttpMessage = { status: legacy.status, headers: [...legacy.headers], body: new Uint8Array(legacy.body) };
+      const candidateMsg: HttpMessage = { status: c.status, headers: c.headers, body: c.body };
+      const verdict = compareMessages(legacyMsg, candidateMsg, route.compareRules);
+      this.results.count(name, "compared");
+      this.metrics.shadowCompared.inc({ route: name });
+      if (verdict.equal) {
+        this.results.count(name, "matched");
+        return;
+      }
+      this.results.count(name, "mismatched");
+      const severity = verdict.differences.reduce((s, d) => (d.severity === "high" || (d.severity === "medium" && s === "low") ? d.severity : s), "low" as "low" | "medium" | "high");
+      this.metrics.shadowMismatched.inc({ route: name, severity });
+      const redactor = route.shadow.redactor;
+      this.results.mismatch(name, [legacy.status, c.status], verdict.differences, Date.now(), () => ({
+        time: new Date().toISOString(),
+        request: { method: call.method, path: redactQuery(call.path), headers: redactHeaders(call.requestHeaders), body: redactor.body(call.requestBody) },
+        legacy: { status: legacy.status, headers: redactHeaders(legacy.headers), body: redactor.body(legacy.body), duration_ms: Math.round(legacy.durationMs * 1000) / 1000 },
+        candidate: { status: c.status, headers: redactHeaders(c.headers), body: redactor.body(c.body), duration_ms: Math.round(c.durationMs * 1000) / 1000 },
+        differences: verdict.differences.slice(0, 50),
+      }));
+    } catch (err) {
+      this.logger.error("shadow comparison failed", { route: name, error: err });
+    }
+  }
+}
