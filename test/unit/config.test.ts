@@ -29,7 +29,7 @@ describe("config validation messages name the field and the line", () => {
     ["bad listen", "listen: nowhere\n", 'listen: expected HOST:PORT such as "0.0.0.0:8080" or "[::1]:8080", got "nowhere" (ficus.yaml:1)'],
     ["wrong type", "routes: 5\n", "routes: expected array, got number 5 (ficus.yaml:1)"],
     ["upstream of the wrong type", "routes:\n  - name: a\n    upstream: 5\n", "routes[0].upstream: expected string or array or object, got number 5 (ficus.yaml:3)"],
-    ["missing upstream", "routes:\n  - name: a\n", "routes[0].upstream: is required (expected string or array or object) (ficus.yaml:2)"],
+    ["missing upstream", "routes:\n  - name: a\n", "routes[0].upstream: is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated) (ficus.yaml:2)"],
     ["bad enum", "routes:\n  - name: a\n    upstream: { endpoints: [http://x], balance: random }\n", 'routes[0].upstream.balance: expected one of "round_robin", "least_outstanding", got string "random" (ficus.yaml:3)'],
     ["duplicate route names", `${ROUTE}  - name: a\n    upstream: http://y\n`, 'routes[1].name: duplicate route name "a" (also routes[0]) (ficus.yaml:4)'],
     ["unknown named upstream", "routes:\n  - name: a\n    upstream: legacy\n", 'routes[0].upstream: unknown upstream "legacy"; expected an http(s) URL or one of: (no upstreams defined) (ficus.yaml:3)'],
@@ -40,6 +40,12 @@ describe("config validation messages name the field and the line", () => {
     ["retries out of range", `${ROUTE}    retries: { attempts: 50 }\n`, "routes[0].retries.attempts: expected at most 10, got number 50 (ficus.yaml:4)"],
     ["client idle timeout out of range", "limits: { client_idle_timeout: 10m }\n", "limits.client_idle_timeout: must be between 1s and 255s (ficus.yaml:1)"],
     ["not a mapping", "- a\n- b\n", "(root): expected a mapping of settings, got a list (ficus.yaml:1)"],
+    ["upstream and legacy together", "routes:\n  - name: a\n    upstream: http://x\n    legacy: http://y\n", "routes[0].legacy: give either upstream or legacy, not both (they mean the same) (ficus.yaml:4)"],
+    ["shadow without a candidate", "routes:\n  - name: a\n    legacy: http://x\n    stage: shadow\n", "routes[0].stage: stage shadow needs a candidate (ficus.yaml:4)"],
+    ["an unknown stage", "routes:\n  - name: a\n    legacy: http://x\n    candidate: http://y\n    stage: canary\n", 'routes[0].stage: expected one of "legacy", "shadow", "candidate", got string "canary" (ficus.yaml:5)'],
+    ["a malformed compare rule names the rule and line", "routes:\n  - name: a\n    legacy: http://x\n    compare:\n      ignore: [\"$.ok\", \"meta\"]\n", 'routes[0].compare.ignore[1]: a path must start with "$", got "meta" (ficus.yaml:5)'],
+    ["a bad regex in normalize", "routes:\n  - name: a\n    legacy: http://x\n    compare: { normalize: [ { path: $.a, pattern: \"(\", replace: x } ] }\n", "routes[0].compare.normalize[0].pattern: invalid regular expression: missing ) (ficus.yaml:4)"],
+    ["an unknown compare key", "routes:\n  - name: a\n    legacy: http://x\n    compare: { ignroe: [] }\n", 'routes[0].compare.ignroe: unknown key "ignroe"; did you mean "ignore"? (ficus.yaml:4)'],
     ["bad route name", "routes:\n  - name: 'a b'\n    upstream: http://x\n", "routes[0].name: expected a name of letters, digits, '_', '.', '-', got string \"a b\" (ficus.yaml:2)"],
   ];
   for (const [name, yaml, message] of cases) {
