@@ -21,7 +21,7 @@ const regex = z.string().superRefine((p, ctx) => {
   try {
     new RegExp(p);
   } catch (err) {
-    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(err as Error).message}` });
+    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}` });
   }
 });
 
