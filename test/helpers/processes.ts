@@ -40,8 +40,8 @@ export interface Upstream {
   stop(): Promise<void>;
 }
 
-export async function startUpstream(name = "up", port = 0): Promise<Upstream> {
-  const proc = Bun.spawn([BUN, join(ROOT, "test/fixtures/upstream.ts"), name], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PORT: String(port) } });
+export async function startUpstream(name = "up", port = 0, env: Record<string, string> = {}): Promise<Upstream> {
+  const proc = Bun.spawn([BUN, join(ROOT, "test/fixtures/upstream.ts"), name], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PORT: String(port), ...env } });
   running.add(proc);
   const it = lines(proc.stdout as ReadableStream<Uint8Array>);
   const first = await it.next();
