@@ -104,6 +104,35 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     if (!samples) return new Response(errorBody("FICUS_SIGNATURE_UNKNOWN", `no signature ${c.req.param("id")} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
     return json({ route, signature: c.req.param("id"), samples });
   });
+  app.get("/admin/migrations/:route/noise", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const known = migrationRoutes(v.config, v.store);
+    if (!known.includes(route)) return unknownRoute(route, known);
+    const rc = v.config.routes.find((r) => r.name === route);
+    return json({ route, noise: v.store.noise(route, rc?.shadow.noise ?? { relative: 0.2, absolute: 0.0003, min_aa: 20 }) });
+  });
+  app.post("/admin/migrations/:route/noise", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const known = migrationRoutes(v.config, v.store);
+    if (!known.includes(route)) return unknownRoute(route, known);
+    const body = (await c.req.json().catch(() => undefined)) as { path?: unknown; reason?: unknown } | undefined;
+    if (!body || typeof body.path !== "string" || body.path === "") {
+      return new Response(errorBody("FICUS_BAD_REQUEST", 'expected a JSON body {"path": "$.field", "reason": "why"}', ""), { status: 400, headers: { "content-type": "application/json" } });
+    }
+    v.store.markNoise(route, body.path, typeof body.reason === "string" ? body.reason : "marked as noise");
+    return json({ route, marked: body.path }, 201);
+  });
+  app.delete("/admin/migrations/:route/noise", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const path = c.req.query("path") ?? "";
+    if (!v.store.unmarkNoise(route, path)) {
+      return new Response(errorBody("FICUS_NOISE_MARK_UNKNOWN", `no noise mark ${JSON.stringify(path)} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
+    }
+    return json({ route, unmarked: path });
+  });
   app.post("/admin/reload", async () => {
     const r = await backend.reload();
     return json(r, r.ok ? 200 : 422);

@@ -184,6 +184,20 @@ const shadowSchema = z
       .boolean()
       .default(false)
       .meta({ description: "Also mirror POST, PUT, PATCH and DELETE. The candidate then performs writes too: point it at its own data store. Default false." }),
+    aa: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.05)
+      .meta({ description: "Fraction of mirrored safe requests also sent to legacy a second time (A/A), to learn which paths differ between two legacy answers (noise). Default 0.05." }),
+    noise: z
+      .strictObject({
+        relative: z.number().min(0).default(0.2).meta({ description: "A path's difference is significant when its candidate difference rate exceeds the A/A rate by at least this fraction of it. Default 0.2." }),
+        absolute: z.number().min(0).max(1).default(0.0003).meta({ description: "…and by at least this absolute rate (a floor). Default 0.0003 (0.03%)." }),
+        min_aa: z.number().int().min(1).default(20).meta({ description: "A/A comparisons needed before a path can be learned as noise. Default 20." }),
+      })
+      .prefault({})
+      .meta({ description: "When a difference counts as noise (Diffy's significance rule)." }),
     redact: z.array(z.string()).default([]).meta({ description: "JSONPath patterns of body values replaced by \"[redacted]\" in stored samples (Authorization, Cookie and Set-Cookie headers always are)." }),
   })
   .meta({ description: "How the shadow stage mirrors requests to the candidate." });

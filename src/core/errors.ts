@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   FICUS_UNAUTHORIZED: { status: 401, description: "The admin API requires a bearer token and the request carried none or a wrong one." },
   FICUS_ADMIN_NOT_FOUND: { status: 404, description: "No admin endpoint at this path." },
   FICUS_ROUTE_UNKNOWN: { status: 404, description: "The admin API or CLI named a route that is not being migrated; the message lists the known ones." },
+  FICUS_NOISE_MARK_UNKNOWN: { status: 404, description: "No manual noise mark for this path on this route." },
   FICUS_SIGNATURE_UNKNOWN: { status: 404, description: "No mismatch signature with this id on this route." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---

@@ -17,6 +17,8 @@ export class ResultsRecorder {
   private store: ResultsStore | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
   private degraded = false;
+  /** Called after every flush tick with the store (to refresh what the data plane reads from it). */
+  onFlush: ((store: ResultsStore) => void) | undefined;
 
   constructor(
     private readonly settings: FicusConfig["store"],
@@ -24,7 +26,7 @@ export class ResultsRecorder {
     private readonly logger: Logger,
   ) {
     this.buffer = new ResultsBuffer(settings.samples_per_signature);
-    this.timer = setInterval(() => this.flush(), settings.flush_interval);
+    this.timer = setInterval(() => this.tick(), settings.flush_interval);
     this.timer.unref?.();
   }
 
@@ -45,6 +47,16 @@ export class ResultsRecorder {
     if (!this.degraded) {
       this.degraded = true;
       this.logger.error("results store unusable; keeping shadow results in memory", { path: this.settings.path, op, error: err });
+    }
+  }
+
+  private tick(): void {
+    this.flush();
+    if (!this.onFlush) return;
+    try {
+      this.onFlush(this.open());
+    } catch (err) {
+      this.degrade(err, "read");
     }
   }
 

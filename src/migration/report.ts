@@ -3,7 +3,7 @@
  * shape `ficus report --json` prints and GET /admin/migrations serves).
  */
 import type { FicusConfig } from "../config/schema.ts";
-import type { RouteResults, SignatureSummary, ResultsStore } from "./store.ts";
+import type { NoiseEntry, ResultsStore, RouteResults, SignatureSummary } from "./store.ts";
 
 export interface RouteReport {
   readonly route: string;
@@ -19,7 +19,11 @@ export interface RouteReport {
   readonly skipped: RouteResults["skipped"];
   readonly latency: { readonly legacy: RouteResults["latency"]["legacy"]; readonly candidate: RouteResults["latency"]["candidate"]; readonly ratio_p50: number };
   readonly signatures: readonly Pick<SignatureSummary, "id" | "count" | "status" | "paths" | "severity">[];
+  readonly aa_compared: number;
+  readonly noise: readonly NoiseEntry[];
 }
+
+const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
 
 /** Routes that take part in a migration: those with a candidate, plus any with stored results. */
 export function migrationRoutes(config: FicusConfig, store: ResultsStore): string[] {
@@ -30,7 +34,8 @@ export function migrationRoutes(config: FicusConfig, store: ResultsStore): strin
 
 export function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): RouteReport {
   const r = store.route(route);
-  const stage = config.routes.find((x) => x.name === route)?.stage ?? "(not configured)";
+  const rc = config.routes.find((x) => x.name === route);
+  const stage = rc?.stage ?? "(not configured)";
   return {
     route,
     stage,
@@ -38,6 +43,7 @@ export function routeReport(config: FicusConfig, store: ResultsStore, route: str
     skipped: r.skipped,
     latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },
     signatures: store.signatures(route, topSignatures).map(({ id, count, status, paths, severity }) => ({ id, count, status, paths, severity })),
+    noise: store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE),
   };
 }
 

@@ -7,7 +7,7 @@
 import * as hdr from "hdr-histogram-js";
 import type { Difference, Severity } from "../compare/index.ts";
 
-export const COUNTERS = ["total", "shadowed", "compared", "matched", "mismatched", "noise_only", "candidate_error", "candidate_timeout"] as const;
+export const COUNTERS = ["total", "shadowed", "compared", "matched", "mismatched", "noise_only", "candidate_error", "candidate_timeout", "aa_compared"] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export const SKIP_REASONS = ["unsafe_method", "body_too_large", "concurrency_limit", "legacy_failed", "legacy_streamed"] as const;
@@ -45,8 +45,15 @@ export function newHistogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
 
+/** How often a (generalized) path differed: in legacy-vs-candidate pairs, and in legacy-vs-legacy (A/A) pairs. */
+export interface PathCounts {
+  raw: number;
+  aa: number;
+}
+
 export interface RouteDelta {
   readonly counters: Map<CounterName | `skipped.${SkipReason}`, number>;
+  readonly paths: Map<string, PathCounts>;
   readonly signatures: Map<string, SignatureDelta>;
   readonly legacy: hdr.Histogram;
   readonly candidate: hdr.Histogram;
@@ -76,7 +83,7 @@ export class ResultsBuffer {
   private route(name: string): RouteDelta {
     let r = this.routes.get(name);
     if (!r) {
-      r = { counters: new Map(), signatures: new Map(), legacy: newHistogram(), candidate: newHistogram(), ratio: newHistogram() };
+      r = { counters: new Map(), paths: new Map(), signatures: new Map(), legacy: newHistogram(), candidate: newHistogram(), ratio: newHistogram() };
       this.routes.set(name, r);
     }
     return r;
@@ -85,6 +92,19 @@ export class ResultsBuffer {
   count(route: string, name: CounterName | `skipped.${SkipReason}`, n = 1): void {
     const c = this.route(route).counters;
     c.set(name, (c.get(name) ?? 0) + n);
+  }
+
+  /** Counts each path that differed in one pair (legacy vs candidate: "raw"; legacy vs legacy: "aa"). */
+  pathsDiffered(route: string, paths: Iterable<string>, kind: "raw" | "aa"): void {
+    const m = this.route(route).paths;
+    for (const p of paths) {
+      let c = m.get(p);
+      if (!c) {
+        c = { raw: 0, aa: 0 };
+        m.set(p, c);
+      }
+      c[kind]++;
+    }
   }
 
   /** Paired latency of one request served by both sides. */

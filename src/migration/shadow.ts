@@ -11,11 +11,12 @@
  * route allows it.
  */
 import { compareMessages, type HttpMessage } from "../compare/index.ts";
+import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RuntimeRoute } from "../proxy/route-table.ts";
 import { redactHeaders, redactQuery } from "./redact.ts";
-import type { ResultsBuffer, SkipReason } from "./results.ts";
+import { generalizePath, type ResultsBuffer, type SkipReason } from "./results.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -51,13 +52,15 @@ export class ShadowCall {
     readonly requestBody: ArrayBuffer | undefined,
     private readonly candidate: Promise<CandidateOutcome>,
     private readonly controller: AbortController,
+    /** A second legacy call (A/A), for a share of mirrored safe requests. */
+    private readonly aa: Promise<CandidateOutcome> | undefined,
   ) {}
 
   /** Legacy answered in full: compare once the candidate has (never awaited by the client's response). */
   complete(legacy: LegacyAnswer): void {
     if (this.settled) return;
     this.settled = true;
-    void this.candidate.then((outcome) => this.shadow.conclude(this, legacy, outcome));
+    void Promise.all([this.candidate, this.aa]).then(([outcome, aa]) => this.shadow.conclude(this, legacy, outcome, aa));
   }
 
   /** Legacy's answer cannot be compared (failed, or streamed past the buffer): stop the candidate and count why. */
@@ -98,34 +101,48 @@ export class Shadow {
     return "go";
   }
 
-  /** Starts the candidate call now, in parallel with legacy. `headers` are the prepared upstream headers. */
+  /** Starts the candidate call now, in parallel with legacy (and, for an A/A share, a second legacy call). */
   start(route: RuntimeRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined): ShadowCall {
-    const pool = route.candidatePool as NonNullable<RuntimeRoute["candidatePool"]>;
-    const ep = pool.pick(Date.now());
-    const h = new Headers(headers);
-    h.set("host", ep.host);
-    h.set("x-ficus-shadow", "1");
     route.shadow.inflight++;
     this.results.count(route.name, "shadowed");
     const controller = new AbortController();
     const timeoutMs = route.shadow.config.timeout;
     const timer = setTimeout(() => controller.abort(new DOMException("candidate timeout", "TimeoutError")), timeoutMs);
+    const pool = route.candidatePool as UpstreamPool;
+    const { headers: h, outcome: candidate } = this.call(pool, method, pathAndQuery, headers, body, controller, true);
+    let aa: Promise<CandidateOutcome> | undefined;
+    const s = route.shadow;
+    if (SAFE.has(method) && s.config.aa > 0) {
+      s.aaAcc += s.config.aa;
+      if (s.aaAcc >= 1) {
+        s.aaAcc -= 1;
+        aa = this.call(route.pool, method, pathAndQuery, headers, body, controller, false).outcome;
+      }
+    }
+    void Promise.all([candidate, aa]).finally(() => clearTimeout(timer));
+    return new ShadowCall(this, route, method, pathAndQuery, h, body, candidate, controller, aa);
+  }
+
+  /** One mirror call to an endpoint of `pool`, reading the whole answer; passive health only for the candidate. */
+  private call(pool: UpstreamPool, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, controller: AbortController, health: boolean) {
+    const ep = pool.pick(Date.now());
+    const h = new Headers(headers);
+    h.set("host", ep.host);
+    h.set("x-ficus-shadow", "1");
     const t0 = performance.now();
-    const candidate: Promise<CandidateOutcome> = (async () => {
+    const outcome: Promise<CandidateOutcome> = (async () => {
       try {
         const res = await fetch(ep.base + pathAndQuery, { method, headers: h, body, redirect: "manual", decompress: false, signal: controller.signal });
         const bytes = new Uint8Array(await res.arrayBuffer());
-        pool.success(ep);
+        if (health) pool.success(ep);
         return { ok: true as const, answer: { status: res.status, headers: [...res.headers], body: bytes, durationMs: performance.now() - t0 } };
       } catch (err) {
         const timeout = controller.signal.aborted && (controller.signal.reason as Error | undefined)?.name === "TimeoutError";
-        if (!controller.signal.aborted || timeout) pool.failure(ep, Date.now());
+        if (health && (!controller.signal.aborted || timeout)) pool.failure(ep, Date.now());
         return { ok: false as const, timeout, error: (err as Error).message };
-      } finally {
-        clearTimeout(timer);
       }
     })();
-    return new ShadowCall(this, route, method, pathAndQuery, h, body, candidate, controller);
+    return { headers: h, outcome };
   }
 
   release(route: RuntimeRoute): void {
@@ -133,10 +150,17 @@ export class Shadow {
   }
 
   /** Compares and records; runs after the client was answered. */
-  conclude(call: ShadowCall, legacy: LegacyAnswer, outcome: CandidateOutcome): void {
+  conclude(call: ShadowCall, legacy: LegacyAnswer, outcome: CandidateOutcome, aa: CandidateOutcome | undefined): void {
     const route = call.route;
     this.release(route);
     const name = route.name;
+    const legacyMsg: HttpMessage = { status: legacy.status, headers: [...legacy.headers], body: new Uint8Array(legacy.body) };
+    if (aa?.ok) {
+      // Legacy against itself: the paths that differ here are what noise looks like on this route.
+      const v = compareMessages(legacyMsg, { status: aa.answer.status, headers: aa.answer.headers, body: aa.answer.body }, route.compareRules);
+      this.results.count(name, "aa_compared");
+      this.results.pathsDiffered(name, new Set(v.differences.map((d) => generalizePath(d.path))), "aa");
+    }
     if (!outcome.ok) {
       const kind = outcome.timeout ? "candidate_timeout" : "candidate_error";
       this.results.count(name, kind);
@@ -147,7 +171,6 @@ export class Shadow {
     this.metrics.shadowCandidateDuration.observe({ route: name }, c.durationMs / 1000);
     this.results.latency(name, legacy.durationMs, c.durationMs);
     try {
-      const legacyMsg: HttpMessage = { status: legacy.status, headers: [...legacy.headers], body: new Uint8Array(legacy.body) };
       const candidateMsg: HttpMessage = { status: c.status, headers: c.headers, body: c.body };
       const verdict = compareMessages(legacyMsg, candidateMsg, route.compareRules);
       this.results.count(name, "compared");
@@ -156,11 +179,20 @@ export class Shadow {
         this.results.count(name, "matched");
         return;
       }
+      this.results.pathsDiffered(name, new Set(verdict.differences.map((d) => generalizePath(d.path))), "raw");
+      // Differences only on noise paths say nothing about the candidate.
+      const noise = route.shadow.noise;
+      const significant = noise.size === 0 ? verdict.differences : verdict.differences.filter((d) => !noise.has(generalizePath(d.path)));
+      if (significant.length === 0) {
+        this.results.count(name, "noise_only");
+        this.metrics.shadowNoise.inc({ route: name });
+        return;
+      }
       this.results.count(name, "mismatched");
-      const severity = verdict.differences.reduce((s, d) => (d.severity === "high" || (d.severity === "medium" && s === "low") ? d.severity : s), "low" as "low" | "medium" | "high");
+      const severity = significant.reduce((s, d) => (d.severity === "high" || (d.severity === "medium" && s === "low") ? d.severity : s), "low" as "low" | "medium" | "high");
       this.metrics.shadowMismatched.inc({ route: name, severity });
       const redactor = route.shadow.redactor;
-      this.results.mismatch(name, [legacy.status, c.status], verdict.differences, Date.now(), () => ({
+      this.results.mismatch(name, [legacy.status, c.status], significant, Date.now(), () => ({
         time: new Date().toISOString(),
         request: { method: call.method, path: redactQuery(call.path), headers: redactHeaders(call.requestHeaders), body: redactor.body(call.requestBody) },
         legacy: { status: legacy.status, headers: redactHeaders(legacy.headers), body: redactor.body(legacy.body), duration_ms: Math.round(legacy.durationMs * 1000) / 1000 },

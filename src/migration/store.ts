@@ -44,7 +44,28 @@ CREATE INDEX IF NOT EXISTS signatures_route ON signatures (route, count DESC);
 CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY AUTOINCREMENT, signature TEXT NOT NULL, time INTEGER NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS samples_signature ON samples (signature);
 CREATE TABLE IF NOT EXISTS latency (route TEXT NOT NULL, side TEXT NOT NULL, histogram TEXT NOT NULL, PRIMARY KEY (route, side));
+CREATE TABLE IF NOT EXISTS path_stats (route TEXT NOT NULL, path TEXT NOT NULL, raw INTEGER NOT NULL, aa INTEGER NOT NULL, PRIMARY KEY (route, path));
+CREATE TABLE IF NOT EXISTS noise_marks (route TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (route, path));
 `;
+
+export interface NoiseSettings {
+  readonly relative: number;
+  readonly absolute: number;
+  readonly min_aa: number;
+}
+
+/** A path whose differences say nothing about the candidate, and why. */
+export interface NoiseEntry {
+  readonly path: string;
+  readonly source: "learned" | "manual";
+  /** Share of compared legacy/candidate pairs where the path differed. */
+  readonly candidate_rate: number;
+  /** Share of A/A (legacy/legacy) pairs where the path differed. */
+  readonly aa_rate: number;
+  readonly why: string;
+}
+
+const pctText = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 function summary(h: hdr.Histogram): LatencySummary {
   const at = (p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
@@ -65,14 +86,31 @@ export class ResultsStore {
     this.db = new Database(path, { create: true, strict: true });
     this.location = path;
     this.db.exec("PRAGMA busy_timeout = 5000");
-    if (path !== ":memory:") this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec(SCHEMA);
+    // Several processes may open a new file at once; switching it to WAL can fail with SQLITE_BUSY
+    // without waiting (the busy handler does not cover it), so retry for a moment.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (path !== ":memory:") {
+          const mode = (this.db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
+          if (mode !== "wal") this.db.exec("PRAGMA journal_mode = WAL");
+        }
+        this.db.exec(SCHEMA);
+        break;
+      } catch (err) {
+        if (attempt >= 50 || !/locked|busy/i.test((err as Error).message)) {
+          this.db.close();
+          throw err;
+        }
+        Bun.sleepSync(20 + Math.random() * 30);
+      }
+    }
   }
 
   /** Merges one process's deltas, in a single transaction. */
   apply(deltas: Map<string, RouteDelta>, now = Date.now()): void {
     const db = this.db;
     const addCounter = db.query("INSERT INTO counters (route, name, value) VALUES (?, ?, ?) ON CONFLICT (route, name) DO UPDATE SET value = value + excluded.value");
+    const addPath = db.query("INSERT INTO path_stats (route, path, raw, aa) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET raw = raw + excluded.raw, aa = aa + excluded.aa");
     const upsertSig = db.query(
       `INSERT INTO signatures (id, route, status_legacy, status_candidate, paths, severity, count, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`,
@@ -84,6 +122,7 @@ export class ResultsStore {
     db.transaction(() => {
       for (const [route, d] of deltas) {
         for (const [name, n] of d.counters) addCounter.run(route, name, n);
+        for (const [path, c] of d.paths) addPath.run(route, path, c.raw, c.aa);
         for (const s of d.signatures.values()) {
           upsertSig.run(s.id, route, s.status[0], s.status[1], JSON.stringify(s.paths), s.severity, s.count, s.firstSeen, s.lastSeen);
           const have = (countSamples.get(s.id) as { n: number }).n;
@@ -108,7 +147,7 @@ export class ResultsStore {
 
   routes(): RouteResults[] {
     const names = new Set<string>();
-    for (const r of this.db.query("SELECT DISTINCT route FROM counters UNION SELECT DISTINCT route FROM latency").all() as { route: string }[]) names.add(r.route);
+    for (const r of this.db.query("SELECT DISTINCT route FROM counters UNION SELECT DISTINCT route FROM latency UNION SELECT DISTINCT route FROM noise_marks").all() as { route: string }[]) names.add(r.route);
     return [...names].sort().map((route) => this.route(route));
   }
 
@@ -157,6 +196,52 @@ export class ResultsStore {
     const known = this.db.query("SELECT 1 FROM signatures WHERE id = ? AND route = ?").get(signature, route);
     if (!known) return undefined;
     return (this.db.query("SELECT data FROM samples WHERE signature = ? ORDER BY id").all(signature) as { data: string }[]).map((r) => JSON.parse(r.data) as Sample);
+  }
+
+  /**
+   * The route's noise: manual marks, and paths learned from A/A pairs. A path is
+   * learned as noise when it differs between two legacy answers and its
+   * candidate difference rate is not significantly higher: significant means
+   * candidate_rate − aa_rate ≥ absolute and ≥ relative × aa_rate (Diffy's rule).
+   */
+  noise(route: string, s: NoiseSettings): NoiseEntry[] {
+    const counter = (name: string) => (this.db.query("SELECT value FROM counters WHERE route = ? AND name = ?").get(route, name) as { value: number } | null)?.value ?? 0;
+    const compared = counter("compared");
+    const aaTotal = counter("aa_compared");
+    const stats = new Map((this.db.query("SELECT path, raw, aa FROM path_stats WHERE route = ?").all(route) as { path: string; raw: number; aa: number }[]).map((r) => [r.path, r]));
+    const rates = (path: string) => {
+      const st = stats.get(path);
+      return { candidate_rate: compared > 0 && st ? st.raw / compared : 0, aa_rate: aaTotal > 0 && st ? st.aa / aaTotal : 0 };
+    };
+    const out: NoiseEntry[] = [];
+    for (const m of this.db.query("SELECT path, reason FROM noise_marks WHERE route = ? ORDER BY path").all(route) as { path: string; reason: string }[]) {
+      out.push({ path: m.path, source: "manual", ...rates(m.path), why: `marked by hand: ${m.reason}` });
+    }
+    if (aaTotal >= s.min_aa) {
+      for (const st of [...stats.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+        if (st.aa === 0 || out.some((e) => e.path === st.path)) continue;
+        const { candidate_rate, aa_rate } = rates(st.path);
+        const excess = candidate_rate - aa_rate;
+        if (excess >= s.absolute && excess >= s.relative * aa_rate) continue;
+        out.push({
+          path: st.path,
+          source: "learned",
+          candidate_rate,
+          aa_rate,
+          why: `differs in ${pctText(aa_rate)} of ${aaTotal} A/A pairs and ${pctText(candidate_rate)} of ${compared} candidate pairs: not significantly more (needs +${pctText(s.absolute)} and +${Math.round(s.relative * 100)}% relative)`,
+        });
+      }
+    }
+    return out;
+  }
+
+  markNoise(route: string, path: string, reason: string): void {
+    this.db.query("INSERT INTO noise_marks (route, path, reason, created) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET reason = excluded.reason").run(route, path, reason, Date.now());
+  }
+
+  /** Removes a manual mark; false when there was none. */
+  unmarkNoise(route: string, path: string): boolean {
+    return this.db.query("DELETE FROM noise_marks WHERE route = ? AND path = ?").run(route, path).changes > 0;
   }
 
   close(): void {

@@ -88,6 +88,12 @@ export class Metrics {
     labelNames: ["route", "severity"] as const,
     registers: [this.registry],
   });
+  readonly shadowNoise = new client.Counter({
+    name: "ficus_shadow_noise_total",
+    help: "Compared requests whose answers differed only on noise paths, by route.",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
   readonly shadowSkipped = new client.Counter({
     name: "ficus_shadow_skipped_total",
     help: "Requests of a shadow-stage route not mirrored or not compared, by route and reason.",

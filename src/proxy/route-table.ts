@@ -21,6 +21,10 @@ export interface ShadowState {
   acc: number;
   /** Candidate calls in flight. */
   inflight: number;
+  /** A/A accumulator: a mirrored safe request also goes to legacy twice each time it reaches 1. */
+  aaAcc: number;
+  /** Generalized paths whose differences are noise (learned or marked), refreshed from the store. */
+  noise: ReadonlySet<string>;
 }
 
 export interface RuntimeRoute {
@@ -105,7 +109,7 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
       pool: rc.stage === "candidate" && candidatePool ? candidatePool : legacyPool,
       candidatePool,
       compareRules: compileRules(rc.compare),
-      shadow: { config: rc.shadow, redactor: new BodyRedactor(rc.shadow.redact), acc: 0, inflight: 0 },
+      shadow: { config: rc.shadow, redactor: new BodyRedactor(rc.shadow.redact), acc: 0, inflight: 0, aaAcc: 0, noise: new Set() },
       rewrite: compileRewrite(rc.rewrite),
       requestOps: ops(rc.request_headers),
       responseOps: ops(rc.response_headers),

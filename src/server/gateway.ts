@@ -52,6 +52,12 @@ export class Gateway {
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
     this.recorder = new ResultsRecorder(c.store, this.metrics, this.logger);
+    this.recorder.onFlush = (store) => {
+      // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
+      for (const r of this.proxy.table.routes) {
+        if (r.stage === "shadow") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
+      }
+    };
     this.proxy = new Proxy(this.buildTable(opts.loaded), {
       shadow: new Shadow(this.recorder.buffer, this.metrics, this.logger),
       metrics: this.metrics,

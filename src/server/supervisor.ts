@@ -84,6 +84,8 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     send(slot, { t: "config", text, format: source.format, overrides: source.overrides, reload: false });
   };
 
+  // Create the shared results store once, before the workers open it.
+  if (loaded.config.routes.some((r) => r.candidate !== undefined)) results.open();
   for (const s of slots) spawn(s);
   // Wait for every worker to listen (or one to fail) before declaring the group started.
   const started = Date.now();

@@ -15,6 +15,9 @@ interface RouteReport {
   compared: number;
   matched: number;
   mismatched: number;
+  noise_only: number;
+  aa_compared: number;
+  noise: { path: string; source: string; why: string }[];
   candidate_error: number;
   candidate_timeout: number;
   skipped: Record<string, number>;
@@ -251,6 +254,80 @@ describe("results", () => {
     expect(text).toMatch(/ficus_shadow_skipped_total\{route="slow",reason="concurrency_limit"\} [1-9]/);
     expect(text).toMatch(/ficus_shadow_candidate_errors_total\{route="down",kind="error"\} 1/);
     expect(text).toMatch(/ficus_shadow_candidate_duration_seconds_count\{route="twin"\} [1-9]/);
+  });
+});
+
+describe("noise", () => {
+  test("A/A pairs teach which paths are noise; a real bug stays a mismatch, without the noise paths", async () => {
+    const dir = tempDir("ficus-noise-");
+    const buggy = await startUpstream("buggy");
+    const path = writeConfig(
+      dir,
+      `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\nstore: { path: ${join(dir, "r.db")}, flush_interval: 100ms }\nroutes:
+  - name: noisy
+    match: { prefix: /noisy }
+    legacy: ${legacy.url}
+    candidate: ${twin.url}
+    stage: shadow
+    rewrite: { strip_prefix: /noisy }
+    shadow: { aa: 1, noise: { min_aa: 10 } }
+  - name: bug
+    match: { prefix: /bug }
+    legacy: ${legacy.url}
+    candidate: ${buggy.url}
+    stage: shadow
+    rewrite: { strip_prefix: /bug }
+    shadow: { aa: 1, noise: { min_aa: 10 } }
+`,
+    );
+    const g = await startFicus(["-c", path]);
+    try {
+      const read = async () => Object.fromEntries(((await (await fetch(`${g.admin}/admin/migrations`)).json()) as { routes: (RouteReport & { aa_compared: number; noise: { path: string; source: string; why: string }[] })[] }).routes.map((r) => [r.route, r]));
+      // Learning: 15 requests each, every one also sent to legacy twice.
+      for (let i = 0; i < 15; i++) await Promise.all([fetch(`${g.url}/noisy/random`).then((r) => r.text()), fetch(`${g.url}/bug/random`).then((r) => r.text())]);
+      const learned = await until(read, (x) => (x.noisy?.noise.length ?? 0) > 0 && (x.bug?.noise.length ?? 0) > 0);
+      expect(learned.noisy?.aa_compared).toBeGreaterThanOrEqual(10);
+      expect(learned.noisy?.noise).toEqual([expect.objectContaining({ path: "$.nonce", source: "learned" })]);
+      expect(learned.noisy?.noise[0]?.why).toContain("A/A pairs");
+      // Let every worker pick up the learned noise, then measure.
+      await Bun.sleep(250);
+      const before = await read();
+      for (let i = 0; i < 10; i++) await Promise.all([fetch(`${g.url}/noisy/random`).then((r) => r.text()), fetch(`${g.url}/bug/random`).then((r) => r.text())]);
+      const after = await until(read, (x) => (x.noisy?.noise_only ?? 0) - (before.noisy?.noise_only ?? 0) >= 10 && (x.bug?.compared ?? 0) - (before.bug?.compared ?? 0) >= 10);
+      expect((after.noisy?.noise_only ?? 0) - (before.noisy?.noise_only ?? 0)).toBe(10);
+      expect((after.noisy?.mismatched ?? 0) - (before.noisy?.mismatched ?? 0)).toBe(0);
+      expect((after.bug?.mismatched ?? 0) - (before.bug?.mismatched ?? 0)).toBe(10);
+      // The bug's signature names the real difference only; the nonce is noise there too.
+      expect(after.bug?.signatures.map((s) => s.paths)).toContainEqual(["$.value"]);
+      const report = await runCli(["report", "--admin", g.admin]);
+      expect(report.stdout).toContain("noise  $.nonce  [learned]");
+    } finally {
+      await g.stop();
+      await buggy.stop();
+    }
+  });
+
+  test("noise marks by hand, through the admin API", async () => {
+    const mark = await fetch(`${gw.admin}/admin/migrations/twin/noise`, { method: "POST", body: JSON.stringify({ path: "$.headers.x-ficus-shadow", reason: "the mirror header" }) });
+    expect(mark.status).toBe(201);
+    await Bun.sleep(300);
+    const before = await report();
+    await (await fetch(`${gw.url}/twin/echo/marked`)).text();
+    const after = await until(report, (x) => (x.twin?.noise_only ?? 0) > (before.twin?.noise_only ?? 0));
+    expect((after.twin?.noise_only ?? 0) - (before.twin?.noise_only ?? 0)).toBe(1);
+    expect((after.twin as RouteReport & { noise: { path: string; source: string; why: string }[] }).noise).toContainEqual(
+      expect.objectContaining({ path: "$.headers.x-ficus-shadow", source: "manual", why: "marked by hand: the mirror header" }),
+    );
+    const del = await fetch(`${gw.admin}/admin/migrations/twin/noise?path=${encodeURIComponent("$.headers.x-ficus-shadow")}`, { method: "DELETE" });
+    expect(del.status).toBe(200);
+    expect((await fetch(`${gw.admin}/admin/migrations/twin/noise?path=nope`, { method: "DELETE" })).status).toBe(404);
+    const bad = await fetch(`${gw.admin}/admin/migrations/twin/noise`, { method: "POST", body: "{}" });
+    expect(bad.status).toBe(400);
+    await Bun.sleep(300);
+    const again = await report();
+    await (await fetch(`${gw.url}/twin/echo/unmarked`)).text();
+    const last = await until(report, (x) => (x.twin?.mismatched ?? 0) > (again.twin?.mismatched ?? 0));
+    expect((last.twin?.mismatched ?? 0) - (again.twin?.mismatched ?? 0)).toBe(1);
   });
 });
 

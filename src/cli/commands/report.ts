@@ -34,6 +34,8 @@ function table(routes: readonly RouteReport[]): string {
     if (skipped.length > 0) lines.push(`  skipped ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
     const l = r.latency;
     lines.push(`  latency ms  legacy p50 ${l.legacy.p50_ms} p95 ${l.legacy.p95_ms} p99 ${l.legacy.p99_ms}  candidate p50 ${l.candidate.p50_ms} p95 ${l.candidate.p95_ms} p99 ${l.candidate.p99_ms}  median ratio ${l.ratio_p50}`);
+    if (r.noise_only > 0 || r.noise.length > 0) lines.push(`  noise only ${r.noise_only} (A/A pairs ${r.aa_compared})`);
+    for (const n of r.noise) lines.push(`  noise  ${n.path}  [${n.source}] ${n.why}`);
     for (const s of r.signatures) lines.push(`  ${s.severity.padEnd(6)} ×${s.count}  ${s.status[0]}→${s.status[1]}  ${s.paths.join(", ")}  (${s.id})`);
     lines.push("");
   }
