@@ -1,13 +1,17 @@
 /**
  * `npm start`: the self-contained demo. Starts the Python legacy service and
  * the TypeScript rewrite on free ports, then the gateway with demo/ficus.yaml,
- * sends a few requests to show who serves what, prints the URLs and curl
- * lines to try, and runs until Ctrl-C.
+ * shows who serves what, drives read traffic through the shadow-stage route,
+ * prints what the comparison found (the rewrite's bug with an example; the
+ * harmless differences equal or learned as noise), the URLs and curl lines to
+ * try, and runs until Ctrl-C.
  *
  * Environment: DEMO_LISTEN (default 127.0.0.1:8080), DEMO_ADMIN (127.0.0.1:9901).
  * To extend it, add an endpoint to both services and a route to ficus.yaml.
  */
 import type { Subprocess } from "bun";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const DIR = import.meta.dir;
@@ -59,7 +63,15 @@ const admin = process.env.DEMO_ADMIN ?? "127.0.0.1:9901";
 const gateway = Bun.spawn([process.execPath, join(DIR, "../src/cli/main.ts"), "start", "-c", join(DIR, "ficus.yaml")], {
   stdout: "ignore",
   stderr: "pipe",
-  env: { ...process.env, LEGACY_URL: `http://127.0.0.1:${legacyPort}`, REWRITE_URL: `http://127.0.0.1:${rewritePort}`, DEMO_LISTEN: listen, DEMO_ADMIN: admin },
+  env: {
+    ...process.env,
+    LEGACY_URL: `http://127.0.0.1:${legacyPort}`,
+    REWRITE_URL: `http://127.0.0.1:${rewritePort}`,
+    DEMO_LISTEN: listen,
+    DEMO_ADMIN: admin,
+    // A fresh results store per run, so the report shows this run only.
+    DEMO_STORE: join(mkdtempSync(join(tmpdir(), "ficus-demo-")), "results.db"),
+  },
 });
 children.push(gateway);
 gateway.exited.then((code) => {
@@ -98,15 +110,59 @@ const gw = `http://${addresses.listening}`;
 const adminUrl = `http://${addresses["admin listening"]}`;
 
 const rows: string[] = [];
-for (const [method, path, body] of [
-  ["GET", "/inventory", undefined],
-  ["GET", "/inventory/sku-1002", undefined],
-  ["GET", "/orders/1", undefined],
-  ["POST", "/orders", JSON.stringify({ sku: "sku-1003", qty: 3 })],
+for (const [method, path] of [
+  ["GET", "/inventory"],
+  ["GET", "/inventory/sku-1002"],
+  ["GET", "/orders/1"],
+  ["GET", "/orders"],
 ] as const) {
-  const res = await fetch(gw + path, { method, body, headers: body ? { "content-type": "application/json" } : {} });
+  const res = await fetch(gw + path, { method });
   await res.arrayBuffer();
   rows.push(`  ${method.padEnd(5)} ${path.padEnd(22)} → ${res.status}  served by ${res.headers.get("x-served-by")}`);
+}
+
+// Shadow traffic: order reads, mirrored to the rewrite and compared. A first round lets Ficus learn, from
+// legacy answering the same request twice, which differences are noise; the second round is judged with it.
+const reads = ["/orders", "/orders/1", "/orders/2", "/orders/3"];
+const drive = async (n: number) => {
+  for (let i = 0; i < n; i++) await Promise.all(reads.map(async (p) => (await fetch(gw + p)).arrayBuffer()));
+};
+await drive(15);
+await Bun.sleep(600);
+await drive(25);
+await Bun.sleep(600);
+
+interface Report {
+  routes: {
+    route: string;
+    stage: string;
+    compared: number;
+    matched: number;
+    mismatched: number;
+    noise_only: number;
+    latency: { legacy: { p50_ms: number }; candidate: { p50_ms: number } };
+    signatures: { id: string; count: number; status: [number, number]; paths: string[]; severity: string }[];
+    noise: { path: string; source: string; why: string }[];
+  }[];
+}
+const report = (await (await fetch(`${adminUrl}/admin/migrations`)).json()) as Report;
+const orders = report.routes.find((r) => r.route === "orders");
+const findings: string[] = [];
+if (orders) {
+  findings.push(
+    `  compared ${orders.compared}: ${orders.matched} equal, ${orders.noise_only} differing only by noise, ${orders.mismatched} mismatched`,
+    `  latency p50: legacy ${orders.latency.legacy.p50_ms} ms, rewrite ${orders.latency.candidate.p50_ms} ms`,
+  );
+  for (const n of orders.noise) findings.push(`  noise: ${n.path} — ${n.why}`);
+  for (const sig of orders.signatures) {
+    findings.push(`  MISMATCH ×${sig.count} [${sig.severity}] status ${sig.status[0]}→${sig.status[1]} at ${sig.paths.join(", ")}`);
+    const samples = (await (await fetch(`${adminUrl}/admin/migrations/orders/signatures/${sig.id}/samples`)).json()) as {
+      samples: { request: { method: string; path: string }; differences: { path: string; legacy: unknown; candidate: unknown }[] }[];
+    };
+    const ex = samples.samples[0];
+    const d = ex?.differences.find((x) => sig.paths.includes(x.path.replace(/\[\d+\]|\[[^\]=]+=[^\]]*\]/g, "[*]")));
+    if (ex && d) findings.push(`    e.g. ${ex.request.method} ${ex.request.path}: ${d.path} legacy=${JSON.stringify(d.legacy)} rewrite=${JSON.stringify(d.candidate)}`);
+  }
 }
 
 console.log(`
@@ -116,15 +172,20 @@ Ficus demo — the strangler pattern on one service
   gateway               ${gw}
   admin                 ${adminUrl}
 
-Inventory reads are served by the rewrite; orders still go to legacy:
+Inventory reads are served by the rewrite; orders are served by legacy and shadowed to the rewrite:
 ${rows.join("\n")}
+
+What the shadow stage found on the orders route (GET /orders, /orders/:id):
+${findings.join("\n")}
+  (49 vs 49.0, key order and timestamp formats compare equal; the random trace id is learned as noise.)
 
 Try:
   curl -i ${gw}/inventory/sku-1001
   curl -i ${gw}/orders
   curl -i -X POST ${gw}/orders -H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'
-  curl ${adminUrl}/admin/routes
-  curl ${adminUrl}/metrics | grep ficus_requests_total
+  npx ficus report --admin ${adminUrl}
+  curl ${adminUrl}/admin/migrations
+  curl ${adminUrl}/metrics | grep ficus_shadow
 
 Edit demo/ficus.yaml while this runs: the gateway reloads it without dropping requests.
 Ctrl-C stops everything.`);

@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import threading
+import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -26,6 +27,8 @@ INVENTORY = {
 }
 ORDERS = {
     "1": {"id": "1", "sku": "sku-1001", "qty": 2, "total": 49.0, "status": "shipped", "created_at": "2026-11-20T09:15:00+00:00"},
+    "2": {"id": "2", "sku": "sku-1002", "qty": 1, "total": 59.0, "status": "pending", "created_at": "2026-11-21T08:30:00+00:00"},
+    "3": {"id": "3", "sku": "sku-1003", "qty": 4, "total": 25.0, "status": "pending", "created_at": "2026-11-21T10:05:00+00:00"},
 }
 
 
@@ -36,6 +39,9 @@ def now_iso():
 class Handler(BaseHTTPRequestHandler):
     server_version = "legacy-orders/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
+    # add ~40 ms to every keep-alive response.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # keep the demo's console readable
         pass
@@ -63,11 +69,12 @@ class Handler(BaseHTTPRequestHandler):
                 item = INVENTORY.get(parts[1])
             return self.send_json(200, item) if item else self.not_found("item")
         if parts[0] == "orders":
+            # Every order response carries a trace id, random per response.
             with LOCK:
                 if len(parts) == 1:
-                    return self.send_json(200, {"orders": list(ORDERS.values())})
+                    return self.send_json(200, {"orders": list(ORDERS.values()), "trace": str(uuid.uuid4())})
                 order = ORDERS.get(parts[1])
-            return self.send_json(200, order) if order else self.not_found("order")
+            return self.send_json(200, {**order, "trace": str(uuid.uuid4())}) if order else self.not_found("order")
         self.not_found("route")
 
     def do_POST(self):

@@ -32,18 +32,48 @@ export function migrationRoutes(config: FicusConfig, store: ResultsStore): strin
   return names;
 }
 
+/**
+ * Signatures as they read now: noise paths (possibly learned after the
+ * mismatch was recorded) are dropped, signatures that become the same are
+ * merged (the id is the largest one's, for its samples), and signatures made
+ * only of noise are left to the noise list.
+ */
+export function currentSignatures(sigs: readonly SignatureSummary[], noise: readonly NoiseEntry[], limit: number): RouteReport["signatures"] {
+  const noisy = new Set(noise.map((n) => n.path));
+  const merged = new Map<string, { id: string; count: number; best: number; status: readonly [number, number]; paths: readonly string[]; severity: SignatureSummary["severity"] }>();
+  for (const s of sigs) {
+    const paths = s.paths.filter((p) => !noisy.has(p));
+    if (paths.length === 0 && s.status[0] === s.status[1]) continue;
+    const key = `${s.status[0]} ${s.status[1]} ${paths.join("\n")}`;
+    const m = merged.get(key);
+    if (!m) merged.set(key, { id: s.id, count: s.count, best: s.count, status: s.status, paths, severity: s.severity });
+    else {
+      m.count += s.count;
+      if (s.count > m.best) {
+        m.best = s.count;
+        m.id = s.id;
+      }
+    }
+  }
+  return [...merged.values()]
+    .sort((a, b) => b.count - a.count)
+    .slice(0, limit)
+    .map(({ id, count, status, paths, severity }) => ({ id, count, status, paths, severity }));
+}
+
 export function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): RouteReport {
   const r = store.route(route);
   const rc = config.routes.find((x) => x.name === route);
   const stage = rc?.stage ?? "(not configured)";
+  const noise = store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE);
   return {
     route,
     stage,
     ...r.counters,
     skipped: r.skipped,
     latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },
-    signatures: store.signatures(route, topSignatures).map(({ id, count, status, paths, severity }) => ({ id, count, status, paths, severity })),
-    noise: store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE),
+    signatures: currentSignatures(store.signatures(route, 1000), noise, topSignatures),
+    noise,
   };
 }
 
