@@ -60,7 +60,8 @@ export class ShadowCall {
   complete(legacy: LegacyAnswer): void {
     if (this.settled) return;
     this.settled = true;
-    void Promise.all([this.candidate, this.aa]).then(([outcome, aa]) => this.shadow.conclude(this, legacy, outcome, aa));
+    // The comparison runs in a macrotask of its own, after I/O already waiting (other clients' answers).
+    void Promise.all([this.candidate, this.aa]).then(([outcome, aa]) => setImmediate(() => this.shadow.conclude(this, legacy, outcome, aa)));
   }
 
   /** Legacy's answer cannot be compared (failed, or streamed past the buffer): stop the candidate and count why. */

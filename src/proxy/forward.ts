@@ -241,7 +241,6 @@ export class Proxy {
     const upHeaders = headers;
 
     const upstreamPath = (route.rewrite ? route.rewrite(path, matched?.params ?? {}) : path) + query;
-    if (mirror) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, headers, body as ArrayBuffer | undefined);
     const retryable = idempotent && (body === undefined || body instanceof ArrayBuffer);
     const pool = route.pool;
     const now = Date.now();
@@ -285,7 +284,7 @@ export class Proxy {
       if (upSpan) upHeaders.set("traceparent", upSpan.traceparent);
       let res: Response;
       try {
-        res = await fetch(ep.base + upstreamPath, {
+        const sent = fetch(ep.base + upstreamPath, {
           method,
           headers: upHeaders,
           body: body instanceof LimitedBody ? body.stream : body,
@@ -295,6 +294,9 @@ export class Proxy {
           timeout: socketIdle,
           duplex: "half",
         });
+        // The mirror starts once legacy's request is on its way, so it never delays it.
+        if (mirror && attempt === 0) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, upHeaders, body as ArrayBuffer | undefined);
+        res = await sent;
       } catch (err) {
         clearTimeout(headerTimer);
         ep.inflight--;
