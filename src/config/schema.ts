@@ -202,7 +202,23 @@ const shadowSchema = z
   })
   .meta({ description: "How the shadow stage mirrors requests to the candidate." });
 
-export const STAGES = ["legacy", "shadow", "candidate"] as const;
+const canarySchema = z
+  .strictObject({
+    percent: z.number().min(0).max(100).default(1).meta({ description: "Share of requests the candidate serves in the canary stage, 0–100 (0.01 steps). Default 1." }),
+    sticky: z
+      .strictObject({
+        header: z.string().optional().meta({ description: "Request header whose value keeps a client on one side (e.g. x-user-id)." }),
+        cookie: z.string().optional().meta({ description: "Cookie whose value keeps a client on one side." }),
+        fallback: z.enum(["ip", "none"]).default("ip").meta({ description: "Without header or cookie: the client address (ip), or assignment per request (none). Default ip." }),
+        salt: z.string().default("").meta({ description: "Mixed into the hash. Routes with the same salt put a given key on the same side at the same percentage. Default empty." }),
+      })
+      .prefault({})
+      .meta({ description: "What keeps a client on one side." }),
+    allow_force: z.boolean().default(true).meta({ description: "Honour X-Ficus-Force: legacy|candidate (for testing). Default true." }),
+  })
+  .meta({ description: "The canary stage: a sticky share of requests served by the candidate." });
+
+export const STAGES = ["legacy", "shadow", "canary", "candidate"] as const;
 
 export const routeSchema = z
   .strictObject({
@@ -214,7 +230,12 @@ export const routeSchema = z
     stage: z
       .enum(STAGES)
       .default("legacy")
-      .meta({ description: "legacy: serve from legacy. shadow: serve from legacy and mirror to the candidate, comparing the answers. candidate: serve from the candidate. Default legacy." }),
+      .meta({
+        description:
+          "legacy: serve from legacy. shadow: serve from legacy and mirror to the candidate, comparing the answers. canary: the candidate serves canary.percent of requests (sticky), and each side's requests are mirrored to the other and compared. candidate: serve from the candidate. Default legacy.",
+      }),
+    canary: canarySchema.prefault({}),
+    served_by_header: z.boolean().default(true).meta({ description: "On a route with a candidate, answer with X-Ficus-Served-By: legacy|candidate. Default true." }),
     compare: compareRulesSchema.prefault({}),
     shadow: shadowSchema.prefault({}),
     rewrite: rewriteSchema.optional(),
@@ -229,6 +250,9 @@ export const routeSchema = z
     if (r.upstream === undefined && r.legacy === undefined) ctx.addIssue({ code: "custom", message: "is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated)", path: ["upstream"] });
     if (r.upstream !== undefined && r.legacy !== undefined) ctx.addIssue({ code: "custom", message: "give either upstream or legacy, not both (they mean the same)", path: ["legacy"] });
     if (r.stage !== "legacy" && r.candidate === undefined) ctx.addIssue({ code: "custom", message: `stage ${r.stage} needs a candidate`, path: ["stage"] });
+    if (r.canary.sticky.header !== undefined && r.canary.sticky.cookie !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give either header or cookie, not both", path: ["canary", "sticky", "cookie"] });
+    }
   })
   .meta({ description: "A route: what it matches and where it sends the request." });
 

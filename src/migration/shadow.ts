@@ -16,12 +16,13 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RuntimeRoute } from "../proxy/route-table.ts";
 import { redactHeaders, redactQuery } from "./redact.ts";
+import type { Side } from "./canary.ts";
 import { generalizePath, type ResultsBuffer, type SkipReason } from "./results.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
-/** What the legacy side produced, for comparison. */
-export interface LegacyAnswer {
+/** What the serving side produced, for comparison. */
+export interface ServedAnswer {
   readonly status: number;
   readonly headers: Headers;
   readonly body: ArrayBuffer;
@@ -39,13 +40,15 @@ type CandidateOutcome = { readonly ok: true; readonly answer: CandidateAnswer } 
 
 export type ShadowDecision = "go" | "sampled_out" | SkipReason;
 
-/** One mirrored request: the candidate call in flight, waiting for legacy's answer. */
+/** One mirrored request: the call to the other side in flight, waiting for the served answer. */
 export class ShadowCall {
   private settled = false;
 
   constructor(
     private readonly shadow: Shadow,
     readonly route: RuntimeRoute,
+    /** Who served the client; the mirror went to the other side. */
+    readonly servedBy: Side,
     readonly method: string,
     readonly path: string,
     readonly requestHeaders: Headers,
@@ -56,15 +59,15 @@ export class ShadowCall {
     private readonly aa: Promise<CandidateOutcome> | undefined,
   ) {}
 
-  /** Legacy answered in full: compare once the candidate has (never awaited by the client's response). */
-  complete(legacy: LegacyAnswer): void {
+  /** The served side answered in full: compare once the mirror has (never awaited by the client's response). */
+  complete(served: ServedAnswer): void {
     if (this.settled) return;
     this.settled = true;
     // The comparison runs in a macrotask of its own, after I/O already waiting (other clients' answers).
-    void Promise.all([this.candidate, this.aa]).then(([outcome, aa]) => setImmediate(() => this.shadow.conclude(this, legacy, outcome, aa)));
+    void Promise.all([this.candidate, this.aa]).then(([outcome, aa]) => setImmediate(() => this.shadow.conclude(this, served, outcome, aa)));
   }
 
-  /** Legacy's answer cannot be compared (failed, or streamed past the buffer): stop the candidate and count why. */
+  /** The served answer cannot be compared (failed, or streamed past the buffer): stop the mirror and count why. */
   skip(reason: SkipReason): void {
     if (this.settled) return;
     this.settled = true;
@@ -102,26 +105,29 @@ export class Shadow {
     return "go";
   }
 
-  /** Starts the candidate call now, in parallel with legacy (and, for an A/A share, a second legacy call). */
-  start(route: RuntimeRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined): ShadowCall {
+  /**
+   * Starts the mirror call to the side that is not serving: the candidate (and, for an A/A share of safe
+   * requests, legacy a second time) when legacy serves; legacy when the candidate serves (canary).
+   */
+  start(route: RuntimeRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
     route.shadow.inflight++;
     this.results.count(route.name, "shadowed");
     const controller = new AbortController();
     const timeoutMs = route.shadow.config.timeout;
     const timer = setTimeout(() => controller.abort(new DOMException("candidate timeout", "TimeoutError")), timeoutMs);
-    const pool = route.candidatePool as UpstreamPool;
-    const { headers: h, outcome: candidate } = this.call(pool, method, pathAndQuery, headers, body, controller, true);
+    const pool = servedBy === "legacy" ? (route.candidatePool as UpstreamPool) : route.legacyPool;
+    const { headers: h, outcome: candidate } = this.call(pool, method, pathAndQuery, headers, body, controller, servedBy === "legacy");
     let aa: Promise<CandidateOutcome> | undefined;
     const s = route.shadow;
-    if (SAFE.has(method) && s.config.aa > 0) {
+    if (servedBy === "legacy" && SAFE.has(method) && s.config.aa > 0) {
       s.aaAcc += s.config.aa;
       if (s.aaAcc >= 1) {
         s.aaAcc -= 1;
-        aa = this.call(route.pool, method, pathAndQuery, headers, body, controller, false).outcome;
+        aa = this.call(route.legacyPool, method, pathAndQuery, headers, body, controller, false).outcome;
       }
     }
     void Promise.all([candidate, aa]).finally(() => clearTimeout(timer));
-    return new ShadowCall(this, route, method, pathAndQuery, h, body, candidate, controller, aa);
+    return new ShadowCall(this, route, servedBy, method, pathAndQuery, h, body, candidate, controller, aa);
   }
 
   /** One mirror call to an endpoint of `pool`, reading the whole answer; passive health only for the candidate. */
@@ -151,11 +157,19 @@ export class Shadow {
   }
 
   /** Compares and records; runs after the client was answered. */
-  conclude(call: ShadowCall, legacy: LegacyAnswer, outcome: CandidateOutcome, aa: CandidateOutcome | undefined): void {
+  conclude(call: ShadowCall, served: ServedAnswer, outcome: CandidateOutcome, aa: CandidateOutcome | undefined): void {
     const route = call.route;
     this.release(route);
     const name = route.name;
-    const legacyMsg: HttpMessage = { status: legacy.status, headers: [...legacy.headers], body: new Uint8Array(legacy.body) };
+    if (!outcome.ok && call.servedBy === "candidate") {
+      // The mirror to legacy failed: nothing to compare the candidate's answer with.
+      this.results.count(name, "skipped.legacy_failed");
+      this.metrics.shadowSkipped.inc({ route: name, reason: "legacy_failed" });
+      return;
+    }
+    const servedMsg: HttpMessage = { status: served.status, headers: [...served.headers], body: new Uint8Array(served.body) };
+    const legacyMsg: HttpMessage =
+      call.servedBy === "legacy" || !outcome.ok ? servedMsg : { status: outcome.answer.status, headers: outcome.answer.headers, body: outcome.answer.body };
     if (aa?.ok) {
       // Legacy against itself: the paths that differ here are what noise looks like on this route.
       const v = compareMessages(legacyMsg, { status: aa.answer.status, headers: aa.answer.headers, body: aa.answer.body }, route.compareRules);
@@ -168,7 +182,11 @@ export class Shadow {
       this.metrics.shadowCandidateErrors.inc({ route: name, kind: outcome.timeout ? "timeout" : "error" });
       return;
     }
-    const c = outcome.answer;
+    // Orient the pair: "legacy" is always legacy's answer, whichever side served the client.
+    const m = outcome.answer;
+    const c =
+      call.servedBy === "legacy" ? m : { status: served.status, headers: [...served.headers] as [string, string][], body: new Uint8Array(served.body), durationMs: served.durationMs };
+    const legacy = call.servedBy === "legacy" ? served : { status: m.status, headers: new Headers(m.headers), body: m.body.buffer as ArrayBuffer, durationMs: m.durationMs };
     this.metrics.shadowCandidateDuration.observe({ route: name }, c.durationMs / 1000);
     this.results.latency(name, legacy.durationMs, c.durationMs);
     try {

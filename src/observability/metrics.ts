@@ -76,6 +76,26 @@ export class Metrics {
     help: "Proxied WebSocket connections open right now.",
     registers: [this.registry],
   });
+  readonly stage = new client.Gauge({
+    name: "ficus_route_stage",
+    aggregator: "max",
+    help: "1 for the current migration stage of each route with a candidate.",
+    labelNames: ["route", "stage"] as const,
+    registers: [this.registry],
+  });
+  readonly canaryPercent = new client.Gauge({
+    name: "ficus_canary_percent",
+    aggregator: "max",
+    help: "Share of requests the candidate serves, by route (0 at legacy/shadow, 100 at candidate).",
+    labelNames: ["route"] as const,
+    registers: [this.registry],
+  });
+  readonly served = new client.Counter({
+    name: "ficus_served_total",
+    help: "Requests of routes with a candidate, by route and the side that served them.",
+    labelNames: ["route", "side"] as const,
+    registers: [this.registry],
+  });
   readonly shadowCompared = new client.Counter({
     name: "ficus_shadow_compared_total",
     help: "Shadowed requests whose legacy and candidate answers were compared, by route.",
@@ -120,6 +140,7 @@ export class Metrics {
   });
   readonly buildInfo = new client.Gauge({
     name: "ficus_build_info",
+    aggregator: "max",
     help: "Always 1; labels carry the version and runtime.",
     labelNames: ["version", "runtime"] as const,
     registers: [this.registry],

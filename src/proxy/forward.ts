@@ -14,11 +14,12 @@ import type { AccessLog } from "../observability/access-log.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 import type { RequestSpan, Tracer } from "../observability/tracing.ts";
+import { assign, forcedSide, type Side } from "../migration/canary.ts";
 import type { Shadow, ShadowCall } from "../migration/shadow.ts";
 import { removeDotSegments } from "../routing/router.ts";
 import { editRequestHeaders, headerBytes, prepareResponseHeaders, requestIdFrom } from "./headers.ts";
 import type { RetryCondition, RouteTable, RuntimeRoute } from "./route-table.ts";
-import type { Endpoint } from "./upstream-pool.ts";
+import type { Endpoint, UpstreamPool } from "./upstream-pool.ts";
 
 /** Bodies up to this size (with a Content-Length) are read whole: they can be retried, and small bodies are cheaper buffered. */
 const BUFFER_REQUEST_MAX = 64 * 1024;
@@ -72,6 +73,10 @@ interface Exchange {
   shadow: ShadowCall | undefined;
   /** When the current upstream attempt started (performance.now()). */
   upStart: number;
+  /** The side serving the request (routes without a candidate: always legacy). */
+  side: Side;
+  /** The pool the serving endpoint belongs to. */
+  pool: UpstreamPool | undefined;
 }
 
 /** The abort switch of one request: request-wide events abort whichever attempt is current. */
@@ -174,6 +179,8 @@ export class Proxy {
       done: false,
       shadow: undefined,
       upStart: 0,
+      side: "legacy",
+      pool: undefined,
     };
     this.inflight++;
 
@@ -210,7 +217,13 @@ export class Proxy {
     }
     const idempotent = IDEMPOTENT.has(method);
     const hasBody = contentLength !== 0 && (contentLength > 0 || headers.get("transfer-encoding") !== null);
-    const mirror = route.stage === "shadow" && this.opts.shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
+    // Which side serves: fixed by the stage, sticky-assigned in canary, or forced for testing.
+    let side: Side = route.stage === "candidate" ? "candidate" : "legacy";
+    if (route.stage === "canary") side = assign(route.canary, route.canaryState, headers, client);
+    if (route.allowForce) side = forcedSide(headers.get("x-ficus-force")) ?? side;
+    ex.side = side;
+    const compares = route.stage === "shadow" || route.stage === "canary";
+    const mirror = compares && this.opts.shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
     if (hasBody) {
       if (mirror || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
@@ -242,7 +255,8 @@ export class Proxy {
 
     const upstreamPath = (route.rewrite ? route.rewrite(path, matched?.params ?? {}) : path) + query;
     const retryable = idempotent && (body === undefined || body instanceof ArrayBuffer);
-    const pool = route.pool;
+    const pool = route.candidatePool && side === "candidate" ? route.candidatePool : route.legacyPool;
+    ex.pool = pool;
     const now = Date.now();
     route.budget.deposit(now);
 
@@ -295,7 +309,7 @@ export class Proxy {
           duplex: "half",
         });
         // The mirror starts once legacy's request is on its way, so it never delays it.
-        if (mirror && attempt === 0) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, upHeaders, body as ArrayBuffer | undefined);
+        if (mirror && attempt === 0) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, upHeaders, body as ArrayBuffer | undefined, side);
         res = await sent;
       } catch (err) {
         clearTimeout(headerTimer);
@@ -373,6 +387,10 @@ export class Proxy {
     // The comparison sees legacy's headers as legacy sent them, before the route's response ops.
     const legacyHeaders = ex.shadow ? new Headers(res.headers) : undefined;
     const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
+    if (route.servedByHeader) {
+      headers.set("x-ficus-served-by", ex.side);
+      this.opts.metrics.served.inc({ route: route.name, side: ex.side });
+    }
     // While draining, keep serving but move clients off this process.
     if (this.draining) headers.set("connection", "close");
     ex.status = status;
@@ -399,7 +417,7 @@ export class Proxy {
         if (reason === "client") return this.clientGone(ex);
         const code: ErrorCode = reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET";
         this.opts.metrics.upstreamErrors.inc({ route: route.name, code });
-        route.pool.failure(ep, Date.now());
+        (ex.pool as UpstreamPool).failure(ep, Date.now());
         // No byte has reached the client yet, so it still gets a clean error.
         return this.reject(ex, code, reason ? `upstream ${ep.id} stalled sending the body (${reason} timeout)` : `upstream ${ep.id} closed the connection mid-body`);
       }
@@ -452,7 +470,7 @@ export class Proxy {
     const fail = (c: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
       const reason = cut ?? abortReason(ctl.current.signal);
       end(reason === "client" ? undefined : reason ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET");
-      if (reason !== "client") route.pool.failure(ep, Date.now());
+      if (reason !== "client") (ex.pool as UpstreamPool).failure(ep, Date.now());
       c.error(err);
     };
     const body = new ReadableStream<Uint8Array>(

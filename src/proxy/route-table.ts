@@ -6,6 +6,7 @@
  */
 import { type CompiledRules, compileRules } from "../compare/index.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
+import type { CanarySettings, CanaryState } from "../migration/canary.ts";
 import { BodyRedactor } from "../migration/redact.ts";
 import { Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
@@ -32,7 +33,14 @@ export interface RuntimeRoute {
   readonly stage: RouteConfig["stage"];
   /** The pool that serves clients: legacy's, or the candidate's at stage candidate. */
   readonly pool: UpstreamPool;
+  readonly legacyPool: UpstreamPool;
   readonly candidatePool: UpstreamPool | undefined;
+  readonly canary: CanarySettings;
+  readonly canaryState: CanaryState;
+  /** Honour X-Ficus-Force (routes with a candidate). */
+  readonly allowForce: boolean;
+  /** Answer with X-Ficus-Served-By (routes with a candidate). */
+  readonly servedByHeader: boolean;
   readonly compareRules: CompiledRules;
   readonly shadow: ShadowState;
   readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
@@ -107,7 +115,12 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
       name: rc.name,
       stage: rc.stage,
       pool: rc.stage === "candidate" && candidatePool ? candidatePool : legacyPool,
+      legacyPool,
       candidatePool,
+      canary: { percent: rc.canary.percent, header: rc.canary.sticky.header?.toLowerCase(), cookie: rc.canary.sticky.cookie, fallback: rc.canary.sticky.fallback, salt: rc.canary.sticky.salt },
+      canaryState: { acc: 0 },
+      allowForce: candidatePool !== undefined && rc.canary.allow_force,
+      servedByHeader: candidatePool !== undefined && rc.served_by_header,
       compareRules: compileRules(rc.compare),
       shadow: { config: rc.shadow, redactor: new BodyRedactor(rc.shadow.redact), acc: 0, inflight: 0, aaAcc: 0, noise: new Set() },
       rewrite: compileRewrite(rc.rewrite),
@@ -123,6 +136,13 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
     };
   });
   for (const p of pools) onPool?.(p);
+  metrics.stage.reset();
+  metrics.canaryPercent.reset();
+  for (const rc of config.routes) {
+    if (rc.candidate === undefined) continue;
+    metrics.stage.set({ route: rc.name, stage: rc.stage }, 1);
+    metrics.canaryPercent.set({ route: rc.name }, rc.stage === "canary" ? rc.canary.percent : rc.stage === "candidate" ? 100 : 0);
+  }
   const router = new Router(
     routes.map((r, order) => ({
       value: r,

@@ -14,6 +14,8 @@ export interface StartOptions {
   candidate?: string;
   stage?: string;
   store?: string;
+  percent?: string;
+  stickyHeader?: string;
   listen?: string;
   admin?: string;
   workers?: string;
@@ -21,10 +23,13 @@ export interface StartOptions {
 }
 
 /** The zero-config document: every path through one route named "default". */
-export function zeroConfig(legacy: string, candidate?: string, stage?: string, store?: string): Record<string, unknown> {
+export function zeroConfig(legacy: string, candidate?: string, stage?: string, store?: string, canary?: { percent?: number; header?: string }): Record<string, unknown> {
   const route: Record<string, unknown> = { name: "default", match: { prefix: "/" }, legacy };
   if (candidate !== undefined) route.candidate = candidate;
   if (stage !== undefined) route.stage = stage;
+  if (canary && (canary.percent !== undefined || canary.header !== undefined)) {
+    route.canary = { ...(canary.percent !== undefined ? { percent: canary.percent } : {}), ...(canary.header !== undefined ? { sticky: { header: canary.header } } : {}) };
+  }
   const doc: Record<string, unknown> = { routes: [route] };
   if (store !== undefined) doc.store = { path: store };
   return doc;
@@ -39,8 +44,8 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
   if (o.config !== undefined) {
-    if (legacy !== undefined || o.candidate !== undefined || o.stage !== undefined || o.store !== undefined) {
-      throw new FicusError("FICUS_USAGE", "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --store), not both");
+    if (legacy !== undefined || o.candidate !== undefined || o.stage !== undefined || o.store !== undefined || o.percent !== undefined || o.stickyHeader !== undefined) {
+      throw new FicusError("FICUS_USAGE", "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --percent, --sticky-header, --store), not both");
     }
     return ConfigSource.file(o.config, overrides);
   }
@@ -54,7 +59,12 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
     throw new FicusError("FICUS_USAGE", `--stage: expected one of ${STAGES.join(", ")}, got ${JSON.stringify(o.stage)}`);
   }
   if (o.stage !== undefined && o.stage !== "legacy" && o.candidate === undefined) throw new FicusError("FICUS_USAGE", `--stage ${o.stage} needs --candidate URL`);
-  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store), overrides);
+  let percent: number | undefined;
+  if (o.percent !== undefined) {
+    percent = Number(o.percent);
+    if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new FicusError("FICUS_USAGE", `--percent: expected a number from 0 to 100, got ${JSON.stringify(o.percent)}`);
+  }
+  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }), overrides);
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
