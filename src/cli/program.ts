@@ -24,6 +24,7 @@ export function buildProgram(): Command {
     .option("--stage <stage>", "zero-config: legacy, shadow (mirror to the candidate and compare), canary (the candidate serves --percent) or candidate")
     .option("--percent <n>", "zero-config canary: share of requests the candidate serves (0-100)")
     .option("--sticky-header <name>", "zero-config canary: request header keeping a client on one side")
+    .option("--sample <fraction>", "zero-config: share of requests mirrored to the other side and compared (default 1)")
     .option("--store <path>", "zero-config: SQLite file for shadow results (default .ficus/results.db)")
     .option("--listen <host:port>", "data-plane address (default 0.0.0.0:8080)")
     .option("--admin <host:port>", "admin API address (default 127.0.0.1:9901)")

@@ -227,7 +227,7 @@ export class Proxy {
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
     if (hasBody) {
       if (mirror || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
-        // Small bodies of retryable requests are read whole so a retry can resend them.
+        // Read whole: a mirrored request sends the body twice, and a retry may resend a small one.
         try {
           body = await req.arrayBuffer();
         } catch {

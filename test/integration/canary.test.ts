@@ -111,5 +111,8 @@ describe("quick mode", () => {
     const bad = await runCli(["start", "--legacy", legacy.url, "--candidate", candidate.url, "--stage", "canary", "--percent", "150"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--percent: expected a number from 0 to 100");
+    const badSample = await runCli(["start", "--legacy", legacy.url, "--candidate", candidate.url, "--stage", "canary", "--sample", "2"]);
+    expect(badSample.code).toBe(2);
+    expect(badSample.stderr).toContain("--sample: expected a fraction from 0 to 1");
   });
 });

@@ -16,6 +16,7 @@ export interface StartOptions {
   store?: string;
   percent?: string;
   stickyHeader?: string;
+  sample?: string;
   listen?: string;
   admin?: string;
   workers?: string;
@@ -23,13 +24,21 @@ export interface StartOptions {
 }
 
 /** The zero-config document: every path through one route named "default". */
-export function zeroConfig(legacy: string, candidate?: string, stage?: string, store?: string, canary?: { percent?: number; header?: string }): Record<string, unknown> {
+export function zeroConfig(
+  legacy: string,
+  candidate?: string,
+  stage?: string,
+  store?: string,
+  canary?: { percent?: number; header?: string },
+  sample?: number,
+): Record<string, unknown> {
   const route: Record<string, unknown> = { name: "default", match: { prefix: "/" }, legacy };
   if (candidate !== undefined) route.candidate = candidate;
   if (stage !== undefined) route.stage = stage;
   if (canary && (canary.percent !== undefined || canary.header !== undefined)) {
     route.canary = { ...(canary.percent !== undefined ? { percent: canary.percent } : {}), ...(canary.header !== undefined ? { sticky: { header: canary.header } } : {}) };
   }
+  if (sample !== undefined) route.shadow = { sample };
   const doc: Record<string, unknown> = { routes: [route] };
   if (store !== undefined) doc.store = { path: store };
   return doc;
@@ -44,7 +53,7 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
   if (o.config !== undefined) {
-    if (legacy !== undefined || o.candidate !== undefined || o.stage !== undefined || o.store !== undefined || o.percent !== undefined || o.stickyHeader !== undefined) {
+    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample].some((v) => v !== undefined)) {
       throw new FicusError("FICUS_USAGE", "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --percent, --sticky-header, --store), not both");
     }
     return ConfigSource.file(o.config, overrides);
@@ -64,7 +73,12 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
     percent = Number(o.percent);
     if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new FicusError("FICUS_USAGE", `--percent: expected a number from 0 to 100, got ${JSON.stringify(o.percent)}`);
   }
-  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }), overrides);
+  let sample: number | undefined;
+  if (o.sample !== undefined) {
+    sample = Number(o.sample);
+    if (!Number.isFinite(sample) || sample < 0 || sample > 1) throw new FicusError("FICUS_USAGE", `--sample: expected a fraction from 0 to 1, got ${JSON.stringify(o.sample)}`);
+  }
+  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }, sample), overrides);
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
