@@ -127,11 +127,6 @@ const reads = ["/orders", "/orders/1", "/orders/2", "/orders/3"];
 const drive = async (n: number) => {
   for (let i = 0; i < n; i++) await Promise.all(reads.map(async (p) => (await fetch(gw + p)).arrayBuffer()));
 };
-await drive(15);
-await Bun.sleep(600);
-await drive(25);
-await Bun.sleep(600);
-
 interface Report {
   routes: {
     route: string;
@@ -145,7 +140,22 @@ interface Report {
     noise: { path: string; source: string; why: string }[];
   }[];
 }
-const report = (await (await fetch(`${adminUrl}/admin/migrations`)).json()) as Report;
+const readReport = async () => (await (await fetch(`${adminUrl}/admin/migrations`)).json()) as Report;
+/** Polls the report until `ok` holds (or 10 s pass): results are written asynchronously. */
+const reportWhen = async (ok: (orders: Report["routes"][number] | undefined) => boolean) => {
+  const until = Date.now() + 10_000;
+  let r = await readReport();
+  while (!ok(r.routes.find((x) => x.route === "orders")) && Date.now() < until) {
+    await Bun.sleep(100);
+    r = await readReport();
+  }
+  return r;
+};
+await drive(15);
+await reportWhen((o) => (o?.noise.length ?? 0) > 0);
+await Bun.sleep(400); // the data plane picks the learned noise up at its next flush tick
+await drive(25);
+const report = await reportWhen((o) => (o?.compared ?? 0) >= reads.length * 40);
 const orders = report.routes.find((r) => r.route === "orders");
 const findings: string[] = [];
 if (orders) {
