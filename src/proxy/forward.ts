@@ -52,7 +52,6 @@ export interface ProxyOptions {
   readonly tracer: Tracer | undefined;
   /** Client idle timeout in ms (Bun's per-connection idle timer), to lift it for long exchanges. */
   readonly clientIdleMs: number;
-  readonly shadow: Shadow;
 }
 
 /** Everything one request carries from start to its log line. */
@@ -96,6 +95,8 @@ interface IdleWatch {
 
 export class Proxy {
   table: RouteTable;
+  /** The mirror, once a route has a candidate (loaded on demand by the gateway). */
+  shadow: Shadow | undefined;
   private readonly opts: ProxyOptions;
   private inflight = 0;
   private draining = false;
@@ -223,7 +224,8 @@ export class Proxy {
     if (route.allowForce) side = forcedSide(headers.get("x-ficus-force")) ?? side;
     ex.side = side;
     const compares = route.stage === "shadow" || route.stage === "canary";
-    const mirror = compares && this.opts.shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
+    const shadow = this.shadow;
+    const mirror = compares && shadow !== undefined && shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
     if (hasBody) {
       if (mirror || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
@@ -309,7 +311,7 @@ export class Proxy {
           duplex: "half",
         });
         // The mirror starts once legacy's request is on its way, so it never delays it.
-        if (mirror && attempt === 0) ex.shadow = this.opts.shadow.start(route, method, upstreamPath, upHeaders, body as ArrayBuffer | undefined, side);
+        if (mirror && attempt === 0) ex.shadow = (shadow as Shadow).start(route, method, upstreamPath, upHeaders, body as ArrayBuffer | undefined, side);
         res = await sent;
       } catch (err) {
         clearTimeout(headerTimer);

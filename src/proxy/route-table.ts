@@ -4,7 +4,7 @@
  * the router. A RouteTable is immutable once built; a reload builds a new one
  * and swaps the reference, so a request keeps the table it started with.
  */
-import { type CompiledRules, compileRules } from "../compare/index.ts";
+import { type CompiledRules, compileRules } from "../compare/rules.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
 import type { CanarySettings, CanaryState } from "../migration/canary.ts";
 import { BodyRedactor } from "../migration/redact.ts";

@@ -14,8 +14,7 @@ import { Proxy, type WebSocketData } from "../proxy/forward.ts";
 import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
-import { ResultsRecorder } from "../migration/recorder.ts";
-import { Shadow } from "../migration/shadow.ts";
+import type { ResultsRecorder } from "../migration/recorder.ts";
 
 export interface GatewayOptions {
   readonly loaded: LoadedConfig;
@@ -41,8 +40,12 @@ export class Gateway {
   private readonly logger: Logger;
   private tracer: Tracer | undefined;
   private ready = false;
-  /** Shadow-stage results of this process, flushed to the store. */
-  readonly recorder: ResultsRecorder;
+  /**
+   * Shadow/canary results of this process, flushed to the store. Created (and the migration code
+   * loaded) only once a route has a candidate, so plain proxying pays nothing for it.
+   */
+  recorder: ResultsRecorder | undefined;
+  private migrationLoading: Promise<ResultsRecorder> | undefined;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -51,15 +54,7 @@ export class Gateway {
     this.tracer = tracer;
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
-    this.recorder = new ResultsRecorder(c.store, this.metrics, this.logger);
-    this.recorder.onFlush = (store) => {
-      // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
-      for (const r of this.proxy.table.routes) {
-        if (r.stage === "shadow") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
-      }
-    };
     this.proxy = new Proxy(this.buildTable(opts.loaded), {
-      shadow: new Shadow(this.recorder.buffer, this.metrics, this.logger),
       metrics: this.metrics,
       accessLog: this.accessLog,
       logger: this.logger,
@@ -72,8 +67,27 @@ export class Gateway {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const tracer = await createTracer(opts.loaded.config.tracing);
     const gw = new Gateway(opts, tracer);
+    if (opts.loaded.config.routes.some((r) => r.candidate !== undefined)) await gw.migration();
     gw.listen(opts.reusePort);
     return gw;
+  }
+
+  /** Loads the migration code and starts recording (once); the proxy mirrors from then on. */
+  migration(): Promise<ResultsRecorder> {
+    this.migrationLoading ??= (async () => {
+      const [{ ResultsRecorder }, { Shadow }] = await Promise.all([import("../migration/recorder.ts"), import("../migration/shadow.ts")]);
+      const recorder = new ResultsRecorder(this.loaded.config.store, this.metrics, this.logger);
+      recorder.onFlush = (store) => {
+        // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
+        for (const r of this.proxy.table.routes) {
+          if (r.stage === "shadow" || r.stage === "canary") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
+        }
+      };
+      this.recorder = recorder;
+      this.proxy.shadow = new Shadow(recorder.buffer, this.metrics, this.logger);
+      return recorder;
+    })();
+    return this.migrationLoading;
   }
 
   private buildTable(loaded: LoadedConfig): RouteTable {
@@ -139,6 +153,7 @@ export class Gateway {
     const table = this.buildTable(next);
     this.proxy.swap(table);
     this.accessLog.reconfigure(n.access_log);
+    if (n.routes.some((r) => r.candidate !== undefined)) void this.migration();
     this.logger.setLevel(n.log.level);
     this.loaded = next;
   }
@@ -173,7 +188,7 @@ export class Gateway {
     await Promise.race([stopped, Bun.sleep(50)]);
     server.stop(true);
     this.proxy.close();
-    this.recorder.close();
+    this.recorder?.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;

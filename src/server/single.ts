@@ -45,8 +45,9 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
         routes: async () => gateway.routes(),
         reload: async () => reload(),
         migrations: async () => {
-          gateway.recorder.flush();
-          return { config: gateway.config.config, store: gateway.recorder.open() };
+          const recorder = await gateway.migration();
+          recorder.flush();
+          return { config: gateway.config.config, store: recorder.open() };
         },
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },

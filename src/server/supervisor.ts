@@ -11,7 +11,7 @@ import type { ConfigSource } from "../config/source.ts";
 import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
-import { ResultsRecorder } from "../migration/recorder.ts";
+import type { ResultsRecorder } from "../migration/recorder.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
 import { onSignals, tryLoad } from "./lifecycle.ts";
 
@@ -33,8 +33,12 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   let text = source.read();
   logger.setLevel(loaded.config.log.level);
   const metrics = new Metrics();
-  // The supervisor only reads results (workers write them); its recorder never has anything to flush.
-  const results = new ResultsRecorder(loaded.config.store, metrics, logger);
+  // The supervisor only reads results (workers write them); loaded on first use.
+  let resultsLoading: Promise<ResultsRecorder> | undefined;
+  const results = () => {
+    resultsLoading ??= import("../migration/recorder.ts").then(({ ResultsRecorder }) => new ResultsRecorder(loaded.config.store, metrics, logger));
+    return resultsLoading;
+  };
   const slots: WorkerSlot[] = Array.from({ length: workers }, (_, index) => ({ index, proc: undefined, ready: false, restarts: 0 }));
   const pending = new Map<number, (data: unknown) => void>();
   let nextId = 1;
@@ -85,7 +89,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   };
 
   // Create the shared results store once, before the workers open it.
-  if (loaded.config.routes.some((r) => r.candidate !== undefined)) results.open();
+  if (loaded.config.routes.some((r) => r.candidate !== undefined)) (await results()).open();
   for (const s of slots) spawn(s);
   // Wait for every worker to listen (or one to fail) before declaring the group started.
   const started = Date.now();
@@ -153,7 +157,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       migrations: async () => {
         // Workers write their results to the shared store; ask them to flush first so the view is current.
         await Promise.all(slots.map((s) => ask<boolean>(s, "flush")));
-        return { config: loaded.config, store: results.open() };
+        return { config: loaded.config, store: (await results()).open() };
       },
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
