@@ -331,6 +331,27 @@ describe("noise", () => {
   });
 });
 
+describe("reload", () => {
+  test("a reload that gives a route a candidate starts the shadow stage", async () => {
+    const dir = tempDir("ficus-reload-shadow-");
+    const head = `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\nstore: { path: ${join(dir, "r.db")}, flush_interval: 100ms }\nroutes:\n  - name: r\n    legacy: ${legacy.url}\n`;
+    const path = writeConfig(dir, head);
+    const g = await startFicus(["-c", path]);
+    try {
+      await (await fetch(`${g.url}/status/200`)).text();
+      writeConfig(dir, `${head}    candidate: ${twin.url}\n    stage: shadow\n`);
+      await g.waitForLog((l) => l.msg === "config reloaded");
+      const read = async () => ((await (await fetch(`${g.admin}/admin/migrations`)).json()) as { routes: RouteReport[] }).routes[0];
+      await Bun.sleep(100);
+      await (await fetch(`${g.url}/status/200`)).text();
+      const r = await until(read, (x) => (x?.compared ?? 0) >= 1);
+      expect(r).toMatchObject({ route: "r", stage: "shadow", compared: 1, matched: 1 });
+    } finally {
+      await g.stop();
+    }
+  });
+});
+
 describe("the store", () => {
   test("results survive a restart", async () => {
     const dir = tempDir("ficus-restart-");
