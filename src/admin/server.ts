@@ -16,7 +16,8 @@ import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
 import type { FicusConfig } from "../config/schema.ts";
 import { migrationRoutes, migrationsReport } from "../migration/report.ts";
-import type { ResultsStore } from "../migration/store.ts";
+import type { MigrationEvent, ResultsStore } from "../migration/store.ts";
+import { rollbackAll, runCommand } from "../migration/commands.ts";
 import type { RouteInfo } from "../server/gateway.ts";
 
 export interface ReloadResult {
@@ -32,6 +33,8 @@ export interface AdminBackend {
   reload(): Promise<ReloadResult>;
   /** Shadow results: flushed from every process, then read from the store. */
   migrations(): Promise<MigrationsView>;
+  /** Called with each command's event: log it, count it, apply it locally at once. */
+  recorded(events: readonly MigrationEvent[]): void;
 }
 
 /** What the migration endpoints read. */
@@ -132,6 +135,41 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
       return new Response(errorBody("FICUS_NOISE_MARK_UNKNOWN", `no noise mark ${JSON.stringify(path)} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
     }
     return json({ route, unmarked: path });
+  });
+  const reasonOf = async (c: { req: { text(): Promise<string> } }) => {
+    const text = await c.req.text().catch(() => "");
+    if (text.trim() === "") return "";
+    try {
+      const body = JSON.parse(text) as { reason?: unknown };
+      return typeof body.reason === "string" ? body.reason : "";
+    } catch {
+      return "";
+    }
+  };
+  const actorOf = (c: { req: { header(name: string): string | undefined } }) => `admin:${c.req.header("x-ficus-actor") ?? "api"}`;
+  app.post("/admin/migrations/:route/:action{promote|pause|resume|rollback}", async (c) => {
+    const v = await backend.migrations();
+    const route = c.req.param("route");
+    const action = c.req.param("action") as "promote" | "pause" | "resume" | "rollback";
+    try {
+      const event = runCommand(v.config, v.store, route, action, actorOf(c), await reasonOf(c));
+      backend.recorded([event]);
+      return json(event, event.changed ? 200 : 409);
+    } catch (err) {
+      if (err instanceof FicusError && err.code === "FICUS_ROUTE_UNKNOWN") return new Response(errorBody(err.code, err.message, ""), { status: 404, headers: { "content-type": "application/json" } });
+      throw err;
+    }
+  });
+  app.post("/admin/rollback-all", async (c) => {
+    const v = await backend.migrations();
+    const events = rollbackAll(v.config, v.store, actorOf(c), await reasonOf(c));
+    backend.recorded(events);
+    return json({ events });
+  });
+  app.get("/admin/events", async (c) => {
+    const v = await backend.migrations();
+    const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 200) || 200));
+    return json({ events: v.store.events(c.req.query("route") || undefined, limit) });
   });
   app.post("/admin/reload", async () => {
     const r = await backend.reload();

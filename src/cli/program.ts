@@ -44,6 +44,39 @@ export function buildProgram(): Command {
       process.exitCode = validateCommand(o.config);
     });
 
+  for (const action of ["promote", "pause", "resume"] as const) {
+    const what = { promote: "move a route to its next stage or canary step", pause: "hold a route against promotion", resume: "release a held route" }[action];
+    program
+      .command(`${action} <route>`)
+      .description(`${what} (through the admin API; every gateway obeys within a second)`)
+      .option("--admin <url>", "admin API of a gateway", "http://127.0.0.1:9901")
+      .option("--reason <text>", "recorded in the audit trail")
+      .action(async (route: string, o: { admin: string; reason?: string }) => {
+        const { controlCommand } = await import("./commands/control.ts");
+        process.exitCode = await controlCommand(action, route, o);
+      });
+  }
+  program
+    .command("rollback [route]")
+    .description("send a route back to its rollback stage and hold it; --all: every route to legacy (the kill switch)")
+    .option("--all", "every route with a candidate")
+    .option("--admin <url>", "admin API of a gateway", "http://127.0.0.1:9901")
+    .option("--reason <text>", "recorded in the audit trail")
+    .action(async (route: string | undefined, o: { admin: string; reason?: string; all?: boolean }) => {
+      const { controlCommand } = await import("./commands/control.ts");
+      process.exitCode = await controlCommand("rollback", route, o);
+    });
+  program
+    .command("events [route]")
+    .description("the audit trail of migration transitions (oldest first)")
+    .option("--admin <url>", "admin API of a gateway", "http://127.0.0.1:9901")
+    .option("--json", "print JSON")
+    .option("--limit <n>", "how many events (default 200)")
+    .action(async (route: string | undefined, o: { admin: string; json?: boolean; limit?: string }) => {
+      const { eventsCommand } = await import("./commands/control.ts");
+      process.exitCode = await eventsCommand(route, o);
+    });
+
   program
     .command("compare")
     .description("compare two saved responses (JSON documents or `curl -i` output); exit 0 equal, 1 different, 2 error")

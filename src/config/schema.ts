@@ -215,6 +215,17 @@ const canarySchema = z
       .prefault({})
       .meta({ description: "What keeps a client on one side." }),
     allow_force: z.boolean().default(true).meta({ description: "Honour X-Ficus-Force: legacy|candidate (for testing). Default true." }),
+    steps: z
+      .array(z.number().gt(0).max(100))
+      .min(1)
+      .default([1, 10, 50, 100])
+      .meta({ description: "The percentages `promote` walks through in the canary stage; reaching 100 makes the route candidate. Default [1, 10, 50, 100]." }),
+    rollback_to: z.enum(["shadow", "legacy"]).default("shadow").meta({ description: "The stage a rollback returns to. Default shadow." }),
+  })
+  .superRefine((c, ctx) => {
+    c.steps.forEach((p, i) => {
+      if (i > 0 && p <= (c.steps[i - 1] as number)) ctx.addIssue({ code: "custom", message: `steps must increase: ${p} after ${c.steps[i - 1]}`, path: ["steps", i] });
+    });
   })
   .meta({ description: "The canary stage: a sticky share of requests served by the candidate." });
 

@@ -11,7 +11,8 @@
 export type Side = "legacy" | "candidate";
 
 export interface CanarySettings {
-  readonly percent: number;
+  /** Mutable: commands change it at runtime. */
+  percent: number;
   readonly header?: string | undefined;
   readonly cookie?: string | undefined;
   readonly fallback: "ip" | "none";

@@ -3,11 +3,16 @@
  * shape `ficus report --json` prints and GET /admin/migrations serves).
  */
 import type { FicusConfig } from "../config/schema.ts";
+import { effectiveState } from "./commands.ts";
 import type { NoiseEntry, ResultsStore, RouteResults, SignatureSummary } from "./store.ts";
 
 export interface RouteReport {
   readonly route: string;
   readonly stage: string;
+  /** Share served by the candidate now. */
+  readonly percent: number;
+  /** Held against promotion (paused, or after a rollback). */
+  readonly paused: boolean;
   readonly total: number;
   readonly shadowed: number;
   readonly compared: number;
@@ -64,11 +69,14 @@ export function currentSignatures(sigs: readonly SignatureSummary[], noise: read
 export function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): RouteReport {
   const r = store.route(route);
   const rc = config.routes.find((x) => x.name === route);
-  const stage = rc?.stage ?? "(not configured)";
+  const state = rc && rc.candidate !== undefined ? effectiveState(rc, store) : undefined;
+  const stage = state?.stage ?? rc?.stage ?? "(not configured)";
   const noise = store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE);
   return {
     route,
     stage,
+    percent: state?.percent ?? 0,
+    paused: state?.paused ?? false,
     ...r.counters,
     skipped: r.skipped,
     latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },

@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import type { Severity } from "../compare/index.ts";
+import { type Action, type ControlState, type Plan, type Stage, type Transition, transition } from "./control.ts";
 import { COUNTERS, type CounterName, newHistogram, type RouteDelta, type Sample, SKIP_REASONS, type SkipReason } from "./results.ts";
 
 export interface LatencySummary {
@@ -45,6 +46,11 @@ CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY AUTOINCREMENT, signat
 CREATE INDEX IF NOT EXISTS samples_signature ON samples (signature);
 CREATE TABLE IF NOT EXISTS latency (route TEXT NOT NULL, side TEXT NOT NULL, histogram TEXT NOT NULL, PRIMARY KEY (route, side));
 CREATE TABLE IF NOT EXISTS path_stats (route TEXT NOT NULL, path TEXT NOT NULL, raw INTEGER NOT NULL, aa INTEGER NOT NULL, PRIMARY KEY (route, path));
+CREATE TABLE IF NOT EXISTS route_state (route TEXT PRIMARY KEY, stage TEXT NOT NULL, percent REAL NOT NULL, paused INTEGER NOT NULL, config_key TEXT NOT NULL, version INTEGER NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, route TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+  changed INTEGER NOT NULL, from_stage TEXT NOT NULL, from_percent REAL NOT NULL, to_stage TEXT NOT NULL, to_percent REAL NOT NULL, message TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_route ON events (route, id);
 CREATE TABLE IF NOT EXISTS noise_marks (route TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (route, path));
 `;
 
@@ -66,6 +72,29 @@ export interface NoiseEntry {
 }
 
 const pctText = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+export interface ControlRow {
+  readonly route: string;
+  readonly stage: Stage;
+  readonly percent: number;
+  readonly paused: boolean;
+  readonly config_key: string;
+  readonly version: number;
+}
+
+/** One entry of the audit trail: who or what, from, to, why. */
+export interface MigrationEvent {
+  readonly id: number;
+  readonly time: string;
+  readonly route: string;
+  readonly actor: string;
+  readonly action: Action;
+  readonly changed: boolean;
+  readonly from: { readonly stage: Stage; readonly percent: number };
+  readonly to: { readonly stage: Stage; readonly percent: number };
+  readonly message: string;
+  readonly detail: unknown;
+}
 
 function summary(h: hdr.Histogram): LatencySummary {
   const at = (p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
@@ -245,6 +274,76 @@ export class ResultsStore {
   /** Removes a manual mark; false when there was none. */
   unmarkNoise(route: string, path: string): boolean {
     return this.db.query("DELETE FROM noise_marks WHERE route = ? AND path = ?").run(route, path).changes > 0;
+  }
+
+  /** Runtime control rows; the caller ignores a row whose config key no longer matches. */
+  controlRows(): ControlRow[] {
+    return (this.db.query("SELECT route, stage, percent, paused, config_key, version FROM route_state").all() as (Omit<ControlRow, "paused"> & { paused: number })[]).map((r) => ({
+      ...r,
+      paused: r.paused === 1,
+    }));
+  }
+
+  /**
+   * Applies one command in a single transaction (commands from several
+   * processes serialize here) and records an event, changed or not.
+   */
+  command(route: string, key: string, configured: ControlState, action: Action, plan: Plan, actor: string, reason: string, detail: unknown = {}): { transition: Transition; from: ControlState; event: MigrationEvent } {
+    return this.db.transaction(() => {
+      const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
+        | { stage: Stage; percent: number; paused: number; config_key: string; version: number }
+        | null;
+      const current = row && row.config_key === key ? row : null;
+      const from: ControlState = current ? { stage: current.stage, percent: current.percent, paused: current.paused === 1 } : configured;
+      const t = transition(from, action, plan);
+      const now = Date.now();
+      if (t.changed) {
+        this.db
+          .query(
+            `INSERT INTO route_state (route, stage, percent, paused, config_key, version, updated) VALUES (?, ?, ?, ?, ?, 1, ?)
+             ON CONFLICT (route) DO UPDATE SET stage = excluded.stage, percent = excluded.percent, paused = excluded.paused, config_key = excluded.config_key, version = version + 1, updated = excluded.updated`,
+          )
+          .run(route, t.to.stage, t.to.percent, t.to.paused ? 1 : 0, key, now);
+      }
+      const message = reason ? `${t.message} — ${reason}` : t.message;
+      const info = this.db
+        .query("INSERT INTO events (time, route, actor, action, changed, from_stage, from_percent, to_stage, to_percent, message, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(now, route, actor, action, t.changed ? 1 : 0, from.stage, from.percent, t.to.stage, t.to.percent, message, JSON.stringify(detail));
+      const event: MigrationEvent = {
+        id: Number(info.lastInsertRowid),
+        time: new Date(now).toISOString(),
+        route,
+        actor,
+        action,
+        changed: t.changed,
+        from: { stage: from.stage, percent: from.percent },
+        to: { stage: t.to.stage, percent: t.to.percent },
+        message,
+        detail,
+      };
+      return { transition: t, from, event };
+    }).immediate();
+  }
+
+  /** The audit trail, newest first. */
+  events(route?: string, limit = 200): MigrationEvent[] {
+    const rows = (
+      route === undefined
+        ? this.db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?").all(limit)
+        : this.db.query("SELECT * FROM events WHERE route = ? ORDER BY id DESC LIMIT ?").all(route, limit)
+    ) as { id: number; time: number; route: string; actor: string; action: Action; changed: number; from_stage: Stage; from_percent: number; to_stage: Stage; to_percent: number; message: string; detail: string }[];
+    return rows.map((r) => ({
+      id: r.id,
+      time: new Date(r.time).toISOString(),
+      route: r.route,
+      actor: r.actor,
+      action: r.action,
+      changed: r.changed === 1,
+      from: { stage: r.from_stage, percent: r.from_percent },
+      to: { stage: r.to_stage, percent: r.to_percent },
+      message: r.message,
+      detail: JSON.parse(r.detail) as unknown,
+    }));
   }
 
   close(): void {

@@ -96,6 +96,12 @@ export class Metrics {
     labelNames: ["route", "side"] as const,
     registers: [this.registry],
   });
+  readonly transitions = new client.Counter({
+    name: "ficus_migration_transitions_total",
+    help: "Migration stage transitions made, by route, action (promote, pause, resume, rollback, rollback_all) and actor.",
+    labelNames: ["route", "action", "actor"] as const,
+    registers: [this.registry],
+  });
   readonly shadowCompared = new client.Counter({
     name: "ficus_shadow_compared_total",
     help: "Shadowed requests whose legacy and candidate answers were compared, by route.",

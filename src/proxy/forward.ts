@@ -219,11 +219,12 @@ export class Proxy {
     const idempotent = IDEMPOTENT.has(method);
     const hasBody = contentLength !== 0 && (contentLength > 0 || headers.get("transfer-encoding") !== null);
     // Which side serves: fixed by the stage, sticky-assigned in canary, or forced for testing.
-    let side: Side = route.stage === "candidate" ? "candidate" : "legacy";
-    if (route.stage === "canary") side = assign(route.canary, route.canaryState, headers, client);
+    const stage = route.live.stage;
+    let side: Side = stage === "candidate" ? "candidate" : "legacy";
+    if (stage === "canary") side = assign(route.canary, route.canaryState, headers, client);
     if (route.allowForce) side = forcedSide(headers.get("x-ficus-force")) ?? side;
     ex.side = side;
-    const compares = route.stage === "shadow" || route.stage === "canary";
+    const compares = stage === "shadow" || stage === "canary";
     const shadow = this.shadow;
     const mirror = compares && shadow !== undefined && shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
@@ -522,7 +523,8 @@ export class Proxy {
     params: Record<string, string>,
     query: string,
   ): Response | undefined {
-    const ep = route.pool.pick(Date.now());
+    const pool = route.live.stage === "candidate" && route.candidatePool ? route.candidatePool : route.legacyPool;
+    const ep = pool.pick(Date.now());
     ex.endpoint = ep;
     const upstreamPath = (route.rewrite ? route.rewrite(path, params) : path) + query;
     const protocols = req.headers.get("sec-websocket-protocol");

@@ -7,6 +7,7 @@
 import { type CompiledRules, compileRules } from "../compare/rules.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
 import type { CanarySettings, CanaryState } from "../migration/canary.ts";
+import { type ControlState, configKey, configState, type Plan, planOf } from "../migration/control.ts";
 import { BodyRedactor } from "../migration/redact.ts";
 import { Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
@@ -28,11 +29,20 @@ export interface ShadowState {
   noise: ReadonlySet<string>;
 }
 
+/** The stage in force for a route: what ficus.yaml says, or what a command changed it to. */
+export interface LiveState {
+  stage: RouteConfig["stage"];
+  paused: boolean;
+}
+
 export interface RuntimeRoute {
   readonly name: string;
-  readonly stage: RouteConfig["stage"];
-  /** The pool that serves clients: legacy's, or the candidate's at stage candidate. */
-  readonly pool: UpstreamPool;
+  /** Read per request; updated by the control poller (the canary percentage lives in `canary.percent`). */
+  readonly live: LiveState;
+  /** What ficus.yaml says, and the key runtime state is tied to. */
+  readonly configured: ControlState;
+  readonly configKey: string;
+  readonly plan: Plan;
   readonly legacyPool: UpstreamPool;
   readonly candidatePool: UpstreamPool | undefined;
   readonly canary: CanarySettings;
@@ -111,13 +121,16 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
   const routes: RuntimeRoute[] = config.routes.map((rc) => {
     const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>);
     const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate) : undefined;
+    const configured = configState(rc);
     return {
       name: rc.name,
-      stage: rc.stage,
-      pool: rc.stage === "candidate" && candidatePool ? candidatePool : legacyPool,
+      live: { stage: rc.stage, paused: false },
+      configured,
+      configKey: configKey(rc),
+      plan: planOf(rc),
       legacyPool,
       candidatePool,
-      canary: { percent: rc.canary.percent, header: rc.canary.sticky.header?.toLowerCase(), cookie: rc.canary.sticky.cookie, fallback: rc.canary.sticky.fallback, salt: rc.canary.sticky.salt },
+      canary: { percent: configured.percent, header: rc.canary.sticky.header?.toLowerCase(), cookie: rc.canary.sticky.cookie, fallback: rc.canary.sticky.fallback, salt: rc.canary.sticky.salt },
       canaryState: { acc: 0 },
       allowForce: candidatePool !== undefined && rc.canary.allow_force,
       servedByHeader: candidatePool !== undefined && rc.served_by_header,
@@ -138,10 +151,10 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
   for (const p of pools) onPool?.(p);
   metrics.stage.reset();
   metrics.canaryPercent.reset();
-  for (const rc of config.routes) {
-    if (rc.candidate === undefined) continue;
-    metrics.stage.set({ route: rc.name, stage: rc.stage }, 1);
-    metrics.canaryPercent.set({ route: rc.name }, rc.stage === "canary" ? rc.canary.percent : rc.stage === "candidate" ? 100 : 0);
+  for (const r of routes) {
+    if (!r.candidatePool) continue;
+    metrics.stage.set({ route: r.name, stage: r.live.stage }, 1);
+    metrics.canaryPercent.set({ route: r.name }, r.canary.percent);
   }
   const router = new Router(
     routes.map((r, order) => ({

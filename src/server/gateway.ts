@@ -24,11 +24,20 @@ export interface GatewayOptions {
   readonly metrics?: Metrics;
 }
 
+export interface EndpointInfo {
+  readonly url: string;
+  readonly ejected: boolean;
+  readonly inflight: number;
+  readonly consecutive_failures: number;
+}
+
 export interface RouteInfo {
   readonly name: string;
   readonly match: unknown;
+  readonly stage: string;
   readonly upstream: string;
-  readonly endpoints: { readonly url: string; readonly ejected: boolean; readonly inflight: number; readonly consecutive_failures: number }[];
+  readonly endpoints: EndpointInfo[];
+  readonly candidate?: { readonly upstream: string; readonly endpoints: EndpointInfo[] };
 }
 
 export class Gateway {
@@ -46,6 +55,7 @@ export class Gateway {
    */
   recorder: ResultsRecorder | undefined;
   private migrationLoading: Promise<ResultsRecorder> | undefined;
+  private controlTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -80,11 +90,15 @@ export class Gateway {
       recorder.onFlush = (store) => {
         // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
         for (const r of this.proxy.table.routes) {
-          if (r.stage === "shadow" || r.stage === "canary") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
+          if (r.live.stage === "shadow" || r.live.stage === "canary") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
         }
       };
       this.recorder = recorder;
       this.proxy.shadow = new Shadow(recorder.buffer, this.metrics, this.logger);
+      // Commands (promote, rollback, …) arrive through the shared store: obey them within 200 ms.
+      this.controlTimer = setInterval(() => this.pollControl(), 200);
+      this.controlTimer.unref?.();
+      this.pollControl();
       return recorder;
     })();
     return this.migrationLoading;
@@ -151,20 +165,63 @@ export class Gateway {
       this.logger.warn("listen address changed; it takes effect on restart", { from: prev.listen, to: n.listen });
     }
     const table = this.buildTable(next);
+    // A rollback or promotion in force must survive the reload: apply it before the table serves.
+    this.pollControl(table);
     this.proxy.swap(table);
+    this.refreshStageGauges();
     this.accessLog.reconfigure(n.access_log);
-    if (n.routes.some((r) => r.candidate !== undefined)) void this.migration();
+    if (n.routes.some((r) => r.candidate !== undefined)) void this.migration().then(() => this.pollControl());
     this.logger.setLevel(n.log.level);
     this.loaded = next;
   }
 
+  /** Applies the runtime stage/percentage of each route with a candidate (or the file's, when stale). */
+  pollControl(table: RouteTable = this.proxy.table): void {
+    const recorder = this.recorder;
+    if (!recorder) return;
+    let rows: ReturnType<ReturnType<ResultsRecorder["open"]>["controlRows"]>;
+    try {
+      rows = recorder.open().controlRows();
+    } catch (err) {
+      this.logger.warn("cannot read migration state; keeping the last known stages", { error: err });
+      return;
+    }
+    let changed = false;
+    for (const r of table.routes) {
+      if (!r.candidatePool) continue;
+      const row = rows.find((x) => x.route === r.name);
+      const want = row && row.config_key === r.configKey ? row : r.configured;
+      if (r.live.stage !== want.stage || r.canary.percent !== want.percent || r.live.paused !== want.paused) {
+        this.logger.info("route stage in force", { route: r.name, stage: want.stage, percent: want.percent, paused: want.paused, from: { stage: r.live.stage, percent: r.canary.percent } });
+        r.live.stage = want.stage;
+        r.live.paused = want.paused;
+        r.canary.percent = want.percent;
+        changed = true;
+      }
+    }
+    if (changed && table === this.proxy.table) this.refreshStageGauges();
+  }
+
+  private refreshStageGauges(): void {
+    this.metrics.stage.reset();
+    this.metrics.canaryPercent.reset();
+    for (const r of this.proxy.table.routes) {
+      if (!r.candidatePool) continue;
+      this.metrics.stage.set({ route: r.name, stage: r.live.stage }, 1);
+      this.metrics.canaryPercent.set({ route: r.name }, r.canary.percent);
+    }
+  }
+
   routes(): RouteInfo[] {
     const now = Date.now();
+    const endpoints = (p: UpstreamPool) => p.endpoints.map((e) => ({ url: e.id, ejected: e.ejectedUntil > now, inflight: e.inflight, consecutive_failures: e.consecutiveFailures }));
     return this.proxy.table.routes.map((r) => ({
       name: r.name,
       match: r.config.match,
-      upstream: r.pool.name,
-      endpoints: r.pool.endpoints.map((e) => ({ url: e.id, ejected: e.ejectedUntil > now, inflight: e.inflight, consecutive_failures: e.consecutiveFailures })),
+      stage: r.live.stage,
+      upstream: r.legacyPool.name,
+      endpoints: endpoints(r.legacyPool),
+      ...(r.candidatePool ? { candidate: { upstream: r.candidatePool.name, endpoints: endpoints(r.candidatePool) } } : {}),
     }));
   }
 
@@ -188,6 +245,7 @@ export class Gateway {
     await Promise.race([stopped, Bun.sleep(50)]);
     server.stop(true);
     this.proxy.close();
+    if (this.controlTimer) clearInterval(this.controlTimer);
     this.recorder?.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});

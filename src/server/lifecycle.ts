@@ -5,7 +5,9 @@
 import { ConfigError, FicusError } from "../core/errors.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
+import type { MigrationEvent } from "../migration/store.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 
 export interface ReloadOutcome {
   readonly ok: boolean;
@@ -45,4 +47,18 @@ export function onSignals(source: ConfigSource, reload: () => void, stop: (signa
     process.off("SIGINT", int);
     unwatch();
   };
+}
+
+/** Logs a migration command's event and counts a transition it made. */
+export function recordEvent(e: MigrationEvent, metrics: Metrics, logger: Logger): void {
+  logger.info(e.changed ? "migration transition" : "migration command changed nothing", {
+    route: e.route,
+    actor: e.actor,
+    action: e.action,
+    from: e.from,
+    to: e.to,
+    message: e.message,
+    event: e.id,
+  });
+  if (e.changed) metrics.transitions.inc({ route: e.route, action: e.action, actor: e.actor });
 }

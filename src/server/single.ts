@@ -7,7 +7,7 @@ import { redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
-import { onSignals, tryLoad } from "./lifecycle.ts";
+import { onSignals, recordEvent, tryLoad } from "./lifecycle.ts";
 
 export interface RunningProcess {
   readonly gateway: Gateway;
@@ -48,6 +48,10 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
           const recorder = await gateway.migration();
           recorder.flush();
           return { config: gateway.config.config, store: recorder.open() };
+        },
+        recorded: (events) => {
+          for (const e of events) recordEvent(e, gateway.metrics, logger);
+          gateway.pollControl();
         },
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },

@@ -13,7 +13,7 @@ import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
 import type { ResultsRecorder } from "../migration/recorder.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
-import { onSignals, tryLoad } from "./lifecycle.ts";
+import { onSignals, recordEvent, tryLoad } from "./lifecycle.ts";
 
 interface WorkerSlot {
   readonly index: number;
@@ -158,6 +158,10 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         // Workers write their results to the shared store; ask them to flush first so the view is current.
         await Promise.all(slots.map((s) => ask<boolean>(s, "flush")));
         return { config: loaded.config, store: (await results()).open() };
+      },
+      // Workers poll the shared store every 200 ms; the supervisor only logs and counts.
+      recorded: (events) => {
+        for (const e of events) recordEvent(e, metrics, logger);
       },
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },

@@ -4,19 +4,27 @@
  * FICUS_ADMIN_TOKEN when set. Exit 0, or 2 when the gateway cannot be asked.
  */
 import type { RouteReport } from "../../migration/report.ts";
+import { userInfo } from "node:os";
 import { FicusError } from "../../core/errors.ts";
 import { reportError } from "../output.ts";
 
-export async function fetchAdmin(admin: string, path: string): Promise<unknown> {
+export async function fetchAdmin(admin: string, path: string, init: { method?: string; body?: unknown; okStatuses?: number[] } = {}): Promise<unknown> {
   const token = process.env.FICUS_ADMIN_TOKEN;
   let res: Response;
   try {
-    res = await fetch(new URL(path, admin), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    res = await fetch(new URL(path, admin), {
+      method: init.method ?? "GET",
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body !== undefined ? { "content-type": "application/json" } : {}), "x-ficus-actor": `cli:${process.env.USER || userInfo().username}` },
+      body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+    });
   } catch (err) {
     throw new FicusError("FICUS_ADMIN_UNREACHABLE", `cannot reach the admin API at ${admin}: ${(err as Error).message}`);
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-  if (!res.ok) throw new FicusError("FICUS_ADMIN_UNREACHABLE", `${admin}${path} answered ${res.status}${body?.error ? `: ${body.error.code}: ${body.error.message}` : ""}`);
+  if (!res.ok && !(init.okStatuses ?? []).includes(res.status)) {
+    if (body?.error?.code === "FICUS_ROUTE_UNKNOWN") throw new FicusError("FICUS_ROUTE_UNKNOWN", body.error.message ?? "unknown route");
+    throw new FicusError("FICUS_ADMIN_UNREACHABLE", `${admin}${path} answered ${res.status}${body?.error ? `: ${body.error.code}: ${body.error.message}` : ""}`);
+  }
   return body;
 }
 
@@ -27,7 +35,7 @@ function table(routes: readonly RouteReport[]): string {
   const lines: string[] = [];
   for (const r of routes) {
     const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0);
-    lines.push(`route ${r.route}  stage ${r.stage}`);
+    lines.push(`route ${r.route}  stage ${r.stage === "canary" ? `canary ${r.percent}%` : r.stage}${r.paused ? "  (paused)" : ""}`);
     lines.push(
       `  requests ${r.total}  shadowed ${r.shadowed}  compared ${r.compared}  matched ${r.matched} (${pct(r.matched, r.compared)})  mismatched ${r.mismatched} (${pct(r.mismatched, r.compared)})  candidate errors ${r.candidate_error}  timeouts ${r.candidate_timeout}`,
     );

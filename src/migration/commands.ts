@@ -1,0 +1,38 @@
+/**
+ * Running migration commands against the store (admin API, CLI): validates
+ * the route, applies the transition in one transaction, and returns the event.
+ * Every gateway process polls the store and obeys within a fraction of a second.
+ */
+import type { FicusConfig, RouteConfig } from "../config/schema.ts";
+import { FicusError } from "../core/errors.ts";
+import { type Action, type ControlState, configKey, configState, planOf } from "./control.ts";
+import type { MigrationEvent, ResultsStore } from "./store.ts";
+
+export function candidateRoutes(config: FicusConfig): RouteConfig[] {
+  return config.routes.filter((r) => r.candidate !== undefined);
+}
+
+export function routeConfig(config: FicusConfig, route: string): RouteConfig {
+  const rc = config.routes.find((r) => r.name === route && r.candidate !== undefined);
+  if (!rc) {
+    const known = candidateRoutes(config).map((r) => r.name);
+    throw new FicusError("FICUS_ROUTE_UNKNOWN", `no migration route ${JSON.stringify(route)}; known routes: ${known.length > 0 ? known.join(", ") : "(no route has a candidate)"}`);
+  }
+  return rc;
+}
+
+/** The state in force for a route: the store's runtime state while ficus.yaml is unchanged, else the file's. */
+export function effectiveState(rc: RouteConfig, store: ResultsStore): ControlState {
+  const row = store.controlRows().find((r) => r.route === rc.name);
+  return row && row.config_key === configKey(rc) ? { stage: row.stage, percent: row.percent, paused: row.paused } : configState(rc);
+}
+
+export function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): MigrationEvent {
+  const rc = routeConfig(config, route);
+  return store.command(rc.name, configKey(rc), configState(rc), action, planOf(rc), actor, reason).event;
+}
+
+/** The kill switch: every route with a candidate back to legacy, held. */
+export function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): MigrationEvent[] {
+  return candidateRoutes(config).map((rc) => store.command(rc.name, configKey(rc), configState(rc), "rollback_all", planOf(rc), actor, reason).event);
+}
