@@ -221,6 +221,33 @@ const canarySchema = z
       .default([1, 10, 50, 100])
       .meta({ description: "The percentages `promote` walks through in the canary stage; reaching 100 makes the route candidate. Default [1, 10, 50, 100]." }),
     rollback_to: z.enum(["shadow", "legacy"]).default("shadow").meta({ description: "The stage a rollback returns to. Default shadow." }),
+    auto: z
+      .boolean()
+      .default(true)
+      .meta({ description: "Promote automatically through shadow and each step when every gate passes, and roll back automatically when one fails. Default true." }),
+    step: z
+      .strictObject({
+        min_duration: duration("10m", "Least time in a step (shadow included) before an automatic promotion."),
+        min_requests: z.number().int().min(0).default(500).meta({ description: "Least compared requests in a step before an automatic promotion. Default 500." }),
+      })
+      .prefault({})
+      .meta({ description: "What each step needs before it can be promoted." }),
+    gates: z
+      .strictObject({
+        mismatch_rate: z.number().min(0).max(1).default(0.01).meta({ description: "Budget of non-noise mismatches per compared request. Default 0.01." }),
+        error_margin: z.number().min(0).max(1).default(0.01).meta({ description: "The candidate's error rate (5xx, timeouts) may exceed legacy's by this much. Default 0.01." }),
+        min_compared: z.number().int().min(1).default(20).meta({ description: "Compared requests before the rate gates judge. Default 20." }),
+        latency: z
+          .strictObject({
+            p50_factor: z.number().min(1).default(1.2).meta({ description: "The candidate may be this much slower at the median (Mann–Whitney U test). Default 1.2." }),
+            p99_factor: z.number().min(1).default(1.5).meta({ description: "…and at p99. Default 1.5." }),
+            min_samples: z.number().int().min(2).default(100).meta({ description: "Latency samples per side before the latency gates judge. Default 100." }),
+            alpha: z.number().gt(0).lt(1).default(0.01).meta({ description: "Significance level of the Mann–Whitney test. Default 0.01." }),
+          })
+          .prefault({}),
+      })
+      .prefault({})
+      .meta({ description: "Gates evaluated continuously in shadow and canary." }),
   })
   .superRefine((c, ctx) => {
     c.steps.forEach((p, i) => {

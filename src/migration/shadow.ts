@@ -193,6 +193,8 @@ export class Shadow {
       const candidateMsg: HttpMessage = { status: c.status, headers: c.headers, body: c.body };
       const verdict = compareMessages(legacyMsg, candidateMsg, route.compareRules);
       this.results.count(name, "compared");
+      if (legacy.status >= 500) this.results.count(name, "legacy_5xx");
+      if (c.status >= 500) this.results.count(name, "candidate_5xx");
       this.metrics.shadowCompared.inc({ route: name });
       if (verdict.equal) {
         this.results.count(name, "matched");

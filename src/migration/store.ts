@@ -11,6 +11,7 @@ import { dirname } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import type { Severity } from "../compare/index.ts";
 import { type Action, type ControlState, type Plan, type Stage, type Transition, transition } from "./control.ts";
+import type { StepStats } from "./gates.ts";
 import { COUNTERS, type CounterName, newHistogram, type RouteDelta, type Sample, SKIP_REASONS, type SkipReason } from "./results.ts";
 
 export interface LatencySummary {
@@ -46,7 +47,8 @@ CREATE TABLE IF NOT EXISTS samples (id INTEGER PRIMARY KEY AUTOINCREMENT, signat
 CREATE INDEX IF NOT EXISTS samples_signature ON samples (signature);
 CREATE TABLE IF NOT EXISTS latency (route TEXT NOT NULL, side TEXT NOT NULL, histogram TEXT NOT NULL, PRIMARY KEY (route, side));
 CREATE TABLE IF NOT EXISTS path_stats (route TEXT NOT NULL, path TEXT NOT NULL, raw INTEGER NOT NULL, aa INTEGER NOT NULL, PRIMARY KEY (route, path));
-CREATE TABLE IF NOT EXISTS route_state (route TEXT PRIMARY KEY, stage TEXT NOT NULL, percent REAL NOT NULL, paused INTEGER NOT NULL, config_key TEXT NOT NULL, version INTEGER NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS route_state (route TEXT PRIMARY KEY, stage TEXT NOT NULL, percent REAL NOT NULL, paused INTEGER NOT NULL, config_key TEXT NOT NULL, version INTEGER NOT NULL, updated INTEGER NOT NULL,
+  step_started INTEGER NOT NULL DEFAULT 0, baseline TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, route TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
   changed INTEGER NOT NULL, from_stage TEXT NOT NULL, from_percent REAL NOT NULL, to_stage TEXT NOT NULL, to_percent REAL NOT NULL, message TEXT NOT NULL, detail TEXT NOT NULL);
@@ -160,8 +162,9 @@ export class ResultsStore {
           const have = (countSamples.get(s.id) as { n: number }).n;
           for (const sample of s.samples.slice(0, Math.max(0, this.samplesPerSignature - have))) addSample.run(s.id, Date.parse(sample.time), JSON.stringify(sample));
         }
-        for (const side of ["legacy", "candidate", "ratio"] as const) {
-          const delta = d[side];
+        for (const side of ["legacy", "candidate", "ratio", "step_legacy", "step_candidate"] as const) {
+          // The step histograms (cleared at each transition) feed the latency gates.
+          const delta = side === "step_legacy" ? d.legacy : side === "step_candidate" ? d.candidate : d[side];
           if (delta.totalCount === 0) continue;
           const row = getLatency.get(route, side) as { histogram: string } | null;
           const merged = row ? hdr.decodeFromCompressedBase64(row.histogram, 32, false) : newHistogram();
@@ -288,22 +291,37 @@ export class ResultsStore {
    * Applies one command in a single transaction (commands from several
    * processes serialize here) and records an event, changed or not.
    */
-  command(route: string, key: string, configured: ControlState, action: Action, plan: Plan, actor: string, reason: string, detail: unknown = {}): { transition: Transition; from: ControlState; event: MigrationEvent } {
+  command(
+    route: string,
+    key: string,
+    configured: ControlState,
+    action: Action,
+    plan: Plan,
+    actor: string,
+    reason: string,
+    detail: unknown = {},
+    expectedVersion?: number,
+  ): { transition: Transition; from: ControlState; event: MigrationEvent } {
     return this.db.transaction(() => {
       const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number }
         | null;
       const current = row && row.config_key === key ? row : null;
       const from: ControlState = current ? { stage: current.stage, percent: current.percent, paused: current.paused === 1 } : configured;
-      const t = transition(from, action, plan);
+      // An automatic decision made on a state that has changed since is void (another process or a person acted).
+      const stale = expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion;
+      const t: Transition = stale ? { changed: false, to: from, message: "the route changed while this was decided; nothing done" } : transition(from, action, plan);
       const now = Date.now();
       if (t.changed) {
+        // A new step starts: its statistics count from here.
         this.db
           .query(
-            `INSERT INTO route_state (route, stage, percent, paused, config_key, version, updated) VALUES (?, ?, ?, ?, ?, 1, ?)
-             ON CONFLICT (route) DO UPDATE SET stage = excluded.stage, percent = excluded.percent, paused = excluded.paused, config_key = excluded.config_key, version = version + 1, updated = excluded.updated`,
+            `INSERT INTO route_state (route, stage, percent, paused, config_key, version, updated, step_started, baseline) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
+             ON CONFLICT (route) DO UPDATE SET stage = excluded.stage, percent = excluded.percent, paused = excluded.paused, config_key = excluded.config_key,
+               version = version + 1, updated = excluded.updated, step_started = excluded.step_started, baseline = excluded.baseline`,
           )
-          .run(route, t.to.stage, t.to.percent, t.to.paused ? 1 : 0, key, now);
+          .run(route, t.to.stage, t.to.percent, t.to.paused ? 1 : 0, key, now, now, JSON.stringify(this.counterMap(route)));
+        this.db.query("DELETE FROM latency WHERE route = ? AND side IN ('step_legacy', 'step_candidate')").run(route);
       }
       const message = reason ? `${t.message} — ${reason}` : t.message;
       const info = this.db
@@ -322,6 +340,59 @@ export class ResultsStore {
         detail,
       };
       return { transition: t, from, event };
+    }).immediate();
+  }
+
+  private counterMap(route: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.db.query("SELECT name, value FROM counters WHERE route = ?").all(route) as { name: string; value: number }[]) out[r.name] = r.value;
+    return out;
+  }
+
+  /**
+   * The current step of a route: when it started, its version, and what happened
+   * since (counters minus the step's baseline; the step latency histograms). A
+   * route without runtime state gets one now (the step starts with the file's state).
+   */
+  step(route: string, key: string, configured: ControlState): { version: number; startedAt: number; state: ControlState; stats: StepStats } {
+    return this.db.transaction(() => {
+      let row = this.db.query("SELECT stage, percent, paused, config_key, version, step_started, baseline FROM route_state WHERE route = ?").get(route) as
+        | { stage: Stage; percent: number; paused: number; config_key: string; version: number; step_started: number; baseline: string }
+        | null;
+      if (!row || row.config_key !== key) {
+        const now = Date.now();
+        const baseline = JSON.stringify(this.counterMap(route));
+        this.db
+          .query(
+            `INSERT INTO route_state (route, stage, percent, paused, config_key, version, updated, step_started, baseline) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
+             ON CONFLICT (route) DO UPDATE SET stage = excluded.stage, percent = excluded.percent, paused = excluded.paused, config_key = excluded.config_key,
+               version = version + 1, updated = excluded.updated, step_started = excluded.step_started, baseline = excluded.baseline`,
+          )
+          .run(route, configured.stage, configured.percent, configured.paused ? 1 : 0, key, now, now, baseline);
+        this.db.query("DELETE FROM latency WHERE route = ? AND side IN ('step_legacy', 'step_candidate')").run(route);
+        row = this.db.query("SELECT stage, percent, paused, config_key, version, step_started, baseline FROM route_state WHERE route = ?").get(route) as NonNullable<typeof row>;
+      }
+      const base = JSON.parse(row.baseline) as Record<string, number>;
+      const now = this.counterMap(route);
+      const since = (name: string) => (now[name] ?? 0) - (base[name] ?? 0);
+      const hist = (side: string) => {
+        const h = this.db.query("SELECT histogram FROM latency WHERE route = ? AND side = ?").get(route, side) as { histogram: string } | null;
+        return h ? hdr.decodeFromCompressedBase64(h.histogram, 32, false) : newHistogram();
+      };
+      return {
+        version: row.version,
+        startedAt: row.step_started,
+        state: { stage: row.stage, percent: row.percent, paused: row.paused === 1 },
+        stats: {
+          compared: since("compared"),
+          mismatched: since("mismatched"),
+          candidateFailures: since("candidate_error") + since("candidate_timeout"),
+          candidate5xx: since("candidate_5xx"),
+          legacy5xx: since("legacy_5xx"),
+          legacy: hist("step_legacy"),
+          candidate: hist("step_candidate"),
+        },
+      };
     }).immediate();
   }
 

@@ -60,10 +60,26 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
     await gateway.shutdown(0);
     throw err;
   }
+  // Automatic promotion and rollback on the gates (routes with a candidate and canary.auto).
+  const { startController } = await import("../migration/controller.ts");
+  const stopController = startController(
+    () => {
+      const recorder = gateway.recorder;
+      if (!recorder) return undefined;
+      recorder.flush();
+      return { config: gateway.config.config, store: recorder.open() };
+    },
+    (e) => {
+      recordEvent(e, gateway.metrics, logger);
+      gateway.pollControl();
+    },
+    logger,
+  );
   let stopped: Promise<boolean> | undefined;
   const stop = () => {
     stopped ??= (async () => {
       unsubscribe();
+      stopController();
       const deadline = gateway.config.config.shutdown.drain_timeout;
       logger.info("draining", { in_flight: gateway.proxy.inFlight, deadline_ms: deadline });
       const clean = await gateway.shutdown(deadline);

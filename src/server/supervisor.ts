@@ -124,6 +124,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     }
     loaded = r.loaded;
     text = source.read();
+    if (loaded.config.routes.some((x) => x.candidate !== undefined)) void results().then((rec) => (controllerStore = rec));
     for (const s of slots) send(s, { t: "config", text, format: source.format, overrides: source.overrides, reload: true });
     metrics.configReloads.inc({ result: "success" });
     logger.info("config reloaded", { source: source.label, workers: slots.length });
@@ -166,10 +167,19 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
   );
+  const { startController } = await import("../migration/controller.ts");
+  let controllerStore: Awaited<ReturnType<typeof results>> | undefined;
+  const stopController = startController(
+    () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
+    (e) => recordEvent(e, metrics, logger),
+    logger,
+  );
+  if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
   logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}`, pids: slots.map((s) => s.proc?.pid) });
 
   onSignals(source, reload, async (sig) => {
     stopping = true;
+    stopController();
     logger.info("stopping workers", { signal: sig });
     const exits = slots.map((s) => s.proc?.exited);
     for (const s of slots) s.proc?.kill("SIGTERM");

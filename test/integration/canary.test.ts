@@ -18,7 +18,7 @@ beforeAll(async () => {
     legacy: ${legacy.url}
     candidate: ${candidate.url}
     stage: canary
-    canary: { percent: 50, sticky: { header: x-user-id } }
+    canary: { percent: 50, sticky: { header: x-user-id }, auto: false }
     rewrite: { strip_prefix: /half }
     shadow: { aa: 0 }
   - name: locked
@@ -26,7 +26,7 @@ beforeAll(async () => {
     legacy: ${legacy.url}
     candidate: ${candidate.url}
     stage: canary
-    canary: { percent: 0, allow_force: false }
+    canary: { percent: 0, allow_force: false, auto: false }
     served_by_header: false
     rewrite: { strip_prefix: /locked }
 `,

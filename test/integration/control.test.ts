@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 const configText = (dir: string, port: number, extra = "") =>
-  `listen: 127.0.0.1:${port}\nadmin: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, "r.db")} }\nroutes:\n  - name: orders\n    legacy: ${legacy.url}\n    candidate: ${candidate.url}\n    stage: canary\n    canary: { percent: 100, steps: [10, 100] }\n${extra}`;
+  `listen: 127.0.0.1:${port}\nadmin: { listen: 127.0.0.1:0 }\nstore: { path: ${join(dir, "r.db")} }\nroutes:\n  - name: orders\n    legacy: ${legacy.url}\n    candidate: ${candidate.url}\n    stage: canary\n    canary: { percent: 100, steps: [10, 100], auto: false }\n${extra}`;
 
 /** Which sides answer a batch of new connections (so both workers are asked). */
 async function sides(g: Ficus, n = 30): Promise<Set<string>> {
@@ -106,7 +106,7 @@ describe("manual control", () => {
 
   test("a promote and a rollback sent together always end rolled back; both are in the audit trail", async () => {
     const dir = tempDir("ficus-control-race-");
-    const cfg = writeConfig(dir, configText(dir, 0).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0\nworkers: 1").replace("stage: canary\n    canary: { percent: 100, steps: [10, 100] }", "stage: shadow"));
+    const cfg = writeConfig(dir, configText(dir, 0).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0\nworkers: 1").replace("stage: canary\n    canary: { percent: 100, steps: [10, 100], auto: false }", "stage: shadow\n    canary: { auto: false }"));
     const g = await startFicus(["-c", cfg]);
     try {
       for (let round = 0; round < 5; round++) {
@@ -132,7 +132,7 @@ describe("manual control", () => {
 describe("the CLI", () => {
   test("promote, rollback --all, events, and clear errors", async () => {
     const dir = tempDir("ficus-control-cli-");
-    const cfg = writeConfig(dir, configText(dir, 0).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0\nworkers: 1").replace("stage: canary\n    canary: { percent: 100, steps: [10, 100] }", "stage: legacy\n    canary: { steps: [10, 100] }"));
+    const cfg = writeConfig(dir, configText(dir, 0).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0\nworkers: 1").replace("stage: canary\n    canary: { percent: 100, steps: [10, 100], auto: false }", "stage: legacy\n    canary: { steps: [10, 100], auto: false }"));
     const g = await startFicus(["-c", cfg]);
     try {
       const p1 = await runCli(["promote", "orders", "--admin", g.admin, "--reason", "diffs clean"]);
@@ -167,4 +167,67 @@ describe("the CLI", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("routes[0].canary.steps[1]: steps must increase: 5 after 10 (ficus.yaml:5)");
   });
+});
+
+describe("automatic steps and gates", () => {
+  test("a healthy route is promoted step by step to candidate; a buggy one is rolled back, with the failing gate recorded", async () => {
+    const twin = await startUpstream("legacy"); // answers exactly like legacy
+    const dir = tempDir("ficus-auto-");
+    const fast = "step: { min_duration: 300ms, min_requests: 10 }, gates: { min_compared: 10, latency: { min_samples: 10, p50_factor: 5, p99_factor: 20 } }";
+    const cfg = writeConfig(
+      dir,
+      `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\nstore: { path: ${join(dir, "r.db")}, flush_interval: 100ms }\nroutes:
+  - name: healthy
+    match: { prefix: /healthy }
+    legacy: ${legacy.url}
+    candidate: ${twin.url}
+    stage: shadow
+    rewrite: { strip_prefix: /healthy }
+    canary: { steps: [10, 50, 100], ${fast} }
+  - name: buggy
+    match: { prefix: /buggy }
+    legacy: ${legacy.url}
+    candidate: ${candidate.url}
+    stage: canary
+    canary: { percent: 10, rollback_to: legacy, ${fast} }
+    rewrite: { strip_prefix: /buggy }
+`,
+    );
+    const g = await startFicus(["-c", cfg]);
+    try {
+      const state = async () => Object.fromEntries(((await (await fetch(`${g.admin}/admin/migrations`)).json()) as { routes: { route: string; stage: string; percent: number; paused: boolean }[] }).routes.map((r) => [r.route, r]));
+      const until = Date.now() + 15_000;
+      let s = await state();
+      let u = 0;
+      while ((s.healthy?.stage !== "candidate" || s.buggy?.stage !== "legacy") && Date.now() < until) {
+        await Promise.all(Array.from({ length: 10 }, async () => {
+          u++;
+          await (await fetch(`${g.url}/healthy/status/200`, { headers: { "x-user-id": `u${u}` } })).text();
+          await (await fetch(`${g.url}/buggy/status/200`, { headers: { "x-user-id": `u${u}` } })).text();
+        }));
+        await Bun.sleep(50);
+        s = await state();
+      }
+      expect(s.healthy).toMatchObject({ stage: "candidate", percent: 100, paused: false });
+      expect(s.buggy).toMatchObject({ stage: "legacy", paused: true });
+      const events = (await (await fetch(`${g.admin}/admin/events`)).json()) as { events: { route: string; actor: string; action: string; to: { stage: string; percent: number }; message: string; detail: { gates: { gate: string; status: string }[] } }[] };
+      const healthy = events.events.filter((e) => e.route === "healthy").reverse();
+      expect(healthy.map((e) => `${e.actor} ${e.action} ${e.to.stage} ${e.to.percent}`)).toEqual([
+        "controller promote canary 10",
+        "controller promote canary 50",
+        "controller promote candidate 100",
+      ]);
+      expect(healthy[0]?.message).toContain("all gates passed");
+      const rollback = events.events.find((e) => e.route === "buggy" && e.action === "rollback");
+      expect(rollback?.actor).toBe("controller");
+      expect(rollback?.message).toContain("gate failed: mismatch_rate");
+      expect(rollback?.detail.gates.find((x) => x.gate === "mismatch_rate")?.status).toBe("fail");
+      const cli = await runCli(["events", "--admin", g.admin]);
+      expect(cli.stdout).toContain("healthy  promote  canary 50% → candidate  by controller");
+      expect(cli.stdout).toContain("buggy  rollback  canary 10% → legacy  by controller: rolled back from canary 10% to legacy (held until resumed) — gate failed: mismatch_rate");
+    } finally {
+      await g.stop();
+      await twin.stop();
+    }
+  }, 30_000);
 });

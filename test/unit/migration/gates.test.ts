@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decide, evaluateGates, type GateSettings, mannWhitneyGreater, normalCdf, type StepStats } from "../../../src/migration/gates.ts";
+import { decide, evaluateGates, type GateResult, type GateSettings, mannWhitneyGreater, normalCdf, type StepStats } from "../../../src/migration/gates.ts";
 import { newHistogram } from "../../../src/migration/results.ts";
 
 const G: GateSettings = { mismatch_rate: 0.01, error_margin: 0.01, min_compared: 20, latency: { p50_factor: 1.2, p99_factor: 1.5, min_samples: 50, alpha: 0.01 } };
@@ -55,7 +55,7 @@ describe("gates", () => {
     ]);
   });
 
-  const failing: [string, Partial<StepStats>, string][] = [
+  const failing: [string, Partial<StepStats>, GateResult["gate"]][] = [
     ["too many mismatches", { mismatched: 5 }, "mismatch_rate"],
     ["candidate errors above legacy's plus the margin", { candidate5xx: 6 }, "error_rate"],
     ["candidate timeouts count as errors", { candidateFailures: 6 }, "error_rate"],

@@ -1,0 +1,43 @@
+/**
+ * The migration controller: once a second, for each route in shadow or canary
+ * with `canary.auto`, it reads the current step's statistics from the store,
+ * evaluates the gates, and promotes or rolls back through the same command
+ * path as a person (actor "controller", with the gate values in the event).
+ * A decision is applied only if the route's state did not change meanwhile,
+ * so several controllers (one per gateway) never double a step.
+ */
+import type { FicusConfig } from "../config/schema.ts";
+import type { Logger } from "../observability/logger.ts";
+import { configKey, configState, planOf } from "./control.ts";
+import { decide } from "./gates.ts";
+import type { MigrationEvent, ResultsStore } from "./store.ts";
+
+export function controllerTick(config: FicusConfig, store: ResultsStore, now = Date.now()): MigrationEvent[] {
+  const events: MigrationEvent[] = [];
+  for (const rc of config.routes) {
+    if (rc.candidate === undefined || !rc.canary.auto) continue;
+    const key = configKey(rc);
+    const step = store.step(rc.name, key, configState(rc));
+    if (step.state.paused || (step.state.stage !== "shadow" && step.state.stage !== "canary")) continue;
+    const d = decide(step.stats, step.startedAt, now, rc.canary.step, rc.canary.gates);
+    if (d.action === "wait") continue;
+    const r = store.command(rc.name, key, configState(rc), d.action, planOf(rc), "controller", d.reason, { gates: d.gates }, step.version);
+    if (r.event.changed) events.push(r.event);
+  }
+  return events;
+}
+
+/** Runs the controller every `intervalMs`; returns a stop function. */
+export function startController(read: () => { config: FicusConfig; store: ResultsStore } | undefined, onEvent: (e: MigrationEvent) => void, logger: Logger, intervalMs = 1000): () => void {
+  const timer = setInterval(() => {
+    const v = read();
+    if (!v) return;
+    try {
+      for (const e of controllerTick(v.config, v.store)) onEvent(e);
+    } catch (err) {
+      logger.warn("migration controller could not run; stages stay as they are", { error: err });
+    }
+  }, intervalMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}
