@@ -30,10 +30,29 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
     return r.ok ? { ok: true } : { ok: false, errors: r.errors ?? [] };
   };
   const c = loaded.config;
-  let admin: Server<undefined>;
+  // Loaded after the data plane listens: the first request does not wait for this code.
+  const [{ startAdminServer }, { startController }] = await Promise.all([import("../admin/server.ts"), import("../migration/controller.ts")]);
+  let admin: Server<undefined> | undefined;
+  let stopController = () => {};
+  let stopped: Promise<boolean> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      unsubscribe();
+      stopController();
+      const deadline = gateway.config.config.shutdown.drain_timeout;
+      logger.info("draining", { in_flight: gateway.proxy.inFlight, deadline_ms: deadline });
+      const clean = await gateway.shutdown(deadline);
+      admin?.stop(true);
+      logger.info("stopped", { clean });
+      return clean;
+    })();
+    return stopped;
+  };
+  // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.
+  const unsubscribe = onSignals(source, reload, () => {
+    void stop().then(() => process.exit(0));
+  });
   try {
-    // Loaded after the data plane listens: the first request does not wait for the admin API's code.
-    const { startAdminServer } = await import("../admin/server.ts");
     admin = startAdminServer(
       {
         ready: () => gateway.isReady,
@@ -57,12 +76,12 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );
   } catch (err) {
+    unsubscribe();
     await gateway.shutdown(0);
     throw err;
   }
   // Automatic promotion and rollback on the gates (routes with a candidate and canary.auto).
-  const { startController } = await import("../migration/controller.ts");
-  const stopController = startController(
+  stopController = startController(
     () => {
       const recorder = gateway.recorder;
       if (!recorder) return undefined;
@@ -75,22 +94,5 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
     },
     logger,
   );
-  let stopped: Promise<boolean> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      unsubscribe();
-      stopController();
-      const deadline = gateway.config.config.shutdown.drain_timeout;
-      logger.info("draining", { in_flight: gateway.proxy.inFlight, deadline_ms: deadline });
-      const clean = await gateway.shutdown(deadline);
-      admin.stop(true);
-      logger.info("stopped", { clean });
-      return clean;
-    })();
-    return stopped;
-  };
-  const unsubscribe = onSignals(source, reload, () => {
-    void stop().then(() => process.exit(0));
-  });
-  return { gateway, admin, reload, stop };
+  return { gateway, admin: admin as Server<undefined>, reload, stop };
 }

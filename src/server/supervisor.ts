@@ -132,8 +132,30 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   };
 
   const c = loaded.config;
-  const { startAdminServer } = await import("../admin/server.ts");
-  const admin = startAdminServer(
+  const [{ startAdminServer }, { startController }] = await Promise.all([import("../admin/server.ts"), import("../migration/controller.ts")]);
+  let controllerStore: Awaited<ReturnType<typeof results>> | undefined;
+  const stopController = startController(
+    () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
+    (e) => recordEvent(e, metrics, logger),
+    logger,
+  );
+  if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
+  // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.
+  let admin: { stop(force: boolean): void } | undefined;
+  const unsubscribe = onSignals(source, reload, async (sig) => {
+    stopping = true;
+    stopController();
+    logger.info("stopping workers", { signal: sig });
+    const exits = slots.map((s) => s.proc?.exited);
+    for (const s of slots) s.proc?.kill("SIGTERM");
+    const deadline = loaded.config.shutdown.drain_timeout + 5000;
+    await Promise.race([Promise.all(exits), Bun.sleep(deadline)]);
+    for (const s of slots) if (s.proc && s.proc.exitCode === null) s.proc.kill("SIGKILL");
+    admin?.stop(true);
+    process.exit(0);
+  });
+  try {
+    admin = startAdminServer(
     {
       ready: () => !stopping && slots.every((s) => s.ready),
       metrics: async () => {
@@ -166,27 +188,16 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       },
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
-  );
-  const { startController } = await import("../migration/controller.ts");
-  let controllerStore: Awaited<ReturnType<typeof results>> | undefined;
-  const stopController = startController(
-    () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
-    (e) => recordEvent(e, metrics, logger),
-    logger,
-  );
-  if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
-  logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}`, pids: slots.map((s) => s.proc?.pid) });
-
-  onSignals(source, reload, async (sig) => {
+    );
+  } catch (err) {
+    // Nothing may keep running when the gateway cannot start.
     stopping = true;
+    unsubscribe();
     stopController();
-    logger.info("stopping workers", { signal: sig });
-    const exits = slots.map((s) => s.proc?.exited);
-    for (const s of slots) s.proc?.kill("SIGTERM");
-    const deadline = loaded.config.shutdown.drain_timeout + 5000;
-    await Promise.race([Promise.all(exits), Bun.sleep(deadline)]);
-    for (const s of slots) if (s.proc && s.proc.exitCode === null) s.proc.kill("SIGKILL");
-    admin.stop(true);
-    process.exit(0);
-  });
+    for (const sl of slots) sl.proc?.kill("SIGTERM");
+    // An unref'd deadline: a pending Bun.sleep would keep the process alive after the workers are gone.
+    await Promise.race([Promise.all(slots.map((sl) => sl.proc?.exited)), new Promise((r) => setTimeout(r, 5000).unref())]);
+    throw err;
+  }
+  logger.info("supervisor started", { workers, listen: `${c.listen.hostname}:${c.listen.port}`, pids: slots.map((s) => s.proc?.pid) });
 }

@@ -310,3 +310,13 @@ describe("the CLI", () => {
     expect(r.stderr).toContain("FICUS_LISTEN_FAILED");
   });
 });
+
+describe("failing to start", () => {
+  test("with workers, a refused admin address stops everything promptly (regression: a pending timer kept the supervisor alive 5 s)", async () => {
+    const t0 = performance.now();
+    const r = await runCli(["start", "--legacy", "http://127.0.0.1:1", "--listen", "127.0.0.1:0", "--admin", "0.0.0.0:0", "--workers", "2"], { FICUS_ADMIN_TOKEN: "" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("FICUS_ADMIN_TOKEN_REQUIRED");
+    expect(performance.now() - t0).toBeLessThan(4000);
+  });
+});
