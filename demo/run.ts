@@ -1,10 +1,11 @@
 /**
  * `npm start`: the self-contained demo. Starts the Python legacy service and
  * the TypeScript rewrite on free ports, then the gateway with demo/ficus.yaml,
- * shows who serves what, drives read traffic through the shadow-stage route,
- * prints what the comparison found (the rewrite's bug with an example; the
- * harmless differences equal or learned as noise), the URLs and curl lines to
- * try, and runs until Ctrl-C.
+ * drives read traffic from many users while the controller promotes the
+ * healthy route to the rewrite step by step and rolls the buggy one back,
+ * prints that story from the audit trail and what the comparison found (the
+ * bug with an example; harmless differences equal or learned as noise), the
+ * URLs and curl lines to try, and runs until Ctrl-C.
  *
  * Environment: DEMO_LISTEN (default 127.0.0.1:8080), DEMO_ADMIN (127.0.0.1:9901).
  * To extend it, add an endpoint to both services and a route to ficus.yaml.
@@ -109,55 +110,59 @@ void (async () => {
 const gw = `http://${addresses.listening}`;
 const adminUrl = `http://${addresses["admin listening"]}`;
 
-const rows: string[] = [];
-for (const [method, path] of [
-  ["GET", "/inventory"],
-  ["GET", "/inventory/sku-1002"],
-  ["GET", "/orders/1"],
-  ["GET", "/orders"],
-] as const) {
-  const res = await fetch(gw + path, { method });
-  await res.arrayBuffer();
-  rows.push(`  ${method.padEnd(5)} ${path.padEnd(22)} → ${res.status}  served by ${res.headers.get("x-served-by")}`);
+interface RouteReport {
+  route: string;
+  stage: string;
+  percent: number;
+  paused: boolean;
+  compared: number;
+  matched: number;
+  mismatched: number;
+  noise_only: number;
+  latency: { legacy: { p50_ms: number }; candidate: { p50_ms: number } };
+  signatures: { id: string; count: number; status: [number, number]; paths: string[]; severity: string }[];
+  noise: { path: string; source: string; why: string }[];
 }
+const readReport = async () =>
+  Object.fromEntries(((await (await fetch(`${adminUrl}/admin/migrations`)).json()) as { routes: RouteReport[] }).routes.map((r) => [r.route, r])) as Record<string, RouteReport>;
+const where = (r: RouteReport | undefined) => (!r ? "?" : r.stage === "canary" ? `canary ${r.percent}%` : `${r.stage}${r.paused ? " (held)" : ""}`);
 
-// Shadow traffic: order reads, mirrored to the rewrite and compared. A first round lets Ficus learn, from
-// legacy answering the same request twice, which differences are noise; the second round is judged with it.
-const reads = ["/orders", "/orders/1", "/orders/2", "/orders/3"];
-const drive = async (n: number) => {
-  for (let i = 0; i < n; i++) await Promise.all(reads.map(async (p) => (await fetch(gw + p)).arrayBuffer()));
-};
-interface Report {
-  routes: {
-    route: string;
-    stage: string;
-    compared: number;
-    matched: number;
-    mismatched: number;
-    noise_only: number;
-    latency: { legacy: { p50_ms: number }; candidate: { p50_ms: number } };
-    signatures: { id: string; count: number; status: [number, number]; paths: string[]; severity: string }[];
-    noise: { path: string; source: string; why: string }[];
-  }[];
-}
-const readReport = async () => (await (await fetch(`${adminUrl}/admin/migrations`)).json()) as Report;
-/** Polls the report until `ok` holds (or 10 s pass): results are written asynchronously. */
-const reportWhen = async (ok: (orders: Report["routes"][number] | undefined) => boolean) => {
-  const until = Date.now() + 10_000;
-  let r = await readReport();
-  while (!ok(r.routes.find((x) => x.route === "orders")) && Date.now() < until) {
-    await Bun.sleep(100);
-    r = await readReport();
+const before = await readReport();
+const start = `  inventory: ${where(before.inventory)}    orders: ${where(before.orders)}`;
+
+// Real traffic, from many users: reads of inventory and orders. The controller promotes inventory while its gates
+// pass and rolls orders back when the mismatch gate fails; comparison runs on every request all along.
+const reads = ["/inventory", "/inventory/sku-1001", "/inventory/sku-1002", "/orders", "/orders/1", "/orders/2", "/orders/3"];
+let user = 0;
+const drive = async (rounds: number) => {
+  for (let i = 0; i < rounds; i++) {
+    await Promise.all(
+      reads.map(async (p) => {
+        user++;
+        await (await fetch(gw + p, { headers: { "x-user-id": `user-${user}` } })).arrayBuffer();
+      }),
+    );
   }
-  return r;
 };
-await drive(15);
-await reportWhen((o) => (o?.noise.length ?? 0) > 0);
-await Bun.sleep(400); // the data plane picks the learned noise up at its next flush tick
-await drive(25);
-const report = await reportWhen((o) => (o?.compared ?? 0) >= reads.length * 40);
-const orders = report.routes.find((r) => r.route === "orders");
+const until = Date.now() + 30_000;
+let now = await readReport();
+while ((now.inventory?.stage !== "candidate" || !now.orders?.paused) && Date.now() < until) {
+  await drive(10);
+  now = await readReport();
+}
+// Some more traffic in the final stages, so the report of the rolled-back route settles.
+await drive(10);
+await Bun.sleep(300);
+now = await readReport();
+
+const events = ((await (await fetch(`${adminUrl}/admin/events`)).json()) as {
+  events: { time: string; route: string; action: string; actor: string; from: { stage: string; percent: number }; to: { stage: string; percent: number }; message: string }[];
+}).events.reverse();
+const step = (s: { stage: string; percent: number }) => (s.stage === "canary" ? `canary ${s.percent}%` : s.stage);
+const story = events.map((e) => `  ${e.time.slice(11, 19)}  ${e.route.padEnd(9)} ${step(e.from).padEnd(11)} → ${step(e.to).padEnd(11)} by ${e.actor}: ${e.message}`);
+
 const findings: string[] = [];
+const orders = now.orders;
 if (orders) {
   findings.push(
     `  compared ${orders.compared}: ${orders.matched} equal, ${orders.noise_only} differing only by noise, ${orders.mismatched} mismatched`,
@@ -169,7 +174,7 @@ if (orders) {
     const samples = (await (await fetch(`${adminUrl}/admin/migrations/orders/signatures/${sig.id}/samples`)).json()) as {
       samples: { request: { method: string; path: string }; differences: { path: string; legacy: unknown; candidate: unknown }[] }[];
     };
-    const ex = samples.samples[0];
+    const ex = samples.samples.find((x) => x.differences.some((d) => sig.paths.includes(d.path.replace(/\[\d+\]|\[[^\]=]+=[^\]]*\]/g, "[*]"))));
     const d = ex?.differences.find((x) => sig.paths.includes(x.path.replace(/\[\d+\]|\[[^\]=]+=[^\]]*\]/g, "[*]")));
     if (ex && d) findings.push(`    e.g. ${ex.request.method} ${ex.request.path}: ${d.path} legacy=${JSON.stringify(d.legacy)} rewrite=${JSON.stringify(d.candidate)}`);
   }
@@ -182,18 +187,25 @@ Ficus demo — the strangler pattern on one service
   gateway               ${gw}
   admin                 ${adminUrl}
 
-Inventory reads are served by the rewrite; orders are served by legacy and shadowed to the rewrite:
-${rows.join("\n")}
+At start:
+${start}
 
-What the shadow stage found on the orders route (GET /orders, /orders/:id):
+The migration, as the audit trail tells it (\`ficus events\`):
+${story.join("\n")}
+
+Now:  inventory: ${where(now.inventory)}    orders: ${where(now.orders)}
+
+What the comparison found on the orders route (GET /orders, /orders/:id):
 ${findings.join("\n")}
   (49 vs 49.0, key order and timestamp formats compare equal; the random trace id is learned as noise.)
 
 Try:
-  curl -i ${gw}/inventory/sku-1001
+  curl -i ${gw}/inventory/sku-1001          # X-Ficus-Served-By tells who answered
   curl -i ${gw}/orders
   curl -i -X POST ${gw}/orders -H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'
   npx ficus report --admin ${adminUrl}
+  npx ficus events --admin ${adminUrl}
+  npx ficus resume orders --admin ${adminUrl}   # after fixing the bug: let the controller try again
   curl ${adminUrl}/admin/migrations
   curl ${adminUrl}/metrics | grep ficus_shadow
 
