@@ -8,11 +8,12 @@
  */
 import type { FicusConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { Metrics } from "../observability/metrics.ts";
 import { configKey, configState, planOf } from "./control.ts";
-import { decide } from "./gates.ts";
+import { decide, type GateResult } from "./gates.ts";
 import type { MigrationEvent, ResultsStore } from "./store.ts";
 
-export function controllerTick(config: FicusConfig, store: ResultsStore, now = Date.now()): MigrationEvent[] {
+export function controllerTick(config: FicusConfig, store: ResultsStore, now = Date.now(), onGates?: (route: string, gates: readonly GateResult[]) => void): MigrationEvent[] {
   const events: MigrationEvent[] = [];
   for (const rc of config.routes) {
     if (rc.candidate === undefined || !rc.canary.auto) continue;
@@ -20,6 +21,7 @@ export function controllerTick(config: FicusConfig, store: ResultsStore, now = D
     const step = store.step(rc.name, key, configState(rc));
     if (step.state.paused || (step.state.stage !== "shadow" && step.state.stage !== "canary")) continue;
     const d = decide(step.stats, step.startedAt, now, rc.canary.step, rc.canary.gates);
+    onGates?.(rc.name, d.gates);
     if (d.action === "wait") continue;
     const r = store.command(rc.name, key, configState(rc), d.action, planOf(rc), "controller", d.reason, { gates: d.gates }, step.version);
     if (r.event.changed) events.push(r.event);
@@ -28,12 +30,26 @@ export function controllerTick(config: FicusConfig, store: ResultsStore, now = D
 }
 
 /** Runs the controller every `intervalMs`; returns a stop function. */
-export function startController(read: () => { config: FicusConfig; store: ResultsStore } | undefined, onEvent: (e: MigrationEvent) => void, logger: Logger, intervalMs = 1000): () => void {
+export function startController(
+  read: () => { config: FicusConfig; store: ResultsStore } | undefined,
+  onEvent: (e: MigrationEvent) => void,
+  logger: Logger,
+  metrics?: Metrics,
+  intervalMs = 1000,
+): () => void {
+  const onGates = metrics
+    ? (route: string, gates: readonly GateResult[]) => {
+        for (const g of gates) {
+          metrics.gateValue.set({ route, gate: g.gate }, g.value);
+          for (const state of ["pass", "fail", "pending"] as const) metrics.gateState.set({ route, gate: g.gate, state }, g.status === state ? 1 : 0);
+        }
+      }
+    : undefined;
   const timer = setInterval(() => {
     const v = read();
     if (!v) return;
     try {
-      for (const e of controllerTick(v.config, v.store)) onEvent(e);
+      for (const e of controllerTick(v.config, v.store, Date.now(), onGates)) onEvent(e);
     } catch (err) {
       logger.warn("migration controller could not run; stages stay as they are", { error: err });
     }

@@ -96,6 +96,26 @@ export class Metrics {
     labelNames: ["route", "side"] as const,
     registers: [this.registry],
   });
+  readonly gateValue = new client.Gauge({
+    name: "ficus_gate_value",
+    help: "Current value of each gate of a route in shadow or canary (rates, latency ratios), as last evaluated.",
+    labelNames: ["route", "gate"] as const,
+    aggregator: "max",
+    registers: [this.registry],
+  });
+  readonly gateState = new client.Gauge({
+    name: "ficus_gate_state",
+    help: "1 for the current state (pass, fail, pending) of each gate of a route, as last evaluated.",
+    labelNames: ["route", "gate", "state"] as const,
+    aggregator: "max",
+    registers: [this.registry],
+  });
+  readonly storeUp = new client.Gauge({
+    name: "ficus_store_up",
+    help: "1 when the migration store could be read at the last attempt, 0 when not (the last known stages stay in force).",
+    aggregator: "min",
+    registers: [this.registry],
+  });
   readonly transitions = new client.Counter({
     name: "ficus_migration_transitions_total",
     help: "Migration stage transitions made, by route, action (promote, pause, resume, rollback, rollback_all) and actor.",

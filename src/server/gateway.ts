@@ -56,6 +56,8 @@ export class Gateway {
   recorder: ResultsRecorder | undefined;
   private migrationLoading: Promise<ResultsRecorder> | undefined;
   private controlTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether the migration store could be read at the last poll (stages stay as last known when not). */
+  storeUp = true;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -183,9 +185,15 @@ export class Gateway {
     try {
       rows = recorder.open().controlRows();
     } catch (err) {
-      this.logger.warn("cannot read migration state; keeping the last known stages", { error: err });
+      // Log the change, not every 200 ms poll.
+      if (this.storeUp) this.logger.error("cannot read the migration store; keeping the last known stages", { error: err });
+      this.storeUp = false;
+      this.metrics.storeUp.set(0);
       return;
     }
+    if (!this.storeUp) this.logger.info("migration store readable again");
+    this.storeUp = true;
+    this.metrics.storeUp.set(1);
     let changed = false;
     for (const r of table.routes) {
       if (!r.candidatePool) continue;

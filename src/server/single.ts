@@ -93,6 +93,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
       gateway.pollControl();
     },
     logger,
+    gateway.metrics,
   );
   return { gateway, admin: admin as Server<undefined>, reload, stop };
 }

@@ -138,6 +138,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
     (e) => recordEvent(e, metrics, logger),
     logger,
+    metrics,
   );
   if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
   // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.

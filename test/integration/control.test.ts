@@ -222,6 +222,12 @@ describe("automatic steps and gates", () => {
       expect(rollback?.actor).toBe("controller");
       expect(rollback?.message).toContain("gate failed: mismatch_rate");
       expect(rollback?.detail.gates.find((x) => x.gate === "mismatch_rate")?.status).toBe("fail");
+      const metrics = await (await fetch(`${g.admin}/metrics`)).text();
+      expect(metrics).toMatch(/ficus_gate_state\{route="buggy",gate="mismatch_rate",state="fail"\} 1/);
+      expect(metrics).toMatch(/ficus_gate_value\{route="buggy",gate="mismatch_rate"\} (0\.\d+|1)\n/);
+      expect(metrics).toMatch(/ficus_route_stage\{route="healthy",stage="candidate"\} 1/);
+      expect(metrics).toMatch(/ficus_canary_percent\{route="healthy"\} 100/);
+      expect(metrics).toMatch(/ficus_store_up 1/);
       const cli = await runCli(["events", "--admin", g.admin]);
       expect(cli.stdout).toContain("healthy  promote  canary 50% → candidate  by controller");
       expect(cli.stdout).toContain("buggy  rollback  canary 10% → legacy  by controller: rolled back from canary 10% to legacy (held until resumed) — gate failed: mismatch_rate");
