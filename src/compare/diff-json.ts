@@ -54,11 +54,11 @@ export function addDifference(sink: DiffSink, path: string, kind: DiffKind, lega
   sink.differences.push({ path, kind, severity: SEVERITY[kind], legacy: plain(legacy), candidate: plain(candidate) });
 }
 
-/** Values as they appear in a report: JsonNumber as its exact text when it is not a safe double. */
+/** Values as they appear in a report: a JsonNumber as a number when a double holds its value exactly, else its text. */
 function plain(v: unknown): unknown {
   if (v instanceof JsonNumber) {
     const n = Number(v.raw);
-    return String(n) === v.raw ? n : v.raw;
+    return Number.isFinite(n) && canonicalNumber(String(n)) === canonicalNumber(v.raw) ? n : v.raw;
   }
   return v;
 }

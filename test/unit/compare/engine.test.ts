@@ -235,3 +235,16 @@ describe("properties", () => {
     );
   });
 });
+
+describe("regressions", () => {
+  test("a number in a lossless-parsed document is reported as a number when a double holds it (was: \"25.0\" as a string)", () => {
+    // The long digit run forces the lossless path.
+    const v = compareDocuments('{"id":"1234567890123456789","total":25.0}', '{"id":"1234567890123456789","total":6.25}');
+    expect(v.differences).toEqual([{ path: "$.total", kind: "value", severity: "medium", legacy: 25, candidate: 6.25 }]);
+  });
+
+  test("hex such as a UUID inside a string does not look like a huge exponent", () => {
+    const v = compareDocuments('{"trace":"3f1c0a9b-4e123-8d2e-9f00-1e2f3a4b5c6d","n":1e400}', '{"trace":"3f1c0a9b-4e123-8d2e-9f00-1e2f3a4b5c6d","n":2e400}');
+    expect(v.differences.map((d) => d.path)).toEqual(["$.n"]);
+  });
+});
