@@ -15,7 +15,7 @@ import { errorBody, FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
 import type { FicusConfig } from "../config/schema.ts";
-import { migrationRoutes, migrationsReport } from "../migration/report.ts";
+import { DEFAULT_NOISE, migrationRoutes, migrationsReport } from "../migration/report.ts";
 import type { MigrationEvent, ResultsStore } from "../migration/store.ts";
 import { rollbackAll, runCommand } from "../migration/commands.ts";
 import type { RouteInfo } from "../server/gateway.ts";
@@ -113,7 +113,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const known = migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
     const rc = v.config.routes.find((r) => r.name === route);
-    return json({ route, noise: v.store.noise(route, rc?.shadow.noise ?? { relative: 0.2, absolute: 0.0003, min_aa: 20 }) });
+    return json({ route, noise: v.store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE) });
   });
   app.post("/admin/migrations/:route/noise", async (c) => {
     const v = await backend.migrations();

@@ -28,7 +28,8 @@ export interface RouteReport {
   readonly noise: readonly NoiseEntry[];
 }
 
-const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
+/** Noise settings for a route no longer in the config (its stored results are still reported). */
+export const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
 
 /** Routes that take part in a migration: those with a candidate, plus any with stored results. */
 export function migrationRoutes(config: FicusConfig, store: ResultsStore): string[] {
