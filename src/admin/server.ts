@@ -89,49 +89,49 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   app.get("/admin/routes", async () => json({ routes: await backend.routes() }));
   app.get("/admin/migrations", async () => {
     const v = await backend.migrations();
-    return json(migrationsReport(v.config, v.store));
+    return json(await migrationsReport(v.config, v.store));
   });
   app.get("/admin/migrations/:route/signatures", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
-    const known = migrationRoutes(v.config, v.store);
+    const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
-    return json({ route, signatures: v.store.signatures(route, 1000) });
+    return json({ route, signatures: await v.store.signatures(route, 1000) });
   });
   app.get("/admin/migrations/:route/signatures/:id/samples", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
-    const known = migrationRoutes(v.config, v.store);
+    const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
-    const samples = v.store.samples(route, c.req.param("id"));
+    const samples = await v.store.samples(route, c.req.param("id"));
     if (!samples) return new Response(errorBody("FICUS_SIGNATURE_UNKNOWN", `no signature ${c.req.param("id")} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
     return json({ route, signature: c.req.param("id"), samples });
   });
   app.get("/admin/migrations/:route/noise", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
-    const known = migrationRoutes(v.config, v.store);
+    const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
     const rc = v.config.routes.find((r) => r.name === route);
-    return json({ route, noise: v.store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE) });
+    return json({ route, noise: await v.store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE) });
   });
   app.post("/admin/migrations/:route/noise", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
-    const known = migrationRoutes(v.config, v.store);
+    const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
     const body = (await c.req.json().catch(() => undefined)) as { path?: unknown; reason?: unknown } | undefined;
     if (!body || typeof body.path !== "string" || body.path === "") {
       return new Response(errorBody("FICUS_BAD_REQUEST", 'expected a JSON body {"path": "$.field", "reason": "why"}', ""), { status: 400, headers: { "content-type": "application/json" } });
     }
-    v.store.markNoise(route, body.path, typeof body.reason === "string" ? body.reason : "marked as noise");
+    await v.store.markNoise(route, body.path, typeof body.reason === "string" ? body.reason : "marked as noise");
     return json({ route, marked: body.path }, 201);
   });
   app.delete("/admin/migrations/:route/noise", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
     const path = c.req.query("path") ?? "";
-    if (!v.store.unmarkNoise(route, path)) {
+    if (!(await v.store.unmarkNoise(route, path))) {
       return new Response(errorBody("FICUS_NOISE_MARK_UNKNOWN", `no noise mark ${JSON.stringify(path)} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
     }
     return json({ route, unmarked: path });
@@ -152,7 +152,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const route = c.req.param("route");
     const action = c.req.param("action") as "promote" | "pause" | "resume" | "rollback";
     try {
-      const event = runCommand(v.config, v.store, route, action, actorOf(c), await reasonOf(c));
+      const event = await runCommand(v.config, v.store, route, action, actorOf(c), await reasonOf(c));
       backend.recorded([event]);
       return json(event, event.changed ? 200 : 409);
     } catch (err) {
@@ -162,14 +162,14 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   });
   app.post("/admin/rollback-all", async (c) => {
     const v = await backend.migrations();
-    const events = rollbackAll(v.config, v.store, actorOf(c), await reasonOf(c));
+    const events = await rollbackAll(v.config, v.store, actorOf(c), await reasonOf(c));
     backend.recorded(events);
     return json({ events });
   });
   app.get("/admin/events", async (c) => {
     const v = await backend.migrations();
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 200) || 200));
-    return json({ events: v.store.events(c.req.query("route") || undefined, limit) });
+    return json({ events: await v.store.events(c.req.query("route") || undefined, limit) });
   });
   app.post("/admin/reload", async () => {
     const r = await backend.reload();

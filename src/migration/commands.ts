@@ -22,17 +22,19 @@ export function routeConfig(config: FicusConfig, route: string): RouteConfig {
 }
 
 /** The state in force for a route: the store's runtime state while ficus.yaml is unchanged, else the file's. */
-export function effectiveState(rc: RouteConfig, store: ResultsStore): ControlState {
-  const row = store.controlRows().find((r) => r.route === rc.name);
+export async function effectiveState(rc: RouteConfig, store: ResultsStore): Promise<ControlState> {
+  const row = (await store.controlRows()).find((r) => r.route === rc.name);
   return row && row.config_key === configKey(rc) ? { stage: row.stage, percent: row.percent, paused: row.paused } : configState(rc);
 }
 
-export function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): MigrationEvent {
+export async function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): Promise<MigrationEvent> {
   const rc = routeConfig(config, route);
-  return store.command(rc.name, configKey(rc), configState(rc), action, planOf(rc), actor, reason).event;
+  return (await store.command(rc.name, configKey(rc), configState(rc), action, planOf(rc), actor, reason)).event;
 }
 
 /** The kill switch: every route with a candidate back to legacy, held. */
-export function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): MigrationEvent[] {
-  return candidateRoutes(config).map((rc) => store.command(rc.name, configKey(rc), configState(rc), "rollback_all", planOf(rc), actor, reason).event);
+export async function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): Promise<MigrationEvent[]> {
+  const events: MigrationEvent[] = [];
+  for (const rc of candidateRoutes(config)) events.push((await store.command(rc.name, configKey(rc), configState(rc), "rollback_all", planOf(rc), actor, reason)).event);
+  return events;
 }

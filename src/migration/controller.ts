@@ -13,17 +13,22 @@ import { configKey, configState, planOf } from "./control.ts";
 import { decide, type GateResult } from "./gates.ts";
 import type { MigrationEvent, ResultsStore } from "./store.ts";
 
-export function controllerTick(config: FicusConfig, store: ResultsStore, now = Date.now(), onGates?: (route: string, gates: readonly GateResult[]) => void): MigrationEvent[] {
+export async function controllerTick(
+  config: FicusConfig,
+  store: ResultsStore,
+  now = Date.now(),
+  onGates?: (route: string, gates: readonly GateResult[]) => void,
+): Promise<MigrationEvent[]> {
   const events: MigrationEvent[] = [];
   for (const rc of config.routes) {
     if (rc.candidate === undefined || !rc.canary.auto) continue;
     const key = configKey(rc);
-    const step = store.step(rc.name, key, configState(rc));
+    const step = await store.step(rc.name, key, configState(rc));
     if (step.state.paused || (step.state.stage !== "shadow" && step.state.stage !== "canary")) continue;
     const d = decide(step.stats, step.startedAt, now, rc.canary.step, rc.canary.gates);
     onGates?.(rc.name, d.gates);
     if (d.action === "wait") continue;
-    const r = store.command(rc.name, key, configState(rc), d.action, planOf(rc), "controller", d.reason, { gates: d.gates }, step.version);
+    const r = await store.command(rc.name, key, configState(rc), d.action, planOf(rc), "controller", d.reason, { gates: d.gates }, step.version);
     if (r.event.changed) events.push(r.event);
   }
   return events;
@@ -31,7 +36,7 @@ export function controllerTick(config: FicusConfig, store: ResultsStore, now = D
 
 /** Runs the controller every `intervalMs`; returns a stop function. */
 export function startController(
-  read: () => { config: FicusConfig; store: ResultsStore } | undefined,
+  read: () => Promise<{ config: FicusConfig; store: ResultsStore } | undefined>,
   onEvent: (e: MigrationEvent) => void,
   logger: Logger,
   metrics?: Metrics,
@@ -45,13 +50,18 @@ export function startController(
         }
       }
     : undefined;
-  const timer = setInterval(() => {
-    const v = read();
-    if (!v) return;
+  let running = false;
+  const timer = setInterval(async () => {
+    // One tick at a time: a slow store must not pile up evaluations.
+    if (running) return;
+    running = true;
     try {
-      for (const e of controllerTick(v.config, v.store, Date.now(), onGates)) onEvent(e);
+      const v = await read();
+      if (v) for (const e of await controllerTick(v.config, v.store, Date.now(), onGates)) onEvent(e);
     } catch (err) {
       logger.warn("migration controller could not run; stages stay as they are", { error: err });
+    } finally {
+      running = false;
     }
   }, intervalMs);
   timer.unref?.();

@@ -10,7 +10,7 @@ import type { FicusConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { ResultsBuffer } from "./results.ts";
-import { ResultsStore } from "./store.ts";
+import { type ResultsStore, SqliteStore } from "./store.ts";
 
 export class ResultsRecorder {
   readonly buffer: ResultsBuffer;
@@ -18,7 +18,8 @@ export class ResultsRecorder {
   private readonly timer: ReturnType<typeof setInterval>;
   private degraded = false;
   /** Called after every flush tick with the store (to refresh what the data plane reads from it). */
-  onFlush: ((store: ResultsStore) => void) | undefined;
+  onFlush: ((store: ResultsStore) => Promise<void>) | undefined;
+  private ticking = false;
 
   constructor(
     private readonly settings: FicusConfig["store"],
@@ -33,13 +34,15 @@ export class ResultsRecorder {
   /** The store, opened on first use; an in-memory one when the file cannot be used. */
   open(): ResultsStore {
     if (this.store) return this.store;
+    let store: ResultsStore;
     try {
-      this.store = new ResultsStore(this.settings.path, this.settings.samples_per_signature, this.settings.retention);
+      store = new SqliteStore(this.settings.path, this.settings.samples_per_signature, this.settings.retention);
     } catch (err) {
       this.degrade(err, "open");
-      this.store = new ResultsStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
+      store = new SqliteStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
     }
-    return this.store;
+    this.store = store;
+    return store;
   }
 
   private degrade(err: unknown, op: string): void {
@@ -50,40 +53,41 @@ export class ResultsRecorder {
     }
   }
 
-  private tick(): void {
-    this.flush();
-    if (!this.onFlush) return;
+  private async tick(): Promise<void> {
+    // One tick at a time: a slow store must not pile up flushes.
+    if (this.ticking) return;
+    this.ticking = true;
     try {
-      this.onFlush(this.open());
-    } catch (err) {
-      this.degrade(err, "read");
+      await this.flush();
+      if (this.onFlush) await this.onFlush(this.open()).catch((err) => this.degrade(err, "read"));
+    } finally {
+      this.ticking = false;
     }
   }
 
   /** Writes what has accumulated. Never throws. */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.buffer.empty) return;
     const deltas = this.buffer.drain();
     const store = this.open();
     try {
-      store.apply(deltas);
+      await store.apply(deltas);
     } catch (err) {
       this.degrade(err, "write");
       if (store.location !== ":memory:") {
-        this.store = new ResultsStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
-        try {
-          this.store.apply(deltas);
-        } catch {
+        const memory = new SqliteStore(":memory:", this.settings.samples_per_signature, this.settings.retention);
+        this.store = memory;
+        await memory.apply(deltas).catch(() => {
           // Nothing more to do: the counts of this flush are lost, the gateway serves on.
-        }
+        });
       }
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
-    this.flush();
-    this.store?.close();
+    await this.flush();
+    await this.store?.close();
     this.store = undefined;
   }
 }

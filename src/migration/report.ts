@@ -32,9 +32,9 @@ export interface RouteReport {
 export const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
 
 /** Routes that take part in a migration: those with a candidate, plus any with stored results. */
-export function migrationRoutes(config: FicusConfig, store: ResultsStore): string[] {
+export async function migrationRoutes(config: FicusConfig, store: ResultsStore): Promise<string[]> {
   const names = config.routes.filter((r) => r.candidate !== undefined).map((r) => r.name);
-  for (const r of store.routes()) if (!names.includes(r.route)) names.push(r.route);
+  for (const r of await store.routes()) if (!names.includes(r.route)) names.push(r.route);
   return names;
 }
 
@@ -67,12 +67,12 @@ export function currentSignatures(sigs: readonly SignatureSummary[], noise: read
     .map(({ id, count, status, paths, severity }) => ({ id, count, status, paths, severity }));
 }
 
-export function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): RouteReport {
-  const r = store.route(route);
+export async function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): Promise<RouteReport> {
+  const r = await store.route(route);
   const rc = config.routes.find((x) => x.name === route);
-  const state = rc && rc.candidate !== undefined ? effectiveState(rc, store) : undefined;
+  const state = rc && rc.candidate !== undefined ? await effectiveState(rc, store) : undefined;
   const stage = state?.stage ?? rc?.stage ?? "(not configured)";
-  const noise = store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE);
+  const noise = await store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE);
   return {
     route,
     stage,
@@ -81,11 +81,13 @@ export function routeReport(config: FicusConfig, store: ResultsStore, route: str
     ...r.counters,
     skipped: r.skipped,
     latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },
-    signatures: currentSignatures(store.signatures(route, 1000), noise, topSignatures),
+    signatures: currentSignatures(await store.signatures(route, 1000), noise, topSignatures),
     noise,
   };
 }
 
-export function migrationsReport(config: FicusConfig, store: ResultsStore): { routes: RouteReport[] } {
-  return { routes: migrationRoutes(config, store).map((r) => routeReport(config, store, r)) };
+export async function migrationsReport(config: FicusConfig, store: ResultsStore): Promise<{ routes: RouteReport[] }> {
+  const routes: RouteReport[] = [];
+  for (const r of await migrationRoutes(config, store)) routes.push(await routeReport(config, store, r));
+  return { routes };
 }

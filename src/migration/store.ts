@@ -98,12 +98,116 @@ export interface MigrationEvent {
   readonly detail: unknown;
 }
 
-function summary(h: hdr.Histogram): LatencySummary {
+/**
+ * Where shadow results, migration state and the audit trail live. Two
+ * implementations: SQLite (one machine; its workers share the file) and
+ * PostgreSQL (several gateway instances). Methods are async for the network one.
+ */
+export interface ResultsStore {
+  /** A file path, ":memory:", or a redacted database URL. */
+  readonly location: string;
+  apply(deltas: Map<string, RouteDelta>, now?: number): Promise<void>;
+  routes(): Promise<RouteResults[]>;
+  route(route: string): Promise<RouteResults>;
+  signatures(route: string, limit?: number): Promise<SignatureSummary[]>;
+  samples(route: string, signature: string): Promise<Sample[] | undefined>;
+  noise(route: string, s: NoiseSettings): Promise<NoiseEntry[]>;
+  markNoise(route: string, path: string, reason: string): Promise<void>;
+  unmarkNoise(route: string, path: string): Promise<boolean>;
+  controlRows(): Promise<ControlRow[]>;
+  command(
+    route: string,
+    key: string,
+    configured: ControlState,
+    action: Action,
+    plan: Plan,
+    actor: string,
+    reason: string,
+    detail?: unknown,
+    expectedVersion?: number,
+  ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }>;
+  step(route: string, key: string, configured: ControlState): Promise<StepInfo>;
+  events(route?: string, limit?: number): Promise<MigrationEvent[]>;
+  close(): Promise<void>;
+}
+
+export interface StepInfo {
+  readonly version: number;
+  readonly startedAt: number;
+  readonly state: ControlState;
+  readonly stats: StepStats;
+}
+
+/** Percentiles of a latency histogram (µs) in milliseconds. */
+export function summary(h: hdr.Histogram): LatencySummary {
   const at = (p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
   return { p50_ms: at(50), p95_ms: at(95), p99_ms: at(99) };
 }
 
-export class ResultsStore {
+/** Diffy's significance rule over path statistics (shared by both stores). */
+export function learnedNoise(
+  stats: readonly { path: string; raw: number; aa: number }[],
+  marks: readonly { path: string; reason: string }[],
+  compared: number,
+  aaTotal: number,
+  s: NoiseSettings,
+): NoiseEntry[] {
+  const byPath = new Map(stats.map((r) => [r.path, r]));
+  const rates = (path: string) => {
+    const st = byPath.get(path);
+    return { candidate_rate: compared > 0 && st ? st.raw / compared : 0, aa_rate: aaTotal > 0 && st ? st.aa / aaTotal : 0 };
+  };
+  const out: NoiseEntry[] = [];
+  for (const m of [...marks].sort((a, b) => a.path.localeCompare(b.path))) out.push({ path: m.path, source: "manual", ...rates(m.path), why: `marked by hand: ${m.reason}` });
+  if (aaTotal >= s.min_aa) {
+    for (const st of [...stats].sort((a, b) => a.path.localeCompare(b.path))) {
+      if (st.aa === 0 || out.some((e) => e.path === st.path)) continue;
+      const { candidate_rate, aa_rate } = rates(st.path);
+      const excess = candidate_rate - aa_rate;
+      if (excess >= s.absolute && excess >= s.relative * aa_rate) continue;
+      out.push({
+        path: st.path,
+        source: "learned",
+        candidate_rate,
+        aa_rate,
+        why: `differs in ${pctText(aa_rate)} of ${aaTotal} A/A pairs and ${pctText(candidate_rate)} of ${compared} candidate pairs: not significantly more (needs +${pctText(s.absolute)} and +${Math.round(s.relative * 100)}% relative)`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Counters as RouteResults fields (shared by both stores). */
+export function routeResults(route: string, rows: readonly { name: string; value: number }[], legacy: hdr.Histogram, candidate: hdr.Histogram, ratio: hdr.Histogram): RouteResults {
+  const counters = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
+  const skipped = Object.fromEntries(SKIP_REASONS.map((c) => [c, 0])) as Record<SkipReason, number>;
+  for (const row of rows) {
+    if (row.name.startsWith("skipped.")) skipped[row.name.slice(8) as SkipReason] = Number(row.value);
+    else if ((COUNTERS as readonly string[]).includes(row.name)) counters[row.name as CounterName] = Number(row.value);
+  }
+  return {
+    route,
+    counters,
+    skipped,
+    latency: { legacy: summary(legacy), candidate: summary(candidate), ratio_p50: ratio.totalCount === 0 ? 0 : Math.round(ratio.getValueAtPercentile(50)) / 1000, pairs: ratio.totalCount },
+  };
+}
+
+/** Step statistics from counters now and at the step's start (shared by both stores). */
+export function stepStats(now: Record<string, number>, base: Record<string, number>, legacy: hdr.Histogram, candidate: hdr.Histogram): StepStats {
+  const since = (name: string) => (now[name] ?? 0) - (base[name] ?? 0);
+  return {
+    compared: since("compared"),
+    mismatched: since("mismatched"),
+    candidateFailures: since("candidate_error") + since("candidate_timeout"),
+    candidate5xx: since("candidate_5xx"),
+    legacy5xx: since("legacy_5xx"),
+    legacy,
+    candidate,
+  };
+}
+
+export class SqliteStore implements ResultsStore {
   private readonly db: Database;
   readonly location: string;
 
@@ -141,7 +245,7 @@ export class ResultsStore {
   }
 
   /** Merges one process's deltas, in a single transaction. */
-  apply(deltas: Map<string, RouteDelta>, now = Date.now()): void {
+  async apply(deltas: Map<string, RouteDelta>, now = Date.now()): Promise<void> {
     const db = this.db;
     const addCounter = db.query("INSERT INTO counters (route, name, value) VALUES (?, ?, ?) ON CONFLICT (route, name) DO UPDATE SET value = value + excluded.value");
     const addPath = db.query("INSERT INTO path_stats (route, path, raw, aa) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET raw = raw + excluded.raw, aa = aa + excluded.aa");
@@ -180,38 +284,23 @@ export class ResultsStore {
     })();
   }
 
-  routes(): RouteResults[] {
+  async routes(): Promise<RouteResults[]> {
     const names = new Set<string>();
     for (const r of this.db.query("SELECT DISTINCT route FROM counters UNION SELECT DISTINCT route FROM latency UNION SELECT DISTINCT route FROM noise_marks").all() as { route: string }[]) names.add(r.route);
-    return [...names].sort().map((route) => this.route(route));
+    return Promise.all([...names].sort().map((route) => this.route(route)));
   }
 
-  route(route: string): RouteResults {
-    const counters = Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Record<CounterName, number>;
-    const skipped = Object.fromEntries(SKIP_REASONS.map((c) => [c, 0])) as Record<SkipReason, number>;
-    for (const row of this.db.query("SELECT name, value FROM counters WHERE route = ?").all(route) as { name: string; value: number }[]) {
-      if (row.name.startsWith("skipped.")) skipped[row.name.slice(8) as SkipReason] = row.value;
-      else counters[row.name as CounterName] = row.value;
-    }
-    const hist = (side: string) => {
-      const row = this.db.query("SELECT histogram FROM latency WHERE route = ? AND side = ?").get(route, side) as { histogram: string } | null;
-      return row ? hdr.decodeFromCompressedBase64(row.histogram, 32, false) : newHistogram();
-    };
-    const ratio = hist("ratio");
-    return {
-      route,
-      counters,
-      skipped,
-      latency: {
-        legacy: summary(hist("legacy")),
-        candidate: summary(hist("candidate")),
-        ratio_p50: ratio.totalCount === 0 ? 0 : Math.round(ratio.getValueAtPercentile(50)) / 1000,
-        pairs: ratio.totalCount,
-      },
-    };
+  async route(route: string): Promise<RouteResults> {
+    const rows = this.db.query("SELECT name, value FROM counters WHERE route = ?").all(route) as { name: string; value: number }[];
+    return routeResults(route, rows, this.hist(route, "legacy"), this.hist(route, "candidate"), this.hist(route, "ratio"));
   }
 
-  signatures(route: string, limit = 100): SignatureSummary[] {
+  private hist(route: string, side: string): hdr.Histogram {
+    const row = this.db.query("SELECT histogram FROM latency WHERE route = ? AND side = ?").get(route, side) as { histogram: string } | null;
+    return row ? hdr.decodeFromCompressedBase64(row.histogram, 32, false) : newHistogram();
+  }
+
+  async signatures(route: string, limit = 100): Promise<SignatureSummary[]> {
     const rows = this.db
       .query("SELECT id, count, status_legacy, status_candidate, paths, severity, first_seen, last_seen FROM signatures WHERE route = ? ORDER BY count DESC, id LIMIT ?")
       .all(route, limit) as { id: string; count: number; status_legacy: number; status_candidate: number; paths: string; severity: Severity; first_seen: number; last_seen: number }[];
@@ -227,7 +316,7 @@ export class ResultsStore {
   }
 
   /** Samples of a signature of a route; undefined when the signature is unknown there. */
-  samples(route: string, signature: string): Sample[] | undefined {
+  async samples(route: string, signature: string): Promise<Sample[] | undefined> {
     const known = this.db.query("SELECT 1 FROM signatures WHERE id = ? AND route = ?").get(signature, route);
     if (!known) return undefined;
     return (this.db.query("SELECT data FROM samples WHERE signature = ? ORDER BY id").all(signature) as { data: string }[]).map((r) => JSON.parse(r.data) as Sample);
@@ -239,48 +328,24 @@ export class ResultsStore {
    * candidate difference rate is not significantly higher: significant means
    * candidate_rate − aa_rate ≥ absolute and ≥ relative × aa_rate (Diffy's rule).
    */
-  noise(route: string, s: NoiseSettings): NoiseEntry[] {
-    const counter = (name: string) => (this.db.query("SELECT value FROM counters WHERE route = ? AND name = ?").get(route, name) as { value: number } | null)?.value ?? 0;
-    const compared = counter("compared");
-    const aaTotal = counter("aa_compared");
-    const stats = new Map((this.db.query("SELECT path, raw, aa FROM path_stats WHERE route = ?").all(route) as { path: string; raw: number; aa: number }[]).map((r) => [r.path, r]));
-    const rates = (path: string) => {
-      const st = stats.get(path);
-      return { candidate_rate: compared > 0 && st ? st.raw / compared : 0, aa_rate: aaTotal > 0 && st ? st.aa / aaTotal : 0 };
-    };
-    const out: NoiseEntry[] = [];
-    for (const m of this.db.query("SELECT path, reason FROM noise_marks WHERE route = ? ORDER BY path").all(route) as { path: string; reason: string }[]) {
-      out.push({ path: m.path, source: "manual", ...rates(m.path), why: `marked by hand: ${m.reason}` });
-    }
-    if (aaTotal >= s.min_aa) {
-      for (const st of [...stats.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-        if (st.aa === 0 || out.some((e) => e.path === st.path)) continue;
-        const { candidate_rate, aa_rate } = rates(st.path);
-        const excess = candidate_rate - aa_rate;
-        if (excess >= s.absolute && excess >= s.relative * aa_rate) continue;
-        out.push({
-          path: st.path,
-          source: "learned",
-          candidate_rate,
-          aa_rate,
-          why: `differs in ${pctText(aa_rate)} of ${aaTotal} A/A pairs and ${pctText(candidate_rate)} of ${compared} candidate pairs: not significantly more (needs +${pctText(s.absolute)} and +${Math.round(s.relative * 100)}% relative)`,
-        });
-      }
-    }
-    return out;
+  async noise(route: string, s: NoiseSettings): Promise<NoiseEntry[]> {
+    const counters = this.counterMap(route);
+    const stats = this.db.query("SELECT path, raw, aa FROM path_stats WHERE route = ?").all(route) as { path: string; raw: number; aa: number }[];
+    const marks = this.db.query("SELECT path, reason FROM noise_marks WHERE route = ?").all(route) as { path: string; reason: string }[];
+    return learnedNoise(stats, marks, counters.compared ?? 0, counters.aa_compared ?? 0, s);
   }
 
-  markNoise(route: string, path: string, reason: string): void {
+  async markNoise(route: string, path: string, reason: string): Promise<void> {
     this.db.query("INSERT INTO noise_marks (route, path, reason, created) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET reason = excluded.reason").run(route, path, reason, Date.now());
   }
 
   /** Removes a manual mark; false when there was none. */
-  unmarkNoise(route: string, path: string): boolean {
+  async unmarkNoise(route: string, path: string): Promise<boolean> {
     return this.db.query("DELETE FROM noise_marks WHERE route = ? AND path = ?").run(route, path).changes > 0;
   }
 
   /** Runtime control rows; the caller ignores a row whose config key no longer matches. */
-  controlRows(): ControlRow[] {
+  async controlRows(): Promise<ControlRow[]> {
     return (this.db.query("SELECT route, stage, percent, paused, config_key, version FROM route_state").all() as (Omit<ControlRow, "paused"> & { paused: number })[]).map((r) => ({
       ...r,
       paused: r.paused === 1,
@@ -291,7 +356,7 @@ export class ResultsStore {
    * Applies one command in a single transaction (commands from several
    * processes serialize here) and records an event, changed or not.
    */
-  command(
+  async command(
     route: string,
     key: string,
     configured: ControlState,
@@ -301,7 +366,7 @@ export class ResultsStore {
     reason: string,
     detail: unknown = {},
     expectedVersion?: number,
-  ): { transition: Transition; from: ControlState; event: MigrationEvent } {
+  ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
     return this.db.transaction(() => {
       const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number }
@@ -354,7 +419,7 @@ export class ResultsStore {
    * since (counters minus the step's baseline; the step latency histograms). A
    * route without runtime state gets one now (the step starts with the file's state).
    */
-  step(route: string, key: string, configured: ControlState): { version: number; startedAt: number; state: ControlState; stats: StepStats } {
+  async step(route: string, key: string, configured: ControlState): Promise<StepInfo> {
     return this.db.transaction(() => {
       let row = this.db.query("SELECT stage, percent, paused, config_key, version, step_started, baseline FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number; step_started: number; baseline: string }
@@ -372,32 +437,17 @@ export class ResultsStore {
         this.db.query("DELETE FROM latency WHERE route = ? AND side IN ('step_legacy', 'step_candidate')").run(route);
         row = this.db.query("SELECT stage, percent, paused, config_key, version, step_started, baseline FROM route_state WHERE route = ?").get(route) as NonNullable<typeof row>;
       }
-      const base = JSON.parse(row.baseline) as Record<string, number>;
-      const now = this.counterMap(route);
-      const since = (name: string) => (now[name] ?? 0) - (base[name] ?? 0);
-      const hist = (side: string) => {
-        const h = this.db.query("SELECT histogram FROM latency WHERE route = ? AND side = ?").get(route, side) as { histogram: string } | null;
-        return h ? hdr.decodeFromCompressedBase64(h.histogram, 32, false) : newHistogram();
-      };
       return {
         version: row.version,
         startedAt: row.step_started,
         state: { stage: row.stage, percent: row.percent, paused: row.paused === 1 },
-        stats: {
-          compared: since("compared"),
-          mismatched: since("mismatched"),
-          candidateFailures: since("candidate_error") + since("candidate_timeout"),
-          candidate5xx: since("candidate_5xx"),
-          legacy5xx: since("legacy_5xx"),
-          legacy: hist("step_legacy"),
-          candidate: hist("step_candidate"),
-        },
+        stats: stepStats(this.counterMap(route), JSON.parse(row.baseline) as Record<string, number>, this.hist(route, "step_legacy"), this.hist(route, "step_candidate")),
       };
     }).immediate();
   }
 
   /** The audit trail, newest first. */
-  events(route?: string, limit = 200): MigrationEvent[] {
+  async events(route?: string, limit = 200): Promise<MigrationEvent[]> {
     const rows = (
       route === undefined
         ? this.db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?").all(limit)
@@ -417,7 +467,7 @@ export class ResultsStore {
     }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

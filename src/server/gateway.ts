@@ -15,6 +15,7 @@ import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
 import type { ResultsRecorder } from "../migration/recorder.ts";
+import type { ControlRow } from "../migration/store.ts";
 
 export interface GatewayOptions {
   readonly loaded: LoadedConfig;
@@ -58,6 +59,9 @@ export class Gateway {
   private controlTimer: ReturnType<typeof setInterval> | undefined;
   /** Whether the migration store could be read at the last poll (stages stay as last known when not). */
   storeUp = true;
+  /** The control rows of the last successful poll, applied at once to a table built by a reload. */
+  private lastRows: ControlRow[] = [];
+  private polling = false;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -89,18 +93,18 @@ export class Gateway {
     this.migrationLoading ??= (async () => {
       const [{ ResultsRecorder }, { Shadow }] = await Promise.all([import("../migration/recorder.ts"), import("../migration/shadow.ts")]);
       const recorder = new ResultsRecorder(this.loaded.config.store, this.metrics, this.logger);
-      recorder.onFlush = (store) => {
+      recorder.onFlush = async (store) => {
         // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
         for (const r of this.proxy.table.routes) {
-          if (r.live.stage === "shadow" || r.live.stage === "canary") r.shadow.noise = new Set(store.noise(r.name, r.shadow.config.noise).map((e) => e.path));
+          if (r.live.stage === "shadow" || r.live.stage === "canary") r.shadow.noise = new Set((await store.noise(r.name, r.shadow.config.noise)).map((e) => e.path));
         }
       };
       this.recorder = recorder;
       this.proxy.shadow = new Shadow(recorder.buffer, this.metrics, this.logger);
       // Commands (promote, rollback, …) arrive through the shared store: obey them within 200 ms.
-      this.controlTimer = setInterval(() => this.pollControl(), 200);
+      this.controlTimer = setInterval(() => void this.pollControl(), 200);
       this.controlTimer.unref?.();
-      this.pollControl();
+      await this.pollControl();
       return recorder;
     })();
     return this.migrationLoading;
@@ -168,7 +172,7 @@ export class Gateway {
     }
     const table = this.buildTable(next);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
-    this.pollControl(table);
+    this.applyControl(table);
     this.proxy.swap(table);
     this.refreshStageGauges();
     this.accessLog.reconfigure(n.access_log);
@@ -178,22 +182,31 @@ export class Gateway {
   }
 
   /** Applies the runtime stage/percentage of each route with a candidate (or the file's, when stale). */
-  pollControl(table: RouteTable = this.proxy.table): void {
+  /** Reads the runtime state of routes from the store and applies it (never overlapping, never throwing). */
+  async pollControl(): Promise<void> {
     const recorder = this.recorder;
-    if (!recorder) return;
-    let rows: ReturnType<ReturnType<ResultsRecorder["open"]>["controlRows"]>;
+    if (!recorder || this.polling) return;
+    this.polling = true;
     try {
-      rows = recorder.open().controlRows();
+      this.lastRows = await recorder.open().controlRows();
     } catch (err) {
       // Log the change, not every 200 ms poll.
       if (this.storeUp) this.logger.error("cannot read the migration store; keeping the last known stages", { error: err });
       this.storeUp = false;
       this.metrics.storeUp.set(0);
       return;
+    } finally {
+      this.polling = false;
     }
     if (!this.storeUp) this.logger.info("migration store readable again");
     this.storeUp = true;
     this.metrics.storeUp.set(1);
+    this.applyControl(this.proxy.table);
+  }
+
+  /** Applies the last polled runtime state to a table (synchronously: a reload uses it before swapping). */
+  private applyControl(table: RouteTable): void {
+    const rows = this.lastRows;
     let changed = false;
     for (const r of table.routes) {
       if (!r.candidatePool) continue;
@@ -254,7 +267,7 @@ export class Gateway {
     server.stop(true);
     this.proxy.close();
     if (this.controlTimer) clearInterval(this.controlTimer);
-    this.recorder?.close();
+    await this.recorder?.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;

@@ -65,12 +65,12 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
         reload: async () => reload(),
         migrations: async () => {
           const recorder = await gateway.migration();
-          recorder.flush();
+          await recorder.flush();
           return { config: gateway.config.config, store: recorder.open() };
         },
         recorded: (events) => {
           for (const e of events) recordEvent(e, gateway.metrics, logger);
-          gateway.pollControl();
+          void gateway.pollControl();
         },
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
@@ -82,15 +82,15 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
   }
   // Automatic promotion and rollback on the gates (routes with a candidate and canary.auto).
   stopController = startController(
-    () => {
+    async () => {
       const recorder = gateway.recorder;
       if (!recorder) return undefined;
-      recorder.flush();
+      await recorder.flush();
       return { config: gateway.config.config, store: recorder.open() };
     },
     (e) => {
       recordEvent(e, gateway.metrics, logger);
-      gateway.pollControl();
+      void gateway.pollControl();
     },
     logger,
     gateway.metrics,

@@ -135,7 +135,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   const [{ startAdminServer }, { startController }] = await Promise.all([import("../admin/server.ts"), import("../migration/controller.ts")]);
   let controllerStore: Awaited<ReturnType<typeof results>> | undefined;
   const stopController = startController(
-    () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
+    async () => (controllerStore ? { config: loaded.config, store: controllerStore.open() } : undefined),
     (e) => recordEvent(e, metrics, logger),
     logger,
     metrics,

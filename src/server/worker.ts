@@ -61,7 +61,7 @@ export async function runWorker(logger: Logger): Promise<void> {
         send({ t: "reply", id: m.id, data: gateway ? gateway.routes() : [] });
         return;
       case "flush":
-        gateway?.recorder?.flush();
+        await gateway?.recorder?.flush();
         send({ t: "reply", id: m.id, data: true });
         return;
       case "shutdown":
