@@ -176,7 +176,11 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     return json(r, r.ok ? 200 : 422);
   });
   app.notFound((c) => new Response(errorBody("FICUS_ADMIN_NOT_FOUND", `no admin endpoint ${c.req.method} ${c.req.path}`, ""), { status: 404, headers: { "content-type": "application/json" } }));
-  app.onError((err) => new Response(errorBody("FICUS_INTERNAL", err.message, ""), { status: 500, headers: { "content-type": "application/json" } }));
+  app.onError((err) =>
+    err instanceof FicusError
+      ? new Response(errorBody(err.code, err.message, ""), { status: err.status || 500, headers: { "content-type": "application/json" } })
+      : new Response(errorBody("FICUS_INTERNAL", err.message, ""), { status: 500, headers: { "content-type": "application/json" } }),
+  );
   return app;
 }
 

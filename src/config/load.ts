@@ -343,7 +343,7 @@ export function redactConfig(loaded: LoadedConfig): unknown {
       }
       return out;
     }
-    if (typeof v === "string" && /^https?:\/\/[^/@]*:[^/@]*@/.test(v)) return v.replace(/\/\/[^/@]*@/, "//[redacted]@");
+    if (typeof v === "string" && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(v)) return v.replace(/\/\/[^/@]*@/, "//[redacted]@");
     return v;
   };
   return walk(loaded.config, []);

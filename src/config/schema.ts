@@ -344,7 +344,20 @@ export const configSchema = z
       .meta({ description: "Application logs." }),
     store: z
       .strictObject({
-        path: z.string().default(".ficus/results.db").meta({ description: "SQLite file holding shadow results (created with its folder). Default .ficus/results.db." }),
+        path: z.string().default(".ficus/results.db").meta({ description: "SQLite file holding shadow results and migration state (created with its folder), used when url is not set. Default .ficus/results.db." }),
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
+          .optional()
+          .meta({
+            description:
+              "PostgreSQL database shared by a fleet of gateways, e.g. postgres://ficus:${PG_PASSWORD}@db:5432/ficus. Results merge across instances and a promote, pause or rollback through any instance is obeyed by all. Replaces path when set.",
+          }),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
+          .default("ficus")
+          .meta({ description: "PostgreSQL schema holding Ficus's tables (created if missing). Gateways sharing a migration use the same one. Default ficus." }),
         samples_per_signature: z.number().int().min(0).max(100).default(5).meta({ description: "Sample pairs kept per mismatch signature. Default 5." }),
         retention: duration("7d", "Signatures not seen for this long are deleted."),
         flush_interval: duration("1s", "How often buffered results are written."),

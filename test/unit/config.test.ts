@@ -86,6 +86,18 @@ describe("environment interpolation", () => {
     expect(JSON.stringify(redactConfig(loaded))).toContain("[redacted]");
   });
 
+  test("a database URL written with its password is shown without it", () => {
+    const loaded = parseConfig("store:\n  url: postgres://ficus:hunter2@db:5432/ficus\n", "f.yaml", {});
+    expect(loaded.config.store.url).toBe("postgres://ficus:hunter2@db:5432/ficus");
+    expect(loaded.config.store.schema).toBe("ficus");
+    expect(JSON.stringify(redactConfig(loaded))).not.toContain("hunter2");
+  });
+
+  test("store url and schema are validated", () => {
+    expect(() => parseConfig("store:\n  url: mysql://db/x\n", "f.yaml", {})).toThrow(/store\.url: must be a postgres/);
+    expect(() => parseConfig("store:\n  url: postgres://db/x\n  schema: Bad-Name\n", "f.yaml", {})).toThrow(/store\.schema: must be a lower-case SQL identifier/);
+  });
+
   test("a missing variable is an error naming the variable, field and line", () => {
     try {
       parseConfig("routes:\n  - name: a\n    upstream: ${NOPE}\n", "f.yaml", {});
