@@ -358,6 +358,13 @@ export const configSchema = z
           .regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case SQL identifier")
           .default("ficus")
           .meta({ description: "PostgreSQL schema holding Ficus's tables (created if missing). Gateways sharing a migration use the same one. Default ficus." }),
+        affects_readiness: z
+          .boolean()
+          .default(false)
+          .meta({
+            description:
+              "When true, /readyz answers 503 while the store cannot be read (routes with a candidate only). The gateway serves on the last known stages either way; turn this on to have a load balancer prefer instances that see the fleet's commands. Default false.",
+          }),
         samples_per_signature: z.number().int().min(0).max(100).default(5).meta({ description: "Sample pairs kept per mismatch signature. Default 5." }),
         retention: duration("7d", "Signatures not seen for this long are deleted."),
         flush_interval: duration("1s", "How often buffered results are written."),

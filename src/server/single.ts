@@ -55,7 +55,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
   try {
     admin = startAdminServer(
       {
-        ready: () => gateway.isReady,
+        ready: () => gateway.isReady && (gateway.storeUp || !gateway.config.config.store.affects_readiness),
         metrics: () => {
           gateway.refreshGauges();
           return gateway.metrics.text();

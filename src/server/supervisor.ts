@@ -141,11 +141,28 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     metrics,
   );
   if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
+  // Readiness can follow the store (store.affects_readiness): the supervisor reads it as its workers do.
+  let storeUp = true;
+  let probing = false;
+  const probe = setInterval(async () => {
+    if (probing || !controllerStore || !loaded.config.store.affects_readiness) return;
+    probing = true;
+    storeUp = await controllerStore
+      .open()
+      .controlRows()
+      .then(
+        () => true,
+        () => false,
+      );
+    probing = false;
+  }, 500);
+  probe.unref?.();
   // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.
   let admin: { stop(force: boolean): void } | undefined;
   const unsubscribe = onSignals(source, reload, async (sig) => {
     stopping = true;
     stopController();
+    clearInterval(probe);
     logger.info("stopping workers", { signal: sig });
     const exits = slots.map((s) => s.proc?.exited);
     for (const s of slots) s.proc?.kill("SIGTERM");
@@ -158,7 +175,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   try {
     admin = startAdminServer(
     {
-      ready: () => !stopping && slots.every((s) => s.ready),
+      ready: () => !stopping && slots.every((s) => s.ready) && (storeUp || !loaded.config.store.affects_readiness),
       metrics: async () => {
         const parts = await Promise.all(slots.map((s) => ask<Awaited<ReturnType<Metrics["json"]>>>(s, "metrics")));
         return aggregateMetrics([await metrics.json(), ...parts.filter((p) => p !== undefined)]);
@@ -195,6 +212,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     stopping = true;
     unsubscribe();
     stopController();
+    clearInterval(probe);
     for (const sl of slots) sl.proc?.kill("SIGTERM");
     // An unref'd deadline: a pending Bun.sleep would keep the process alive after the workers are gone.
     await Promise.race([Promise.all(slots.map((sl) => sl.proc?.exited)), new Promise((r) => setTimeout(r, 5000).unref())]);

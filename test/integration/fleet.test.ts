@@ -22,12 +22,12 @@ afterAll(async () => {
   await sql.close();
 });
 
-function config(url: string, schema: string): string {
+function config(url: string, schema: string, extra = { workers: 1, listen: "127.0.0.1:0", store: "" }): string {
   return [
-    "listen: 127.0.0.1:0",
-    "workers: 1",
+    `listen: ${extra.listen}`,
+    `workers: ${extra.workers}`,
     "admin: { listen: 127.0.0.1:0 }",
-    `store: { url: "${url}", schema: ${schema}, flush_interval: 100ms }`,
+    `store: { url: "${url}", schema: ${schema}, flush_interval: 100ms${extra.store} }`,
     "routes:",
     "  - name: orders",
     `    legacy: ${legacy.url}`,
@@ -64,7 +64,7 @@ test("two gateways on one PostgreSQL store: merged report, commands obeyed by bo
   const schema = `ficus_fleet_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   schemas.push(schema);
   const dir = tempDir("ficus-fleet-");
-  const cfgA = writeConfig(dir, config(PG_URL, schema), "a.yaml");
+  const cfgA = writeConfig(dir, config(PG_URL, schema, { workers: 1, listen: "127.0.0.1:0", store: ", affects_readiness: true" }), "a.yaml");
   const cfgB = writeConfig(dir, config(PG_URL, schema), "b.yaml");
   const [a, b] = await Promise.all([startFicus(["-c", cfgA]), startFicus(["-c", cfgB])]);
   try {
@@ -74,6 +74,7 @@ test("two gateways on one PostgreSQL store: merged report, commands obeyed by bo
     const t = performance.now();
     while ((await compared(b)) < 10 && performance.now() - t < 5000) await Bun.sleep(50);
     expect(await compared(a)).toBe(10);
+    expect((await fetch(`${a.admin}/readyz`)).status).toBe(200);
     expect(await compared(b)).toBe(10);
 
     // Promote through A: B follows.
@@ -110,9 +111,32 @@ test("an unreachable database: traffic flows on the configured stage, commands f
     expect(await servedBy(g)).toBe("legacy");
     const metrics = await (await fetch(`${g.admin}/metrics`)).text();
     expect(metrics).toMatch(/^ficus_store_up 0$/m);
+    // Serving on the last known stage counts as ready unless the store is made part of readiness.
+    expect((await fetch(`${g.admin}/readyz`)).status).toBe(200);
     expect(await g.stop()).toBe(0);
     expect(JSON.stringify(g.logs)).not.toContain("hunter2");
   } finally {
     await g.stop();
+  }
+});
+
+test("store.affects_readiness: /readyz answers 503 while the store cannot be read (one process and with workers)", async () => {
+  const dir = tempDir("ficus-fleet-ready-");
+  const url = `postgres://ficus@127.0.0.1:${freePort()}/test`;
+  const one = await startFicus(["-c", writeConfig(dir, config(url, "ficus", { workers: 1, listen: "127.0.0.1:0", store: ", affects_readiness: true" }), "one.yaml")]);
+  const two = await startFicus(["-c", writeConfig(dir, config(url, "ficus", { workers: 2, listen: `127.0.0.1:${freePort()}`, store: ", affects_readiness: true" }), "two.yaml")]);
+  try {
+    for (const g of [one, two]) {
+      const t0 = performance.now();
+      let status = 0;
+      while (status !== 503 && performance.now() - t0 < 3000) {
+        status = (await fetch(`${g.admin}/readyz`)).status;
+        if (status !== 503) await Bun.sleep(50);
+      }
+      expect(status).toBe(503);
+      expect(await servedBy(g)).toBe("legacy");
+    }
+  } finally {
+    await Promise.all([one.stop(), two.stop()]);
   }
 });
