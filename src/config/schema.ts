@@ -177,6 +177,15 @@ const rewriteSchema = z
 const shadowSchema = z
   .strictObject({
     sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of requests mirrored to the candidate, chosen deterministically (every k-th). Default 1." }),
+    after_cutover: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .meta({
+        description:
+          "In the candidate stage, fraction of requests (served by the candidate) also sent to legacy and compared, to keep watching after cutover until legacy is switched off. Default 0 (legacy gets no traffic).",
+      }),
     max_concurrency: z.number().int().min(1).default(64).meta({ description: "Candidate calls in flight per route (per worker); past it the mirror copy is dropped and counted. Default 64." }),
     timeout: duration("10s", "Time allowed for the candidate's whole response."),
     max_body: size("1MiB", "Largest request body buffered for mirroring; larger requests are not shadowed (skipped: body_too_large)."),

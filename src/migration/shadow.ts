@@ -90,7 +90,8 @@ export class Shadow {
     const s = route.shadow;
     const name = route.name;
     this.results.count(name, "total");
-    s.acc += s.config.sample;
+    // After cutover the candidate serves everything; legacy still answers a sample for comparison.
+    s.acc += route.live.stage === "candidate" ? s.config.after_cutover : s.config.sample;
     if (s.acc < 1) return "sampled_out";
     s.acc -= 1;
     let reason: SkipReason | undefined;

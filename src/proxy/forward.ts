@@ -224,7 +224,7 @@ export class Proxy {
     if (stage === "canary") side = assign(route.canary, route.canaryState, headers, client);
     if (route.allowForce) side = forcedSide(headers.get("x-ficus-force")) ?? side;
     ex.side = side;
-    const compares = stage === "shadow" || stage === "canary";
+    const compares = stage === "shadow" || stage === "canary" || (stage === "candidate" && route.shadow.config.after_cutover > 0);
     const shadow = this.shadow;
     const mirror = compares && shadow !== undefined && shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;

@@ -29,6 +29,19 @@ beforeAll(async () => {
     canary: { percent: 0, allow_force: false, auto: false }
     served_by_header: false
     rewrite: { strip_prefix: /locked }
+  - name: cut
+    match: { prefix: /cut }
+    legacy: ${legacy.url}
+    candidate: ${candidate.url}
+    stage: candidate
+    rewrite: { strip_prefix: /cut }
+    shadow: { aa: 0, after_cutover: 0.5 }
+  - name: done
+    match: { prefix: /done }
+    legacy: ${legacy.url}
+    candidate: ${candidate.url}
+    stage: candidate
+    rewrite: { strip_prefix: /done }
 `,
   );
   gw = await startFicus(["-c", path]);
@@ -88,6 +101,23 @@ describe("canary stage", () => {
       expect(s.differences.find((d) => d.path.startsWith("body"))).toMatchObject({ legacy: "status 200 from legacy", candidate: "status 200 from candidate" });
       expect(s.differences.find((d) => d.path === "headers.x-upstream")).toMatchObject({ legacy: "legacy", candidate: "candidate" });
     }
+  });
+
+  test("after cutover, legacy still answers shadow.after_cutover of the requests for comparison, and none by default", async () => {
+    for (let i = 0; i < 10; i++) {
+      expect((await served("/cut/echo")).by).toBe("candidate");
+      expect((await served("/done/echo")).by).toBe("candidate");
+    }
+    const routes = async () => ((await (await fetch(`${gw.admin}/admin/migrations`)).json()) as { routes: { route: string; compared: number; stage: string }[] }).routes;
+    let cut: { compared: number; stage: string } | undefined;
+    for (let i = 0; i < 60 && (cut?.compared ?? 0) < 5; i++) {
+      await Bun.sleep(50);
+      cut = (await routes()).find((r) => r.route === "cut");
+    }
+    await Bun.sleep(250); // one more flush: nothing beyond the sample may arrive
+    const all = await routes();
+    expect(all.find((r) => r.route === "cut")).toMatchObject({ stage: "candidate", compared: 5 });
+    expect(all.find((r) => r.route === "done")?.compared ?? 0).toBe(0);
   });
 
   test("stage and percentage are metrics; served-by is counted", async () => {
