@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SQL } from "bun";
-import { type Ficus, freePort, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { type Ficus, freePort, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const schemas: string[] = [];
@@ -75,6 +75,8 @@ test("two gateways on one PostgreSQL store: merged report, commands obeyed by bo
     while ((await compared(b)) < 10 && performance.now() - t < 5000) await Bun.sleep(50);
     expect(await compared(a)).toBe(10);
     expect((await fetch(`${a.admin}/readyz`)).status).toBe(200);
+    const report = JSON.parse((await runCli(["report", "--admin", b.admin, "--json"])).stdout) as { routes: { route: string; compared: number }[] };
+    expect(report.routes.find((r) => r.route === "orders")?.compared).toBe(10);
     expect(await compared(b)).toBe(10);
 
     // Promote through A: B follows.
@@ -90,6 +92,14 @@ test("two gateways on one PostgreSQL store: merged report, commands obeyed by bo
     // One audit trail: A lists B's rollback.
     const events = (await (await fetch(`${a.admin}/admin/events?route=orders`)).json()) as { events: { action: string; message: string }[] };
     expect(events.events.map((e) => e.action)).toEqual(["rollback", "promote"]);
+
+    // A promote through one instance racing a rollback through the other always ends rolled back.
+    for (let round = 0; round < 3; round++) {
+      await post(a, "/admin/migrations/orders/resume");
+      await Promise.all([post(a, "/admin/migrations/orders/promote"), post(b, "/admin/migrations/orders/rollback")]);
+      const state = (await (await fetch(`${b.admin}/admin/migrations`)).json()) as { routes: { stage: string; paused: boolean }[] };
+      expect(state.routes[0]).toMatchObject({ stage: "shadow", paused: true });
+    }
     expect(await a.stop()).toBe(0);
     expect(await b.stop()).toBe(0);
   } finally {
