@@ -10,14 +10,14 @@
  * any fraction is exact over time). Unsafe methods are mirrored only when the
  * route allows it.
  */
-import { compareMessages, type HttpMessage } from "../compare/index.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RuntimeRoute } from "../proxy/route-table.ts";
 import { redactHeaders, redactQuery } from "./redact.ts";
 import type { Side } from "./canary.ts";
-import { generalizePath, type ResultsBuffer, type SkipReason } from "./results.ts";
+import { type Answer, judgeAA, judgePair } from "./judge.ts";
+import type { ResultsBuffer, SkipReason } from "./results.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -168,59 +168,31 @@ export class Shadow {
       this.metrics.shadowSkipped.inc({ route: name, reason: "legacy_failed" });
       return;
     }
-    const servedMsg: HttpMessage = { status: served.status, headers: [...served.headers], body: new Uint8Array(served.body) };
-    const legacyMsg: HttpMessage =
-      call.servedBy === "legacy" || !outcome.ok ? servedMsg : { status: outcome.answer.status, headers: outcome.answer.headers, body: outcome.answer.body };
-    if (aa?.ok) {
-      // Legacy against itself: the paths that differ here are what noise looks like on this route.
-      const v = compareMessages(legacyMsg, { status: aa.answer.status, headers: aa.answer.headers, body: aa.answer.body }, route.compareRules);
-      this.results.count(name, "aa_compared");
-      this.results.pathsDiffered(name, new Set(v.differences.map((d) => generalizePath(d.path))), "aa");
-    }
-    if (!outcome.ok) {
-      const kind = outcome.timeout ? "candidate_timeout" : "candidate_error";
-      this.results.count(name, kind);
-      this.metrics.shadowCandidateErrors.inc({ route: name, kind: outcome.timeout ? "timeout" : "error" });
-      return;
-    }
+    const servedAnswer: Answer = { status: served.status, headers: [...served.headers], body: new Uint8Array(served.body), durationMs: served.durationMs };
     // Orient the pair: "legacy" is always legacy's answer, whichever side served the client.
-    const m = outcome.answer;
-    const c =
-      call.servedBy === "legacy" ? m : { status: served.status, headers: [...served.headers] as [string, string][], body: new Uint8Array(served.body), durationMs: served.durationMs };
-    const legacy = call.servedBy === "legacy" ? served : { status: m.status, headers: new Headers(m.headers), body: m.body.buffer as ArrayBuffer, durationMs: m.durationMs };
-    this.metrics.shadowCandidateDuration.observe({ route: name }, c.durationMs / 1000);
-    this.results.latency(name, legacy.durationMs, c.durationMs);
+    const legacy = call.servedBy === "legacy" || !outcome.ok ? servedAnswer : outcome.answer;
     try {
-      const candidateMsg: HttpMessage = { status: c.status, headers: c.headers, body: c.body };
-      const verdict = compareMessages(legacyMsg, candidateMsg, route.compareRules);
-      this.results.count(name, "compared");
-      if (legacy.status >= 500) this.results.count(name, "legacy_5xx");
-      if (c.status >= 500) this.results.count(name, "candidate_5xx");
+      if (aa?.ok) judgeAA(this.results, name, legacy, aa.answer, route.compareRules);
+      if (!outcome.ok) {
+        const kind = outcome.timeout ? "candidate_timeout" : "candidate_error";
+        this.results.count(name, kind);
+        this.metrics.shadowCandidateErrors.inc({ route: name, kind: outcome.timeout ? "timeout" : "error" });
+        return;
+      }
+      const candidate = call.servedBy === "legacy" ? outcome.answer : servedAnswer;
+      this.metrics.shadowCandidateDuration.observe({ route: name }, candidate.durationMs / 1000);
       this.metrics.shadowCompared.inc({ route: name });
-      if (verdict.equal) {
-        this.results.count(name, "matched");
-        return;
-      }
-      this.results.pathsDiffered(name, new Set(verdict.differences.map((d) => generalizePath(d.path))), "raw");
-      // Differences only on noise paths say nothing about the candidate.
-      const noise = route.shadow.noise;
-      const significant = noise.size === 0 ? verdict.differences : verdict.differences.filter((d) => !noise.has(generalizePath(d.path)));
-      if (significant.length === 0) {
-        this.results.count(name, "noise_only");
-        this.metrics.shadowNoise.inc({ route: name });
-        return;
-      }
-      this.results.count(name, "mismatched");
-      const severity = significant.reduce((s, d) => (d.severity === "high" || (d.severity === "medium" && s === "low") ? d.severity : s), "low" as "low" | "medium" | "high");
-      this.metrics.shadowMismatched.inc({ route: name, severity });
       const redactor = route.shadow.redactor;
-      this.results.mismatch(name, [legacy.status, c.status], significant, Date.now(), () => ({
+      const side = (a: Answer) => ({ status: a.status, headers: redactHeaders(a.headers), body: redactor.body(a.body), duration_ms: Math.round(a.durationMs * 1000) / 1000 });
+      const j = judgePair(this.results, name, legacy, candidate, route.compareRules, route.shadow.noise, (differences) => ({
         time: new Date().toISOString(),
         request: { method: call.method, path: redactQuery(call.path), headers: redactHeaders(call.requestHeaders), body: redactor.body(call.requestBody) },
-        legacy: { status: legacy.status, headers: redactHeaders(legacy.headers), body: redactor.body(legacy.body), duration_ms: Math.round(legacy.durationMs * 1000) / 1000 },
-        candidate: { status: c.status, headers: redactHeaders(c.headers), body: redactor.body(c.body), duration_ms: Math.round(c.durationMs * 1000) / 1000 },
-        differences: verdict.differences.slice(0, 50),
+        legacy: side(legacy),
+        candidate: side(candidate),
+        differences: differences.slice(0, 50),
       }));
+      if (j.outcome === "noise_only") this.metrics.shadowNoise.inc({ route: name });
+      else if (j.outcome === "mismatched") this.metrics.shadowMismatched.inc({ route: name, severity: j.severity });
     } catch (err) {
       this.logger.error("shadow comparison failed", { route: name, error: err });
     }
