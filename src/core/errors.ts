@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   FICUS_USAGE: { status: 0, description: "The command line is invalid." },
   FICUS_ADMIN_UNREACHABLE: { status: 0, description: "A CLI command could not get an answer from the gateway's admin API (--admin URL, FICUS_ADMIN_TOKEN)." },
   FICUS_COMPARE_INPUT: { status: 0, description: "`ficus compare` cannot read one of its input files." },
+  FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
