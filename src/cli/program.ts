@@ -99,6 +99,33 @@ export function buildProgram(): Command {
       process.exitCode = await reportCommand(o);
     });
 
+  const collect = (v: string, acc: string[]) => [...acc, v];
+  program
+    .command("replay")
+    .description("replay recorded traffic against legacy and candidate (or one target against the recording), compare, and report; exit 1 over --fail-on-mismatch-rate, 2 on bad input")
+    .argument("<files...>", "recordings: Ficus JSON Lines (.jsonl, .gz), HAR 1.2 (.har) or GoReplay (.gor)")
+    .option("--legacy <url>", "the existing service")
+    .option("--candidate <url>", "the new implementation")
+    .option("--target <url>", "compare this service with the recorded responses (no live legacy)")
+    .option("-c, --config <file>", "ficus.yaml: route names, matching and compare rules")
+    .option("--rules <file>", "compare rules for every request (instead of the config's)")
+    .option("--concurrency <n>", "exchanges in flight", "32")
+    .option("--rate <n>", "requests per second, evenly paced")
+    .option("--speed <x>", "follow the recorded timing, x times faster")
+    .option("--filter <expr>", "FIELD OP VALUE, e.g. method=GET or path^=/api (repeatable; all must hold)", collect, [])
+    .option("--aa <fraction>", "share of safe requests sent to legacy twice, to learn noise", "0")
+    .option("--out <dir>", "where report.json is written", "ficus-replay")
+    .option("--fail-on-mismatch-rate <p>", "exit 1 when (mismatched + candidate failures) / compared is over this (0.01 or 1%)")
+    .option("--allow-unsafe", "also replay POST, PUT, PATCH and DELETE")
+    .option("--header <header>", "'Name: value' set on every request, replacing the recorded one (repeatable)", collect, [])
+    .option("--host <host>", "Host header to send instead of the target's")
+    .option("--timeout <ms>", "time allowed for each answer", "10000")
+    .option("--samples <n>", "sample pairs kept per mismatch signature", "5")
+    .action(async (files: string[], o: import("./commands/replay.ts").ReplayCliOptions) => {
+      const { replayCommand } = await import("./commands/replay.ts");
+      process.exitCode = await replayCommand(files, o);
+    });
+
   program
     .command("schema")
     .description("print the JSON Schema of ficus.yaml (for editors)")

@@ -36,7 +36,8 @@ export function judgePair(
   sample: (differences: readonly Difference[]) => Sample,
   now = Date.now(),
 ): Judgement {
-  buffer.latency(route, legacy.durationMs, candidate.durationMs);
+  // A recording may not say how long legacy took: then the pair has no latency.
+  if (Number.isFinite(legacy.durationMs) && Number.isFinite(candidate.durationMs)) buffer.latency(route, legacy.durationMs, candidate.durationMs);
   const verdict = compareMessages(message(legacy), message(candidate), rules);
   buffer.count(route, "compared");
   if (legacy.status >= 500) buffer.count(route, "legacy_5xx");

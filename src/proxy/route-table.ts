@@ -9,7 +9,7 @@ import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.
 import type { CanarySettings, CanaryState } from "../migration/canary.ts";
 import { type ControlState, configKey, configState, type Plan, planOf } from "../migration/control.ts";
 import { BodyRedactor } from "../migration/redact.ts";
-import { Router } from "../routing/router.ts";
+import { type RouteMatcher, Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
 import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
@@ -107,6 +107,12 @@ function poolFor(name: string, u: UpstreamObject): UpstreamPool {
   return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection });
 }
 
+/** What the router matches a route's requests by, from its `match:` block. */
+export function matcherOf(rc: RouteConfig): RouteMatcher {
+  const m = rc.match;
+  return { host: m.host, path: m.path, prefix: m.prefix, methods: m.methods, headers: m.headers ? Object.entries(m.headers).map(([name, value]) => ({ name, value })) : undefined };
+}
+
 export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: (p: UpstreamPool) => void): RouteTable {
   const named = new Map<string, UpstreamPool>();
   for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u));
@@ -160,13 +166,7 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
     routes.map((r, order) => ({
       value: r,
       order,
-      match: {
-        host: r.config.match.host,
-        path: r.config.match.path,
-        prefix: r.config.match.prefix,
-        methods: r.config.match.methods,
-        headers: r.config.match.headers ? Object.entries(r.config.match.headers).map(([name, value]) => ({ name, value })) : undefined,
-      },
+      match: matcherOf(r.config),
     })),
   );
   const byName = new Map(routes.map((r) => [r.name, r]));

@@ -40,8 +40,13 @@ export interface Upstream {
   stop(): Promise<void>;
 }
 
-export async function startUpstream(name = "up", port = 0, env: Record<string, string> = {}): Promise<Upstream> {
-  const proc = Bun.spawn([BUN, join(ROOT, "test/fixtures/upstream.ts"), name], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PORT: String(port), ...env } });
+/** Another fixture service (test/fixtures/NAME.ts) that prints {"port":N} first. */
+export function startService(fixture: string, name: string, env: Record<string, string> = {}): Promise<Upstream> {
+  return startUpstream(name, 0, env, fixture);
+}
+
+export async function startUpstream(name = "up", port = 0, env: Record<string, string> = {}, fixture = "upstream"): Promise<Upstream> {
+  const proc = Bun.spawn([BUN, join(ROOT, `test/fixtures/${fixture}.ts`), name], { stdout: "pipe", stderr: "inherit", env: { ...process.env, PORT: String(port), ...env } });
   running.add(proc);
   const it = lines(proc.stdout as ReadableStream<Uint8Array>);
   const first = await it.next();

@@ -1,0 +1,108 @@
+/**
+ * The replay report: per route the same shape as `ficus report --json` (stage
+ * "replay"), plus a summary of the run and the failed requests. Noise is
+ * learned from the run's A/A pairs at the end, so mismatches whose every
+ * differing path turned out to be noise are counted as noise_only, as the
+ * shadow stage would count them once it had learned the same.
+ */
+import { currentSignatures, DEFAULT_NOISE, type RouteReport } from "../migration/report.ts";
+import type { Corrupt } from "./exchange.ts";
+import type { Replay, ReplayError } from "./runner.ts";
+
+export const REPORT_VERSION = 1;
+/** Failed requests and corrupt inputs listed in report.json (all are counted). */
+const LIST_LIMIT = 1000;
+
+export interface ReplaySummary {
+  readonly mode: "two-services" | "recording";
+  readonly files: readonly string[];
+  readonly read: number;
+  readonly selected: number;
+  readonly corrupt: number;
+  readonly compared: number;
+  readonly matched: number;
+  readonly mismatched: number;
+  readonly noise_only: number;
+  readonly skipped: number;
+  readonly errors: { readonly legacy: number; readonly candidate: number };
+  /** (mismatched + candidate failures) / (compared + candidate failures): what --fail-on-mismatch-rate gates on. */
+  readonly mismatch_rate: number;
+  readonly duration_s: number;
+  readonly exchanges_per_s: number;
+}
+
+export interface ReplayReport {
+  readonly version: number;
+  readonly summary: ReplaySummary;
+  readonly routes: readonly RouteReport[];
+  readonly errors: readonly ReplayError[];
+  readonly corrupt: readonly Corrupt[];
+}
+
+export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], files: readonly string[], errors: readonly ReplayError[], corrupt: readonly Corrupt[]): Promise<ReplayReport> {
+  const routes: RouteReport[] = [];
+  for (const info of [...replay.routes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const store = replay.store;
+    const r = await store.route(info.name);
+    const noise = await store.noise(info.name, info.noise ?? DEFAULT_NOISE);
+    const noisy = new Set(noise.map((n) => n.path));
+    const all = await store.signatures(info.name, 1_000_000);
+    let onlyNoise = 0;
+    for (const s of all) if (s.status[0] === s.status[1] && s.paths.every((p) => noisy.has(p))) onlyNoise += s.count;
+    routes.push({
+      route: info.name,
+      stage: "replay",
+      percent: 0,
+      paused: false,
+      ...r.counters,
+      mismatched: r.counters.mismatched - onlyNoise,
+      noise_only: r.counters.noise_only + onlyNoise,
+      skipped: r.skipped,
+      latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },
+      signatures: currentSignatures(all, noise, 50),
+      noise,
+    });
+  }
+  const sum = (f: (r: RouteReport) => number) => routes.reduce((n, r) => n + f(r), 0);
+  const compared = sum((r) => r.compared);
+  const mismatched = sum((r) => r.mismatched);
+  const candidateFailures = sum((r) => r.candidate_error + r.candidate_timeout);
+  const st = replay.stats;
+  const duration = st.elapsedMs / 1000;
+  return {
+    version: REPORT_VERSION,
+    summary: {
+      mode,
+      files,
+      read: st.read,
+      selected: st.selected,
+      corrupt: st.corrupt,
+      compared,
+      matched: sum((r) => r.matched),
+      mismatched,
+      noise_only: sum((r) => r.noise_only),
+      skipped: sum((r) => Object.values(r.skipped).reduce((a, b) => a + b, 0)),
+      errors: { legacy: st.legacyErrors, candidate: st.candidateErrors },
+      mismatch_rate: compared + candidateFailures === 0 ? 0 : (mismatched + candidateFailures) / (compared + candidateFailures),
+      duration_s: Math.round(duration * 1000) / 1000,
+      exchanges_per_s: duration > 0 ? Math.round(st.selected / duration) : 0,
+    },
+    routes,
+    errors: errors.slice(0, LIST_LIMIT),
+    corrupt: corrupt.slice(0, LIST_LIMIT),
+  };
+}
+
+/** The one-line summary printed at the end of a run. */
+export function summaryLine(s: ReplaySummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const parts = [
+    `replayed ${s.selected} of ${s.read} exchanges in ${s.duration_s.toFixed(1)} s (${s.exchanges_per_s}/s)`,
+    `compared ${s.compared}: ${s.matched} matched, ${s.mismatched} mismatched, ${s.noise_only} noise only`,
+    `mismatch rate ${pct(s.mismatch_rate)}`,
+  ];
+  if (s.errors.legacy + s.errors.candidate > 0) parts.push(`errors: legacy ${s.errors.legacy}, ${s.mode === "recording" ? "target" : "candidate"} ${s.errors.candidate}`);
+  if (s.skipped > 0) parts.push(`${s.skipped} skipped`);
+  if (s.corrupt > 0) parts.push(`${s.corrupt} corrupt`);
+  return parts.join("; ");
+}
