@@ -114,7 +114,7 @@ export function buildProgram(): Command {
     .option("--speed <x>", "follow the recorded timing, x times faster")
     .option("--filter <expr>", "FIELD OP VALUE, e.g. method=GET or path^=/api (repeatable; all must hold)", collect, [])
     .option("--aa <fraction>", "share of safe requests sent to legacy twice, to learn noise", "0")
-    .option("--out <dir>", "where report.json is written", "ficus-replay")
+    .option("--out <dir>", "where report.html and report.json are written", "ficus-replay")
     .option("--fail-on-mismatch-rate <p>", "exit 1 when (mismatched + candidate failures) / compared is over this (0.01 or 1%)")
     .option("--allow-unsafe", "also replay POST, PUT, PATCH and DELETE")
     .option("--header <header>", "'Name: value' set on every request, replacing the recorded one (repeatable)", collect, [])

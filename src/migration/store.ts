@@ -34,7 +34,14 @@ export interface RouteResults {
   readonly route: string;
   readonly counters: Record<CounterName, number>;
   readonly skipped: Record<SkipReason, number>;
-  readonly latency: { readonly legacy: LatencySummary; readonly candidate: LatencySummary; readonly ratio_p50: number; readonly pairs: number };
+  readonly latency: {
+    readonly legacy: LatencySummary;
+    readonly candidate: LatencySummary;
+    readonly ratio_p50: number;
+    readonly pairs: number;
+    /** Both distributions at CURVE_PERCENTILES (ms), for charts. */
+    readonly curve: readonly { readonly p: number; readonly legacy_ms: number; readonly candidate_ms: number }[];
+  };
 }
 
 const SCHEMA = `
@@ -189,9 +196,19 @@ export function routeResults(route: string, rows: readonly { name: string; value
     route,
     counters,
     skipped,
-    latency: { legacy: summary(legacy), candidate: summary(candidate), ratio_p50: ratio.totalCount === 0 ? 0 : Math.round(ratio.getValueAtPercentile(50)) / 1000, pairs: ratio.totalCount },
+    latency: {
+      legacy: summary(legacy),
+      candidate: summary(candidate),
+      ratio_p50: ratio.totalCount === 0 ? 0 : Math.round(ratio.getValueAtPercentile(50)) / 1000,
+      pairs: ratio.totalCount,
+      curve: CURVE_PERCENTILES.map((p) => ({ p, legacy_ms: at(legacy, p), candidate_ms: at(candidate, p) })),
+    },
   };
 }
+
+/** Where the latency distribution is sampled for charts. */
+export const CURVE_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9] as const;
+const at = (h: hdr.Histogram, p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
 
 /** Step statistics from counters now and at the step's start (shared by both stores). */
 export function stepStats(now: Record<string, number>, base: Record<string, number>, legacy: hdr.Histogram, candidate: hdr.Histogram): StepStats {

@@ -6,6 +6,8 @@
  * shadow stage would count them once it had learned the same.
  */
 import { currentSignatures, DEFAULT_NOISE, type RouteReport } from "../migration/report.ts";
+import type { Sample } from "../migration/results.ts";
+import type { RouteResults } from "../migration/store.ts";
 import type { Corrupt } from "./exchange.ts";
 import type { Replay, ReplayError } from "./runner.ts";
 
@@ -31,16 +33,29 @@ export interface ReplaySummary {
   readonly exchanges_per_s: number;
 }
 
+/** A route's results: the shape of `ficus report --json`, plus the latency distributions for charts. */
+export type ReplayRouteReport = RouteReport & { readonly latency: RouteReport["latency"] & { readonly curve: RouteResults["latency"]["curve"] } };
+
 export interface ReplayReport {
   readonly version: number;
   readonly summary: ReplaySummary;
-  readonly routes: readonly RouteReport[];
+  readonly routes: readonly ReplayRouteReport[];
   readonly errors: readonly ReplayError[];
   readonly corrupt: readonly Corrupt[];
 }
 
-export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], files: readonly string[], errors: readonly ReplayError[], corrupt: readonly Corrupt[]): Promise<ReplayReport> {
-  const routes: RouteReport[] = [];
+/** Sample pairs of the signatures a report lists, by route and signature id (for the HTML report). */
+export type ReportSamples = Map<string, Map<string, readonly Sample[]>>;
+
+export async function buildReport(
+  replay: Replay,
+  mode: ReplaySummary["mode"],
+  files: readonly string[],
+  errors: readonly ReplayError[],
+  corrupt: readonly Corrupt[],
+): Promise<{ report: ReplayReport; samples: ReportSamples }> {
+  const routes: ReplayRouteReport[] = [];
+  const samples: ReportSamples = new Map();
   for (const info of [...replay.routes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const store = replay.store;
     const r = await store.route(info.name);
@@ -49,6 +64,10 @@ export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], f
     const all = await store.signatures(info.name, 1_000_000);
     let onlyNoise = 0;
     for (const s of all) if (s.status[0] === s.status[1] && s.paths.every((p) => noisy.has(p))) onlyNoise += s.count;
+    const signatures = currentSignatures(all, noise, 50);
+    const mine = new Map<string, readonly Sample[]>();
+    for (const sig of signatures) mine.set(sig.id, (await store.samples(info.name, sig.id)) ?? []);
+    samples.set(info.name, mine);
     routes.push({
       route: info.name,
       stage: "replay",
@@ -58,8 +77,8 @@ export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], f
       mismatched: r.counters.mismatched - onlyNoise,
       noise_only: r.counters.noise_only + onlyNoise,
       skipped: r.skipped,
-      latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50 },
-      signatures: currentSignatures(all, noise, 50),
+      latency: { legacy: r.latency.legacy, candidate: r.latency.candidate, ratio_p50: r.latency.ratio_p50, curve: r.latency.curve },
+      signatures,
       noise,
     });
   }
@@ -69,7 +88,7 @@ export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], f
   const candidateFailures = sum((r) => r.candidate_error + r.candidate_timeout);
   const st = replay.stats;
   const duration = st.elapsedMs / 1000;
-  return {
+  const report: ReplayReport = {
     version: REPORT_VERSION,
     summary: {
       mode,
@@ -91,6 +110,7 @@ export async function buildReport(replay: Replay, mode: ReplaySummary["mode"], f
     errors: errors.slice(0, LIST_LIMIT),
     corrupt: corrupt.slice(0, LIST_LIMIT),
   };
+  return { report, samples };
 }
 
 /** The one-line summary printed at the end of a run. */

@@ -11,6 +11,7 @@ import { loadConfigFile } from "../../config/load.ts";
 import { FicusError } from "../../core/errors.ts";
 import type { Corrupt } from "../../replay/exchange.ts";
 import { type Filter, parseFilter } from "../../replay/filter.ts";
+import { renderHtml } from "../../replay/html.ts";
 import { buildReport, summaryLine } from "../../replay/report.ts";
 import { Replay, type ReplayError, type ReplayProgress } from "../../replay/runner.ts";
 import { reportError } from "../output.ts";
@@ -162,13 +163,15 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
       const what = replay.stats.read === 0 ? `no exchanges to replay in ${files.join(", ")}${replay.stats.corrupt > 0 ? ` (${replay.stats.corrupt} corrupt entries skipped)` : ""}` : `the filters select none of the ${replay.stats.read} exchanges`;
       throw new FicusError("FICUS_REPLAY_INPUT", what);
     }
-    const report = await buildReport(replay, target !== undefined ? "recording" : "two-services", files, errors, corrupt);
+    const { report, samples } = await buildReport(replay, target !== undefined ? "recording" : "two-services", files, errors, corrupt);
     await replay.close();
     mkdirSync(o.out, { recursive: true });
     const jsonPath = join(o.out, "report.json");
     writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+    const htmlPath = join(o.out, "report.html");
+    writeFileSync(htmlPath, renderHtml(report, samples));
     process.stdout.write(`${summaryLine(report.summary)}\n`);
-    process.stdout.write(`report: ${jsonPath}\n`);
+    process.stdout.write(`report: ${htmlPath} (and report.json)\n`);
     if (gate !== undefined && report.summary.mismatch_rate > gate) {
       process.stdout.write(`FAIL: mismatch rate ${(report.summary.mismatch_rate * 100).toFixed(2)}% is over ${(gate * 100).toFixed(2)}%\n`);
       return 1;
