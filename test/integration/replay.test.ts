@@ -128,6 +128,18 @@ describe("two live services", () => {
     }
   });
 
+  test("--speed follows the recorded clock, faster by its factor", async () => {
+    // Recorded 0, 300 and 600 ms apart; at --speed 2 they are sent 150 ms apart.
+    const file = jsonl("speed.jsonl", [get("/items/1", 0), get("/items/2", 30), get("/items/3", 60)]);
+    const before = (await stats(twin)).times.length;
+    expect((await runCli(["replay", file, "--legacy", legacy.url, "--candidate", twin.url, "--out", join(dir, "speed"), "--speed", "2"])).code).toBe(0);
+    const t = (await stats(twin)).times.slice(before);
+    expect(t).toHaveLength(3);
+    expect((t[1] as number) - (t[0] as number)).toBeGreaterThanOrEqual(120);
+    expect((t[2] as number) - (t[0] as number)).toBeGreaterThanOrEqual(270);
+    expect((t[2] as number) - (t[0] as number)).toBeLessThan(600);
+  });
+
   test("an unreachable candidate: every request is an error, reported with its line, never a match", async () => {
     const out = join(dir, "down");
     const file = jsonl("down.jsonl", items(5));
