@@ -91,8 +91,6 @@ const upstreamObject = z
   })
   .meta({ description: "An upstream: endpoints, balancing and passive health." });
 
-const upstreamName = z.string().regex(NAME);
-
 /** A route's upstream: a URL, a list of URLs, the name of an entry in `upstreams`, or an inline object. */
 const upstreamRef = z
   .union([

@@ -9,10 +9,12 @@ import { SQL } from "bun";
 import { FicusError } from "../core/errors.ts";
 import * as hdr from "hdr-histogram-js";
 import type { Severity } from "../compare/index.ts";
-import { type Action, type ControlState, type Plan, type Stage, type Transition, transition } from "./control.ts";
+import { type Action, type ControlState, type Plan, type Stage, type Transition } from "./control.ts";
 import { newHistogram, type RouteDelta, type Sample } from "./results.ts";
 import {
   type ControlRow,
+  commandEvent,
+  decideCommand,
   learnedNoise,
   type MigrationEvent,
   type NoiseEntry,
@@ -257,29 +259,15 @@ export class PostgresStore implements ResultsStore {
   ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
     return this.tx(route, async (_t, exec) => {
       const row = (await exec("SELECT stage, percent, paused, config_key, version FROM T.route_state WHERE route = $1", [route]))[0];
-      const current = row && row.config_key === key ? row : undefined;
-      const from: ControlState = current ? { stage: current.stage as Stage, percent: Number(current.percent), paused: current.paused === true } : configured;
-      const stale = expectedVersion !== undefined && Number(current?.version ?? 0) !== expectedVersion;
-      const t: Transition = stale ? { changed: false, to: from, message: "the route changed while this was decided; nothing done" } : transition(from, action, plan);
+      const state = row && { stage: row.stage as Stage, percent: Number(row.percent), paused: row.paused === true, config_key: row.config_key as string, version: Number(row.version) };
+      const { from, t, message } = decideCommand(state, key, configured, action, plan, reason, expectedVersion);
       const now = Date.now();
       if (t.changed) await this.resetStep(exec, route, t.to, key, now);
-      const message = reason ? `${t.message} — ${reason}` : t.message;
       const ins = await exec(
         "INSERT INTO T.events (time, route, actor, action, changed, from_stage, from_percent, to_stage, to_percent, message, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         [now, route, actor, action, t.changed, from.stage, from.percent, t.to.stage, t.to.percent, message, JSON.stringify(detail)],
       );
-      const event: MigrationEvent = {
-        id: Number(ins[0]?.id),
-        time: new Date(now).toISOString(),
-        route,
-        actor,
-        action,
-        changed: t.changed,
-        from: { stage: from.stage, percent: from.percent },
-        to: { stage: t.to.stage, percent: t.to.percent },
-        message,
-        detail,
-      };
+      const event = commandEvent(Number(ins[0]?.id), now, route, actor, action, from, t, message, detail);
       return { transition: t, from, event };
     });
   }

@@ -210,6 +210,52 @@ export function routeResults(route: string, rows: readonly { name: string; value
 export const CURVE_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9] as const;
 const at = (h: hdr.Histogram, p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
 
+/** A route's stored runtime state, as both stores read it. */
+export interface StateRow {
+  readonly stage: Stage;
+  readonly percent: number;
+  readonly paused: boolean;
+  readonly config_key: string;
+  readonly version: number;
+}
+
+/**
+ * What a command does, given the stored state (shared by both stores). State
+ * written for another ficus.yaml (key) is ignored: the file's state applies.
+ * An automatic decision made on a state that has changed since is void
+ * (another process or a person acted).
+ */
+export function decideCommand(
+  row: StateRow | undefined,
+  key: string,
+  configured: ControlState,
+  action: Action,
+  plan: Plan,
+  reason: string,
+  expectedVersion: number | undefined,
+): { from: ControlState; t: Transition; message: string } {
+  const current = row && row.config_key === key ? row : undefined;
+  const from: ControlState = current ? { stage: current.stage, percent: current.percent, paused: current.paused } : configured;
+  const stale = expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion;
+  const t: Transition = stale ? { changed: false, to: from, message: "the route changed while this was decided; nothing done" } : transition(from, action, plan);
+  return { from, t, message: reason ? `${t.message} — ${reason}` : t.message };
+}
+
+export function commandEvent(id: number, now: number, route: string, actor: string, action: Action, from: ControlState, t: Transition, message: string, detail: unknown): MigrationEvent {
+  return {
+    id,
+    time: new Date(now).toISOString(),
+    route,
+    actor,
+    action,
+    changed: t.changed,
+    from: { stage: from.stage, percent: from.percent },
+    to: { stage: t.to.stage, percent: t.to.percent },
+    message,
+    detail,
+  };
+}
+
 /** Step statistics from counters now and at the step's start (shared by both stores). */
 export function stepStats(now: Record<string, number>, base: Record<string, number>, legacy: hdr.Histogram, candidate: hdr.Histogram): StepStats {
   const since = (name: string) => (now[name] ?? 0) - (base[name] ?? 0);
@@ -388,11 +434,7 @@ export class SqliteStore implements ResultsStore {
       const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number }
         | null;
-      const current = row && row.config_key === key ? row : null;
-      const from: ControlState = current ? { stage: current.stage, percent: current.percent, paused: current.paused === 1 } : configured;
-      // An automatic decision made on a state that has changed since is void (another process or a person acted).
-      const stale = expectedVersion !== undefined && (current?.version ?? 0) !== expectedVersion;
-      const t: Transition = stale ? { changed: false, to: from, message: "the route changed while this was decided; nothing done" } : transition(from, action, plan);
+      const { from, t, message } = decideCommand(row ? { ...row, paused: row.paused === 1 } : undefined, key, configured, action, plan, reason, expectedVersion);
       const now = Date.now();
       if (t.changed) {
         // A new step starts: its statistics count from here.
@@ -405,22 +447,10 @@ export class SqliteStore implements ResultsStore {
           .run(route, t.to.stage, t.to.percent, t.to.paused ? 1 : 0, key, now, now, JSON.stringify(this.counterMap(route)));
         this.db.query("DELETE FROM latency WHERE route = ? AND side IN ('step_legacy', 'step_candidate')").run(route);
       }
-      const message = reason ? `${t.message} — ${reason}` : t.message;
       const info = this.db
         .query("INSERT INTO events (time, route, actor, action, changed, from_stage, from_percent, to_stage, to_percent, message, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .run(now, route, actor, action, t.changed ? 1 : 0, from.stage, from.percent, t.to.stage, t.to.percent, message, JSON.stringify(detail));
-      const event: MigrationEvent = {
-        id: Number(info.lastInsertRowid),
-        time: new Date(now).toISOString(),
-        route,
-        actor,
-        action,
-        changed: t.changed,
-        from: { stage: from.stage, percent: from.percent },
-        to: { stage: t.to.stage, percent: t.to.percent },
-        message,
-        detail,
-      };
+      const event = commandEvent(Number(info.lastInsertRowid), now, route, actor, action, from, t, message, detail);
       return { transition: t, from, event };
     }).immediate();
   }
