@@ -18,7 +18,9 @@ import type { FicusConfig } from "../config/schema.ts";
 import { DEFAULT_NOISE, migrationRoutes, migrationsReport } from "../migration/report.ts";
 import type { MigrationEvent, ResultsStore } from "../migration/store.ts";
 import { rollbackAll, runCommand } from "../migration/commands.ts";
+import type { RecordCommand, SessionStatus } from "../record/recorder.ts";
 import type { RouteInfo } from "../server/gateway.ts";
+import { z } from "zod";
 
 export interface ReloadResult {
   readonly ok: boolean;
@@ -35,6 +37,21 @@ export interface AdminBackend {
   migrations(): Promise<MigrationsView>;
   /** Called with each command's event: log it, count it, apply it locally at once. */
   recorded(events: readonly MigrationEvent[]): void;
+  /** Traffic recording in every process; statuses merged per route. */
+  record(cmd: RecordCommand): Promise<SessionStatus[]>;
+}
+
+const recordStartBody = z.strictObject({
+  route: z.string().min(1),
+  sample: z.number().gt(0).max(1).default(1),
+  max: z.number().int().min(1).default(10_000),
+  out: z.string().min(1).optional(),
+  gzip: z.boolean().default(false),
+});
+
+/** A file-name-safe UTC timestamp shared by the files of one recording. */
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
 }
 
 /** What the migration endpoints read. */
@@ -170,6 +187,23 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const v = await backend.migrations();
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 200) || 200));
     return json({ events: await v.store.events(c.req.query("route") || undefined, limit) });
+  });
+  app.get("/admin/record", async () => json({ sessions: await backend.record({ action: "status" }) }));
+  app.post("/admin/record/start", async (c) => {
+    const parsed = recordStartBody.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const message = `expected a JSON body {"route": NAME, "sample": 0-1, "max": N, "out": DIR, "gzip": BOOL}: ${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`;
+      return new Response(errorBody("FICUS_BAD_REQUEST", message, ""), { status: 400, headers: { "content-type": "application/json" } });
+    }
+    const b = parsed.data;
+    const sessions = await backend.record({ action: "start", start: { route: b.route, sample: b.sample, max: b.max, dir: b.out, gzip: b.gzip, stamp: stamp() } });
+    return json({ sessions });
+  });
+  app.post("/admin/record/stop", async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { route?: unknown };
+    const route = typeof body?.route === "string" && body.route !== "" ? body.route : undefined;
+    return json({ sessions: await backend.record({ action: "stop", route }) });
   });
   app.post("/admin/reload", async () => {
     const r = await backend.reload();

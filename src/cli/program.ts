@@ -100,6 +100,24 @@ export function buildProgram(): Command {
     });
 
   const collect = (v: string, acc: string[]) => [...acc, v];
+  const record = program.command("record").description("record live traffic of a route to Ficus JSON Lines (for ficus replay)");
+  for (const action of ["start", "stop", "status"] as const) {
+    const what = { start: "start recording a route", stop: "stop recording (one route, or all)", status: "show the recordings of the gateway" }[action];
+    const cmd = record.command(action).description(what).option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901").option("--json", "print the result as JSON");
+    if (action !== "status") cmd.option("--route <name>", action === "start" ? "the route to record" : "the route to stop (default: all)");
+    if (action === "start") {
+      cmd
+        .option("--sample <fraction>", "share of the route's requests recorded", "1")
+        .option("--max <n>", "exchanges to record, then stop", "10000")
+        .option("--out <dir>", "folder for the files (default: record.dir of the gateway)")
+        .option("--gzip", "write gzip files");
+    }
+    cmd.action(async (o: { admin: string; route?: string; sample: string; max: string; out?: string; gzip?: boolean; json?: boolean }) => {
+      const { recordCommand } = await import("./commands/record.ts");
+      process.exitCode = await recordCommand(action, o);
+    });
+  }
+
   program
     .command("replay")
     .description("replay recorded traffic against legacy and candidate (or one target against the recording), compare, and report; exit 1 over --fail-on-mismatch-rate, 2 on bad input")

@@ -378,6 +378,20 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: "Where shadow-stage results are kept." }),
+    record: z
+      .strictObject({
+        dir: z.string().default(".ficus/recordings").meta({ description: "Where `ficus record start` writes recordings when it names no folder (created if missing). Default .ficus/recordings." }),
+        max_file_size: size("64MiB", "A recording file is closed and the next one opened past this many bytes (before compression)."),
+        max_body: size("1MiB", "Exchanges whose request or response body is larger are not recorded (counted as skipped)."),
+        queue: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .meta({ description: "Exchanges waiting for the writer, per process; past it new ones are dropped and counted, so a slow disk never slows the data plane. Default 1000." }),
+      })
+      .prefault({})
+      .meta({ description: "Recording traffic to Ficus JSON Lines (started and stopped at runtime with `ficus record` or the admin API)." }),
     tracing: z
       .strictObject({
         otlp_endpoint: httpUrl.optional().meta({ description: "OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Tracing is off without it." }),

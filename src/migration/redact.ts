@@ -52,6 +52,13 @@ export class BodyRedactor {
     return out;
   }
 
+  /** The whole body with configured JSON paths redacted (re-serialized); other bodies unchanged. For recordings. */
+  redact(bytes: Uint8Array | undefined): Uint8Array | undefined {
+    if (!bytes || bytes.byteLength === 0 || this.paths.empty) return bytes;
+    const json = parseJson(new TextDecoder().decode(bytes));
+    return json === undefined ? bytes : new TextEncoder().encode(JSON.stringify(this.walk(json, this.paths.start)));
+  }
+
   /** The body as stored: JSON with configured paths redacted, or the text; truncated either way. */
   body(bytes: Uint8Array | ArrayBuffer | undefined): string {
     if (!bytes || bytes.byteLength === 0) return "";

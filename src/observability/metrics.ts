@@ -110,6 +110,12 @@ export class Metrics {
     aggregator: "max",
     registers: [this.registry],
   });
+  readonly recordExchanges = new client.Counter({
+    name: "ficus_record_exchanges_total",
+    help: "Exchanges taken for recording by route and result: recorded (written), dropped (the writer lagged or failed), skipped (body too large, streamed, failed, served by the candidate).",
+    labelNames: ["route", "result"] as const,
+    registers: [this.registry],
+  });
   readonly storeUp = new client.Gauge({
     name: "ficus_store_up",
     help: "1 when the migration store could be read at the last attempt, 0 when not (the last known stages stay in force).",

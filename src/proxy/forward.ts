@@ -16,6 +16,7 @@ import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
 import type { RequestSpan, Tracer } from "../observability/tracing.ts";
 import { assign, forcedSide, type Side } from "../migration/canary.ts";
 import type { Shadow, ShadowCall } from "../migration/shadow.ts";
+import type { Capture, TrafficRecorder } from "../record/recorder.ts";
 import { removeDotSegments } from "../routing/router.ts";
 import { editRequestHeaders, headerBytes, prepareResponseHeaders, requestIdFrom } from "./headers.ts";
 import type { RetryCondition, RouteTable, RuntimeRoute } from "./route-table.ts";
@@ -70,6 +71,8 @@ interface Exchange {
   done: boolean;
   /** The mirrored call, for a request of a shadow-stage route that is being mirrored. */
   shadow: ShadowCall | undefined;
+  /** The capture, for a request being recorded (ficus record). */
+  record: Capture | undefined;
   /** When the current upstream attempt started (performance.now()). */
   upStart: number;
   /** The side serving the request (routes without a candidate: always legacy). */
@@ -97,6 +100,8 @@ export class Proxy {
   table: RouteTable;
   /** The mirror, once a route has a candidate (loaded on demand by the gateway). */
   shadow: Shadow | undefined;
+  /** Traffic recording, once `ficus record start` has been used. */
+  recorder: TrafficRecorder | undefined;
   private readonly opts: ProxyOptions;
   private inflight = 0;
   private draining = false;
@@ -179,6 +184,7 @@ export class Proxy {
       span: undefined,
       done: false,
       shadow: undefined,
+      record: undefined,
       upStart: 0,
       side: "legacy",
       pool: undefined,
@@ -227,15 +233,19 @@ export class Proxy {
     const compares = stage === "shadow" || stage === "canary" || (stage === "candidate" && route.shadow.config.after_cutover > 0);
     const shadow = this.shadow;
     const mirror = compares && shadow !== undefined && shadow.decide(route, method, contentLength, hasBody && contentLength < 0) === "go";
+    // Recording (ficus record): a sampled share of what legacy serves, captured whole.
+    const record = this.recorder?.active && side === "legacy" ? this.recorder.capture(route.name, method, headers, contentLength, hasBody && contentLength < 0) : undefined;
+    ex.record = record;
     let body: ArrayBuffer | ReadableStream<Uint8Array> | LimitedBody | undefined;
     if (hasBody) {
-      if (mirror || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
+      if (mirror || record || (idempotent && route.retries.attempts > 0 && contentLength > 0 && contentLength <= BUFFER_REQUEST_MAX)) {
         // Read whole: a mirrored request sends the body twice, and a retry may resend a small one.
         try {
           body = await req.arrayBuffer();
         } catch {
           return this.clientGone(ex);
         }
+        if (record) record.requestBody = new Uint8Array(body);
         headers.delete("content-length");
       } else {
         const stream = req.body ?? undefined;
@@ -257,6 +267,7 @@ export class Proxy {
     const upHeaders = headers;
 
     const upstreamPath = (route.rewrite ? route.rewrite(path, matched?.params ?? {}) : path) + query;
+    if (record) record.target = upstreamPath;
     const retryable = idempotent && (body === undefined || body instanceof ArrayBuffer);
     const pool = route.candidatePool && side === "candidate" ? route.candidatePool : route.legacyPool;
     ex.pool = pool;
@@ -388,7 +399,7 @@ export class Proxy {
     const ep = ex.endpoint as Endpoint;
     const status = res.status;
     // The comparison sees legacy's headers as legacy sent them, before the route's response ops.
-    const legacyHeaders = ex.shadow ? new Headers(res.headers) : undefined;
+    const legacyHeaders = ex.shadow || ex.record ? new Headers(res.headers) : undefined;
     const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
     if (route.servedByHeader) {
       headers.set("x-ficus-served-by", ex.side);
@@ -404,6 +415,7 @@ export class Proxy {
       ep.inflight--;
       cleanup();
       ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: new ArrayBuffer(0), durationMs: performance.now() - ex.upStart });
+      ex.record?.complete(status, legacyHeaders as Headers, new ArrayBuffer(0));
       this.finish(ex);
       return new Response(null, { status, statusText: res.statusText, headers });
     }
@@ -429,6 +441,7 @@ export class Proxy {
       ep.inflight--;
       cleanup();
       ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: buf, durationMs: performance.now() - ex.upStart });
+      ex.record?.complete(status, legacyHeaders as Headers, buf);
       this.finish(ex);
       return new Response(buf, { status, statusText: res.statusText, headers });
     }
@@ -440,11 +453,13 @@ export class Proxy {
       ep.inflight--;
       cleanup(true);
       ex.shadow?.skip("legacy_streamed");
+      ex.record?.skip("streamed");
       this.finish(ex);
       return new Response(upstreamBody, { status, statusText: res.statusText, headers });
     }
     if (headers.get("content-type")?.startsWith("text/event-stream")) server.timeout(req, 0);
     ex.shadow?.skip("legacy_streamed");
+    ex.record?.skip("streamed");
     const reader = upstreamBody.getReader();
     // Why the body was cut, when we cut it: a pending read is woken by cancelling the reader, and the
     // client stream is then errored (never closed), so a truncated body cannot look complete.
@@ -570,6 +585,8 @@ export class Proxy {
   private finish(ex: Exchange): void {
     if (ex.done) return;
     ex.done = true;
+    // A recorded request that ended without a whole response (errors, client gone): counted, not written.
+    ex.record?.skip("failed");
     const seconds = (performance.now() - ex.start) / 1000;
     const route = ex.route;
     const rm = route ? route.metrics : this.unmatched;

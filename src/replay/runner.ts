@@ -133,10 +133,11 @@ export class Replay {
     };
   }
 
-  /** The route an exchange belongs to: the config's matching route, else the recording's, else "default". */
+  /** The route an exchange belongs to: the recorded route when the config has it, else the config's matching route, else the recorded name, else "default". */
   private routeOf(e: Exchange): { name: string; rc: FicusConfig["routes"][number] | undefined } {
-    let rc: FicusConfig["routes"][number] | undefined;
-    if (this.router) {
+    // A recording made by Ficus names its route: that route's settings apply when the config has it.
+    let rc = e.route !== undefined ? this.opts.config?.routes.find((r) => r.name === e.route) : undefined;
+    if (!rc && this.router) {
       const q = e.request.target.indexOf("?");
       const path = q < 0 ? e.request.target : e.request.target.slice(0, q);
       const host = (e.request.host ?? "").toLowerCase().replace(/:\d+$/, "");

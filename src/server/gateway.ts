@@ -15,6 +15,7 @@ import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
 import type { ResultsRecorder } from "../migration/recorder.ts";
+import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import type { ControlRow } from "../migration/store.ts";
 
 export interface GatewayOptions {
@@ -62,6 +63,8 @@ export class Gateway {
   /** The control rows of the last successful poll, applied at once to a table built by a reload. */
   private lastRows: ControlRow[] = [];
   private polling = false;
+  /** Traffic recording (ficus record), loaded the first time a recording starts. */
+  private traffic: TrafficRecorder | undefined;
 
   private constructor(opts: GatewayOptions, tracer: Tracer | undefined) {
     this.loaded = opts.loaded;
@@ -176,6 +179,7 @@ export class Gateway {
     this.proxy.swap(table);
     this.refreshStageGauges();
     this.accessLog.reconfigure(n.access_log);
+    this.traffic?.reconfigure(n.record);
     if (n.routes.some((r) => r.candidate !== undefined)) void this.migration().then(() => this.pollControl());
     this.logger.setLevel(n.log.level);
     this.loaded = next;
@@ -252,6 +256,23 @@ export class Gateway {
     for (const p of this.proxy.table.pools) this.metrics.ejected.set({ upstream: p.name }, p.ejectedCount(now));
   }
 
+  /** Starts, stops or reports traffic recording in this process. */
+  async record(cmd: RecordCommand): Promise<SessionStatus[]> {
+    if (cmd.action === "status") return this.traffic?.status() ?? [];
+    if (cmd.action === "stop") return (await this.traffic?.stop(cmd.route)) ?? [];
+    const rc = this.loaded.config.routes.find((r) => r.name === cmd.start.route);
+    if (!rc) {
+      const known = this.loaded.config.routes.map((r) => r.name).join(", ") || "(none)";
+      throw new FicusError("FICUS_ROUTE_UNKNOWN", `no route ${JSON.stringify(cmd.start.route)}; known routes: ${known}`);
+    }
+    if (!this.traffic) {
+      const { TrafficRecorder } = await import("../record/recorder.ts");
+      this.traffic = new TrafficRecorder(this.loaded.config.record, this.metrics, this.logger, Number(process.env.FICUS_WORKER_INDEX ?? 0));
+      this.proxy.recorder = this.traffic;
+    }
+    return [await this.traffic.start(cmd.start, rc.shadow.redact)];
+  }
+
   /**
    * Graceful shutdown: stop accepting connections, let in-flight requests
    * finish within the deadline (responses carry Connection: close meanwhile),
@@ -268,6 +289,7 @@ export class Gateway {
     this.proxy.close();
     if (this.controlTimer) clearInterval(this.controlTimer);
     await this.recorder?.close();
+    await this.traffic?.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;

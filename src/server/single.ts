@@ -72,6 +72,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
           for (const e of events) recordEvent(e, gateway.metrics, logger);
           void gateway.pollControl();
         },
+        record: (cmd) => gateway.record(cmd),
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );

@@ -7,6 +7,8 @@
  */
 import type { Subprocess } from "bun";
 import { redactConfig, type LoadedConfig } from "../config/load.ts";
+import type { RecordCommand } from "../record/recorder.ts";
+import type { RecordReply } from "./ipc.ts";
 import type { ConfigSource } from "../config/source.ts";
 import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -100,7 +102,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     throw new FicusError(fatal.code as "FICUS_LISTEN_FAILED", fatal.message);
   }
 
-  const ask = <T>(slot: WorkerSlot, kind: "metrics" | "routes" | "flush"): Promise<T | undefined> => {
+  const ask = <T>(slot: WorkerSlot, kind: "metrics" | "routes" | "flush" | "record", command?: RecordCommand): Promise<T | undefined> => {
     if (!slot.ready) return Promise.resolve(undefined);
     const id = nextId++;
     return new Promise((resolve) => {
@@ -112,7 +114,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         clearTimeout(timer);
         resolve(data as T);
       });
-      send(slot, { t: kind, id });
+      send(slot, kind === "record" ? { t: kind, id, command: command as RecordCommand } : { t: kind, id });
     });
   };
 
@@ -203,6 +205,16 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       // Workers poll the shared store every 200 ms; the supervisor only logs and counts.
       recorded: (events) => {
         for (const e of events) recordEvent(e, metrics, logger);
+      },
+      record: async (cmd) => {
+        // Each worker records its share of the maximum into its own files.
+        const live = slots.filter((s) => s.ready).length || 1;
+        const share: RecordCommand = cmd.action === "start" ? { ...cmd, start: { ...cmd.start, max: Math.ceil(cmd.start.max / live) } } : cmd;
+        const replies = await Promise.all(slots.map((s) => ask<RecordReply>(s, "record", share)));
+        const failed = replies.find((r) => r && "error" in r);
+        if (failed && "error" in failed) throw new FicusError(failed.error.code as "FICUS_ROUTE_UNKNOWN", failed.error.message);
+        const { mergeStatuses } = await import("../record/recorder.ts");
+        return mergeStatuses(replies.flatMap((r) => (r && "sessions" in r ? [r.sessions] : [])));
       },
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },

@@ -8,7 +8,7 @@ import { loadWithOverrides } from "../config/source.ts";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
-import type { FromWorker, ToWorker } from "./ipc.ts";
+import type { FromWorker, RecordReply, ToWorker } from "./ipc.ts";
 
 export async function runWorker(logger: Logger): Promise<void> {
   const send = (m: FromWorker) => process.send?.(m);
@@ -60,6 +60,16 @@ export async function runWorker(logger: Logger): Promise<void> {
       case "routes":
         send({ t: "reply", id: m.id, data: gateway ? gateway.routes() : [] });
         return;
+      case "record": {
+        let reply: RecordReply;
+        try {
+          reply = { sessions: gateway ? await gateway.record(m.command) : [] };
+        } catch (err) {
+          reply = { error: { code: err instanceof FicusError ? err.code : "FICUS_INTERNAL", message: (err as Error).message } };
+        }
+        send({ t: "reply", id: m.id, data: reply });
+        return;
+      }
       case "flush":
         await gateway?.recorder?.flush();
         send({ t: "reply", id: m.id, data: true });
