@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, runCli, startService, tempDir, type Upstream } from "../helpers/processes.ts";
+import { BUN, CLI, freePort, runCli, startService, tempDir, type Upstream } from "../helpers/processes.ts";
 
 let legacy: Upstream;
 let twin: Upstream;
@@ -149,6 +149,23 @@ describe("two live services", () => {
     const rep = readReport(out);
     expect(rep.summary).toMatchObject({ compared: 0, matched: 0, errors: { legacy: 0, candidate: 5 }, mismatch_rate: 1 });
     expect(rep.errors.map((e) => [e.side, e.line])).toEqual(expect.arrayContaining([["candidate", 1], ["candidate", 5]]));
+  });
+});
+
+describe("progress", () => {
+  test("a progress bar on a terminal; plain progress lines otherwise", async () => {
+    const file = jsonl("progress.jsonl", items(50));
+    const args = [file, "--legacy", legacy.url, "--candidate", twin.url, "--out", join(dir, "progress"), "--rate", "20"];
+    // A pseudo-terminal through util-linux's script(1).
+    const quoted = [BUN, CLI, "replay", ...args].map((a) => `'${a}'`).join(" ");
+    const tty = Bun.spawnSync(["script", "-qec", quoted, "/dev/null"], { stdout: "pipe", stderr: "pipe" });
+    const screen = tty.stdout.toString();
+    expect(tty.exitCode).toBe(0);
+    expect(screen).toMatch(/replay \[[^\]]+\] \d+% \| \d+\/s \| ETA \d+s \| \d+ done, \d+ matched, \d+ differ, 0 errors/);
+    const plain = await runCli(["replay", ...args]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toMatch(/^replay: \d+ done \(\d+\/s\), \d+ matched, \d+ differ, 0 errors, \d+% read$/m);
+    expect(plain.stderr).not.toContain("\x1b[");
   });
 });
 
