@@ -156,6 +156,8 @@ describe("ficus record", () => {
       const s = (await until(g, (x) => (x[0]?.recorded ?? 0) + (x[0]?.dropped ?? 0) >= 200))[0] as Status;
       expect(s.recorded + s.dropped + Object.values(s.skipped).reduce((a, b) => a + b, 0)).toBe(200);
       expect(s.recorded).toBeGreaterThan(0);
+      // Stopping closes the file (written lines may still sit in the stream's buffer before that).
+      expect((await runCli(["record", "stop", "--admin", g.admin])).code).toBe(0);
       expect(lines(join(dir, "rec", readdirSync(join(dir, "rec"))[0] as string))).toHaveLength(s.recorded);
     } finally {
       await g.stop();
