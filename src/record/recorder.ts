@@ -69,6 +69,7 @@ class Session {
   dropped = 0;
   readonly skipped = Object.fromEntries(RECORD_SKIPS.map((r) => [r, 0])) as Record<RecordSkip, number>;
   state: SessionStatus["state"] = "recording";
+  private writeFailed = false;
   private readonly queue: Entry[] = [];
   private pumping: Promise<void> | undefined;
   readonly writer: JsonlWriter;
@@ -136,7 +137,9 @@ class Session {
         this.taken--;
         this.dropped++;
         this.metrics.recordExchanges.inc({ route: this.cmd.route, result: "dropped" });
-        this.logger.error("recording write failed; exchange dropped", { route: this.cmd.route, error: err });
+        // Logged once per session; the count keeps going up in status and metrics.
+        if (!this.writeFailed) this.logger.error("recording write failed; exchanges are dropped until it works", { route: this.cmd.route, error: err });
+        this.writeFailed = true;
       }
       if (this.recorded >= this.cmd.max) await this.end("done");
     }

@@ -50,10 +50,24 @@ export class JsonlWriter {
     const data = `${line}\n`;
     out.bytes += Buffer.byteLength(data);
     const sink = out.gzip ?? out.file;
-    if (out.file.errored) throw out.file.errored;
-    if (!sink.write(data)) await new Promise<void>((resolve, reject) => {
-      sink.once("drain", resolve);
-      out.file.once("error", reject);
+    if (out.file.destroyed) throw new Error(`cannot write ${this.files.at(-1)}: the file is closed`);
+    if (sink.write(data)) return;
+    // Wait for room, or for the file to fail (disk full, removed): never forever.
+    const file = out.file;
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        sink.off("drain", onDrain);
+        file.off("error", onError);
+        file.off("close", onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => done();
+      const onError = (err: Error) => done(err);
+      const onClose = () => done(new Error("the recording file was closed"));
+      sink.on("drain", onDrain);
+      file.on("error", onError);
+      file.on("close", onClose);
     });
   }
 
@@ -61,6 +75,8 @@ export class JsonlWriter {
     const out = this.out;
     this.out = undefined;
     if (!out) return;
+    // A file that failed (or never opened) is already closed: nothing to wait for.
+    if (out.file.destroyed || out.file.closed) return;
     await new Promise<void>((resolve) => {
       out.file.once("close", resolve);
       out.file.once("error", () => resolve());
