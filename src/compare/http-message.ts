@@ -22,12 +22,35 @@ export type DecodedBody =
 
 const CRLFCRLF = [13, 10, 13, 10];
 
-function indexOfSeq(bytes: Uint8Array, seq: readonly number[], from: number): number {
-  outer: for (let i = from; i + seq.length <= bytes.length; i++) {
-    for (let j = 0; j < seq.length; j++) if (bytes[i + j] !== seq[j]) continue outer;
-    return i;
+export function indexOfSeq(bytes: Uint8Array, seq: readonly number[], from: number): number {
+  const first = seq[0] as number;
+  for (let i = bytes.indexOf(first, from); i >= 0 && i + seq.length <= bytes.length; i = bytes.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < seq.length && bytes[i + j] === seq[j]) j++;
+    if (j === seq.length) return i;
   }
   return -1;
+}
+
+/**
+ * The header block of a raw HTTP/1.x message starting at `start`: its lines
+ * (start line first) and where the body begins. CRLF or bare-LF endings; a
+ * message without a blank line is all head.
+ */
+export function splitHead(bytes: Uint8Array, start: number): { lines: string[]; bodyStart: number } {
+  let end = indexOfSeq(bytes, CRLFCRLF, start);
+  let sepLen = 4;
+  const lf = indexOfSeq(bytes, [10, 10], start);
+  if (lf >= 0 && (end < 0 || lf < end)) {
+    end = lf;
+    sepLen = 2;
+  }
+  if (end < 0) {
+    end = bytes.length;
+    sepLen = 0;
+  }
+  const lines = new TextDecoder("latin1").decode(bytes.subarray(start, end)).split(/\r?\n/);
+  return { lines, bodyStart: Math.min(bytes.length, end + sepLen) };
 }
 
 const STATUS_LINE = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/;
@@ -45,18 +68,8 @@ export function looksLikeHttp(bytes: Uint8Array): boolean {
 export function parseRawHttp(bytes: Uint8Array): HttpMessage {
   let start = 0;
   for (;;) {
-    let end = indexOfSeq(bytes, CRLFCRLF, start);
-    let sepLen = 4;
-    const lf = indexOfSeq(bytes, [10, 10], start);
-    if (lf >= 0 && (end < 0 || lf < end)) {
-      end = lf;
-      sepLen = 2;
-    }
-    if (end < 0) end = bytes.length;
-    const head = new TextDecoder("latin1").decode(bytes.subarray(start, end));
-    const lines = head.split(/\r?\n/);
+    const { lines, bodyStart } = splitHead(bytes, start);
     const status = Number(STATUS_LINE.exec(lines[0] ?? "")?.[1] ?? 0);
-    const bodyStart = Math.min(bytes.length, end + sepLen);
     const next = new TextDecoder("latin1").decode(bytes.subarray(bodyStart, bodyStart + 5));
     if (next === "HTTP/" && (status < 200 || /connection established/i.test(lines[0] ?? ""))) {
       start = bodyStart;
@@ -71,10 +84,15 @@ export function parseRawHttp(bytes: Uint8Array): HttpMessage {
   }
 }
 
-export function headerValue(msg: HttpMessage, name: string): string | undefined {
+/** A header field's value in a list of fields (repeated fields joined by ", "); undefined when absent. */
+export function headerIn(headers: readonly (readonly [string, string])[] | undefined, name: string): string | undefined {
   const lower = name.toLowerCase();
-  const values = (msg.headers ?? []).filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
+  const values = (headers ?? []).filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
   return values.length > 0 ? values.join(", ") : undefined;
+}
+
+export function headerValue(msg: HttpMessage, name: string): string | undefined {
+  return headerIn(msg.headers, name);
 }
 
 /** Undoes Content-Encoding (gzip, deflate, br; several codings in reverse order). Undefined when it fails. */

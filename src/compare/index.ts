@@ -13,7 +13,7 @@ import { decodeBody, type HttpMessage, headerValue } from "./http-message.ts";
 import { compileRules, type CompiledRules } from "./rules.ts";
 
 export { canonical, type DiffKind, type Difference, MAX_DIFFERENCES, SEVERITY, type Severity } from "./diff-json.ts";
-export { decodeBody, decodeContent, type HttpMessage, looksLikeHttp, parseRawHttp } from "./http-message.ts";
+export { decodeBody, decodeContent, headerIn, type HttpMessage, indexOfSeq, looksLikeHttp, parseRawHttp, splitHead } from "./http-message.ts";
 export { JsonNumber, type JsonValue, parseJson } from "./json-value.ts";
 export { compareRulesSchema, compileRules, type CompiledRules, type CompareRulesInput, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
 export { loadRulesFile } from "./rules-file.ts";

@@ -8,7 +8,7 @@
  * -Proto/-Host and sets X-Request-Id; both sides apply the route's add/remove.
  */
 
-const HOP_BY_HOP = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer"]);
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer"]);
 
 /** The extra field names a Connection header declares hop-by-hop (besides keep-alive/close). */
 export function connectionTokens(value: string | null): string[] | undefined {

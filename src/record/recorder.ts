@@ -13,6 +13,7 @@
 import { decodeContent } from "../compare/index.ts";
 import type { FicusConfig } from "../config/schema.ts";
 import { BodyRedactor, redactHeaders, redactQuery } from "../migration/redact.ts";
+import { HOP_BY_HOP } from "../proxy/headers.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { encodeBody, type ExchangeLine } from "../replay/exchange.ts";
@@ -58,8 +59,6 @@ interface Entry {
   readonly durationMs: number;
 }
 
-/** Fields that describe a connection or a transfer, not the exchange. */
-const TRANSFER = new Set(["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"]);
 
 class Session {
   acc = 0;
@@ -115,7 +114,7 @@ class Session {
     const encoding = e.responseHeaders.find(([k]) => k.toLowerCase() === "content-encoding")?.[1];
     const decoded = decodeContent(e.responseBody, encoding);
     const responseHeaders = decoded && encoding ? e.responseHeaders.filter(([k]) => !["content-encoding", "content-length"].includes(k.toLowerCase())) : e.responseHeaders;
-    const headers = (h: readonly (readonly [string, string])[]) => Object.entries(redactHeaders(h.filter(([k]) => !TRANSFER.has(k.toLowerCase()))));
+    const headers = (h: readonly (readonly [string, string])[]) => Object.entries(redactHeaders(h.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()))));
     const line: ExchangeLine = {
       v: 1,
       time: new Date(e.time).toISOString(),

@@ -8,6 +8,7 @@
  *    "response":{"status":200,"headers":[["content-type","application/json"]],"body":"eyJpZCI6N30=","body_encoding":"base64","duration_ms":1.8}}
  */
 import { z } from "zod";
+import { headerIn } from "../compare/index.ts";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -92,10 +93,6 @@ export function splitTarget(url: string): { host: string | undefined; target: st
   }
 }
 
-export function headerOf(headers: readonly (readonly [string, string])[], name: string): string | undefined {
-  for (const [k, v] of headers) if (k.toLowerCase() === name) return v;
-  return undefined;
-}
 
 /** Reads one line of a Ficus recording; throws a readable message when it is not one. */
 export function parseExchangeLine(text: string, file: string, line: number): Exchange {
@@ -116,7 +113,7 @@ export function parseExchangeLine(text: string, file: string, line: number): Exc
   return {
     time: Date.parse(d.time),
     route: d.route,
-    request: { method: d.request.method.toUpperCase(), target, host: host ?? headerOf(d.request.headers, "host"), headers: d.request.headers, body: body.length > 0 ? body : undefined },
+    request: { method: d.request.method.toUpperCase(), target, host: host ?? headerIn(d.request.headers, "host"), headers: d.request.headers, body: body.length > 0 ? body : undefined },
     response: d.response && { status: d.response.status, headers: d.response.headers, body: bytesOf(d.response.body, d.response.body_encoding), durationMs: d.response.duration_ms },
     file,
     line,

@@ -13,7 +13,8 @@
  * (an exchange without a recorded response has none, and only != or !~ hold).
  */
 import { FicusError } from "../core/errors.ts";
-import { type Exchange, headerOf } from "./exchange.ts";
+import { headerIn } from "../compare/index.ts";
+import type { Exchange } from "./exchange.ts";
 
 export type Filter = (e: Exchange, route: string) => boolean;
 
@@ -34,7 +35,7 @@ function field(name: string, e: Exchange, route: string): string | undefined {
     case "status":
       return e.response ? String(e.response.status) : undefined;
     default:
-      return headerOf(e.request.headers, name.slice("header:".length).toLowerCase());
+      return headerIn(e.request.headers, name.slice("header:".length).toLowerCase());
   }
 }
 

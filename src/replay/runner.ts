@@ -16,6 +16,7 @@ import { type Answer, judgeAA, judgePair } from "../migration/judge.ts";
 import { BodyRedactor, redactHeaders, redactQuery } from "../migration/redact.ts";
 import { ResultsBuffer } from "../migration/results.ts";
 import { SqliteStore } from "../migration/store.ts";
+import { HOP_BY_HOP } from "../proxy/headers.ts";
 import { matcherOf } from "../proxy/route-table.ts";
 import { Router } from "../routing/router.ts";
 import type { Corrupt, Exchange } from "./exchange.ts";
@@ -23,8 +24,8 @@ import type { Filter } from "./filter.ts";
 import { openRecording, type Recording } from "./inputs/index.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
-/** Request fields a replay must not copy: the connection's own, and what fetch computes. */
-const DROP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "upgrade", "content-length", "host", "trailer", "expect"]);
+/** Request fields a replay must not copy: the connection's own (hop-by-hop), and what fetch computes. */
+const DROP = new Set([...HOP_BY_HOP, "content-length", "host", "expect"]);
 
 export interface ReplayOptions {
   readonly files: readonly string[];
@@ -112,8 +113,11 @@ export class Replay {
   private aaAcc = 0;
   private recordings: Recording[] = [];
   private t0 = 0;
+  /** The recordings' size, for progress (read once). */
+  private readonly totalBytes: number;
 
   constructor(private readonly opts: ReplayOptions) {
+    this.totalBytes = opts.files.reduce((n, f) => n + Bun.file(f).size, 0);
     this.buffer = new ResultsBuffer(opts.samplesPerSignature);
     this.store = new SqliteStore(":memory:", opts.samplesPerSignature, 0);
     this.defaultRules = opts.rules ?? compileRules();
@@ -128,7 +132,7 @@ export class Replay {
       mismatched: this.mismatched,
       errors: this.stats.legacyErrors + this.stats.candidateErrors,
       bytes: this.recordings.reduce((n, r) => n + r.source.consumed, 0),
-      totalBytes: this.opts.files.reduce((n, f) => n + Bun.file(f).size, 0),
+      totalBytes: this.totalBytes,
       elapsedMs: this.t0 === 0 ? 0 : performance.now() - this.t0,
     };
   }

@@ -5,23 +5,14 @@
  * GoReplay tracked responses), 3 a response of a replay (ignored). A response
  * is joined to its request by id.
  */
-import { parseRawHttp } from "../../compare/index.ts";
-import { type Exchange, headerOf, type InputItem, type RecordedResponse, splitTarget } from "../exchange.ts";
+import { headerIn, indexOfSeq, parseRawHttp, splitHead } from "../../compare/index.ts";
+import { type Exchange, type InputItem, type RecordedResponse, splitTarget } from "../exchange.ts";
 import type { ByteSource } from "./source.ts";
 
-const SEPARATOR = new TextEncoder().encode("\n🐵🙈🙉\n");
+const SEPARATOR = [...new TextEncoder().encode("\n🐵🙈🙉\n")];
+const CRLF = [13, 10];
 /** Requests waiting for their response; past this many the oldest goes on without one. */
 const MAX_PENDING = 1000;
-
-function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
-  const first = needle[0] as number;
-  for (let i = hay.indexOf(first, from); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(first, i + 1)) {
-    let j = 1;
-    while (j < needle.length && hay[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-  }
-  return -1;
-}
 
 function countLines(bytes: Uint8Array): number {
   let n = 0;
@@ -34,7 +25,7 @@ function dechunk(body: Uint8Array): Uint8Array | undefined {
   const parts: Uint8Array[] = [];
   let i = 0;
   for (;;) {
-    const eol = indexOf(body, new Uint8Array([13, 10]), i);
+    const eol = indexOfSeq(body, CRLF, i);
     if (eol < 0) return undefined;
     const size = Number.parseInt(new TextDecoder().decode(body.subarray(i, eol)).split(";")[0] as string, 16);
     if (!Number.isFinite(size) || size < 0) return undefined;
@@ -50,35 +41,23 @@ const REQUEST_LINE = /^([A-Za-z]+) (\S+) HTTP\/\d(?:\.\d)?$/;
 
 /** A raw HTTP/1.x request: request line, header fields, body (un-chunked). Throws a readable message. */
 export function parseRawRequest(bytes: Uint8Array): { method: string; url: string; headers: [string, string][]; body: Uint8Array } {
-  let end = indexOf(bytes, new Uint8Array([13, 10, 13, 10]), 0);
-  let sep = 4;
-  if (end < 0) {
-    end = indexOf(bytes, new Uint8Array([10, 10]), 0);
-    sep = 2;
-  }
-  if (end < 0) {
-    end = bytes.length;
-    sep = 0;
-  }
-  const lines = new TextDecoder("latin1").decode(bytes.subarray(0, end)).split(/\r?\n/);
+  const { lines, bodyStart } = splitHead(bytes, 0);
   const m = REQUEST_LINE.exec(lines[0] ?? "");
   if (!m) throw new Error(`not an HTTP request line: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
-  const headers: [string, string][] = [];
+  let headers: [string, string][] = [];
   for (const l of lines.slice(1)) {
     const i = l.indexOf(":");
     if (i <= 0) throw new Error(`malformed header field: ${JSON.stringify(l.slice(0, 80))}`);
     headers.push([l.slice(0, i).trim(), l.slice(i + 1).trim()]);
   }
-  let body = bytes.subarray(Math.min(bytes.length, end + sep));
-  const declared = headerOf(headers, "content-length");
+  let body = bytes.subarray(bodyStart);
+  const declared = headerIn(headers, "content-length");
   if (declared !== undefined && /^\d+$/.test(declared) && body.length < Number(declared)) throw new Error(`truncated: the body has ${body.length} of ${declared} bytes`);
-  if (/\bchunked\b/i.test(headerOf(headers, "transfer-encoding") ?? "")) {
+  if (/\bchunked\b/i.test(headerIn(headers, "transfer-encoding") ?? "")) {
     const plain = dechunk(body);
     if (!plain) throw new Error("broken chunked body");
     body = plain;
-    const kept = headers.filter(([k]) => k.toLowerCase() !== "transfer-encoding");
-    headers.length = 0;
-    headers.push(...kept);
+    headers = headers.filter(([k]) => k.toLowerCase() !== "transfer-encoding");
   }
   return { method: (m[1] as string).toUpperCase(), url: m[2] as string, headers, body };
 }
@@ -100,6 +79,7 @@ export async function* readGor(src: ByteSource): AsyncGenerator<InputItem> {
   const pending = new Map<string, Exchange>();
   let buf = new Uint8Array(0);
   let lineAtBuf = 1;
+  let scanned = 0;
   function* payload(bytes: Uint8Array, line: number): Generator<InputItem> {
     if (bytes.length === 0 || (bytes.length === 1 && bytes[0] === 10)) return;
     const nl = bytes.indexOf(10);
@@ -119,7 +99,7 @@ export async function* readGor(src: ByteSource): AsyncGenerator<InputItem> {
         pending.set(meta.id, {
           time: meta.timeNs / 1e6,
           route: undefined,
-          request: { method: r.method, target, host: host ?? headerOf(r.headers, "host"), headers: r.headers, body: r.body.length > 0 ? r.body : undefined },
+          request: { method: r.method, target, host: host ?? headerIn(r.headers, "host"), headers: r.headers, body: r.body.length > 0 ? r.body : undefined },
           response: undefined,
           file: src.path,
           line,
@@ -153,13 +133,15 @@ export async function* readGor(src: ByteSource): AsyncGenerator<InputItem> {
     next.set(chunk, buf.length);
     buf = next;
     let from = 0;
-    for (let i = indexOf(buf, SEPARATOR, 0); i >= 0; i = indexOf(buf, SEPARATOR, from)) {
+    // Resume the search where the last chunk's ended, not from the start of a long payload.
+    for (let i = indexOfSeq(buf, SEPARATOR, scanned); i >= 0; i = indexOfSeq(buf, SEPARATOR, from)) {
       const bytes = buf.subarray(from, i);
       yield* payload(bytes, lineAtBuf);
       lineAtBuf += countLines(bytes) + 2;
       from = i + SEPARATOR.length;
     }
     buf = buf.slice(from);
+    scanned = Math.max(0, buf.length - SEPARATOR.length + 1);
   }
   // The last payload may lack its separator.
   if (buf.length > 0) yield* payload(buf[buf.length - 1] === 10 ? buf.subarray(0, buf.length - 1) : buf, lineAtBuf);
