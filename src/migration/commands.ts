@@ -29,12 +29,12 @@ export async function effectiveState(rc: RouteConfig, store: ResultsStore): Prom
 
 export async function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): Promise<MigrationEvent> {
   const rc = routeConfig(config, route);
-  return (await store.command(rc.name, configKey(rc), configState(rc), action, planOf(rc), actor, reason)).event;
+  return (await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action, plan: planOf(rc), actor, reason })).event;
 }
 
 /** The kill switch: every route with a candidate back to legacy, held. */
 export async function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): Promise<MigrationEvent[]> {
   const events: MigrationEvent[] = [];
-  for (const rc of candidateRoutes(config)) events.push((await store.command(rc.name, configKey(rc), configState(rc), "rollback_all", planOf(rc), actor, reason)).event);
+  for (const rc of candidateRoutes(config)) events.push((await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action: "rollback_all", plan: planOf(rc), actor, reason })).event);
   return events;
 }

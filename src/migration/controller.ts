@@ -28,7 +28,7 @@ export async function controllerTick(
     const d = decide(step.stats, step.startedAt, now, rc.canary.step, rc.canary.gates);
     onGates?.(rc.name, d.gates);
     if (d.action === "wait") continue;
-    const r = await store.command(rc.name, key, configState(rc), d.action, planOf(rc), "controller", d.reason, { gates: d.gates }, step.version);
+    const r = await store.command({ route: rc.name, key, configured: configState(rc), action: d.action, plan: planOf(rc), actor: "controller", reason: d.reason, detail: { gates: d.gates }, expectedVersion: step.version });
     if (r.event.changed) events.push(r.event);
   }
   return events;

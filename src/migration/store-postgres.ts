@@ -9,10 +9,11 @@ import { SQL } from "bun";
 import { FicusError } from "../core/errors.ts";
 import * as hdr from "hdr-histogram-js";
 import type { Severity } from "../compare/index.ts";
-import { type Action, type ControlState, type Plan, type Stage, type Transition } from "./control.ts";
+import { type Action, type ControlState, type Stage, type Transition } from "./control.ts";
 import { newHistogram, type RouteDelta, type Sample } from "./results.ts";
 import {
   type ControlRow,
+  type CommandRequest,
   commandEvent,
   decideCommand,
   learnedNoise,
@@ -246,17 +247,8 @@ export class PostgresStore implements ResultsStore {
     await exec("DELETE FROM T.latency WHERE route = $1 AND side IN ('step_legacy', 'step_candidate')", [route]);
   }
 
-  async command(
-    route: string,
-    key: string,
-    configured: ControlState,
-    action: Action,
-    plan: Plan,
-    actor: string,
-    reason: string,
-    detail: unknown = {},
-    expectedVersion?: number,
-  ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
+  async command(req: CommandRequest): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
+    const { route, key, configured, action, plan, actor, reason, detail = {}, expectedVersion } = req;
     return this.tx(route, async (_t, exec) => {
       const row = (await exec("SELECT stage, percent, paused, config_key, version FROM T.route_state WHERE route = $1", [route]))[0];
       const state = row && { stage: row.stage as Stage, percent: Number(row.percent), paused: row.paused === true, config_key: row.config_key as string, version: Number(row.version) };

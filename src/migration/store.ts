@@ -122,17 +122,7 @@ export interface ResultsStore {
   markNoise(route: string, path: string, reason: string): Promise<void>;
   unmarkNoise(route: string, path: string): Promise<boolean>;
   controlRows(): Promise<ControlRow[]>;
-  command(
-    route: string,
-    key: string,
-    configured: ControlState,
-    action: Action,
-    plan: Plan,
-    actor: string,
-    reason: string,
-    detail?: unknown,
-    expectedVersion?: number,
-  ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }>;
+  command(req: CommandRequest): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }>;
   step(route: string, key: string, configured: ControlState): Promise<StepInfo>;
   events(route?: string, limit?: number): Promise<MigrationEvent[]>;
   close(): Promise<void>;
@@ -209,6 +199,23 @@ export function routeResults(route: string, rows: readonly { name: string; value
 /** Where the latency distribution is sampled for charts. */
 export const CURVE_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9] as const;
 const at = (h: hdr.Histogram, p: number) => (h.totalCount === 0 ? 0 : Math.round(h.getValueAtPercentile(p)) / 1000);
+
+/** One command on a route, as the stores apply it. */
+export interface CommandRequest {
+  readonly route: string;
+  /** configKey of the route's config: state written for another ficus.yaml is ignored. */
+  readonly key: string;
+  /** The state ficus.yaml describes, used when no runtime state applies. */
+  readonly configured: ControlState;
+  readonly action: Action;
+  readonly plan: Plan;
+  readonly actor: string;
+  readonly reason: string;
+  /** Stored with the event (the gate values of an automatic decision). */
+  readonly detail?: unknown;
+  /** For automatic decisions: the step version decided on; a changed route voids the command. */
+  readonly expectedVersion?: number | undefined;
+}
 
 /** A route's stored runtime state, as both stores read it. */
 export interface StateRow {
@@ -419,17 +426,8 @@ export class SqliteStore implements ResultsStore {
    * Applies one command in a single transaction (commands from several
    * processes serialize here) and records an event, changed or not.
    */
-  async command(
-    route: string,
-    key: string,
-    configured: ControlState,
-    action: Action,
-    plan: Plan,
-    actor: string,
-    reason: string,
-    detail: unknown = {},
-    expectedVersion?: number,
-  ): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
+  async command(req: CommandRequest): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
+    const { route, key, configured, action, plan, actor, reason, detail = {}, expectedVersion } = req;
     return this.db.transaction(() => {
       const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number }

@@ -103,19 +103,19 @@ describe.each(STORES)("%s store", (_name, make) => {
     const a = make();
     try {
       expect(await a.controlRows()).toEqual([]);
-      const p = await a.command("users", "k1", shadow, "promote", plan, "alice", "looks good");
+      const p = await a.command({ route: "users", key: "k1", configured: shadow, action: "promote", plan, actor: "alice", reason: "looks good" });
       expect(p.transition.changed).toBe(true);
       expect(p.transition.to).toEqual({ stage: "canary", percent: 5, paused: false });
       const rows = await a.controlRows();
       expect(rows).toEqual([{ route: "users", stage: "canary", percent: 5, paused: false, config_key: "k1", version: 1 }]);
-      const stale = await a.command("users", "k1", shadow, "promote", plan, "controller", "", {}, 0);
+      const stale = await a.command({ route: "users", key: "k1", configured: shadow, action: "promote", plan, actor: "controller", reason: "", detail: {}, expectedVersion: 0 });
       expect(stale.transition.changed).toBe(false);
-      const ok = await a.command("users", "k1", shadow, "promote", plan, "controller", "", { gates: [] }, 1);
+      const ok = await a.command({ route: "users", key: "k1", configured: shadow, action: "promote", plan, actor: "controller", reason: "", detail: { gates: [] }, expectedVersion: 1 });
       expect(ok.transition.to.percent).toBe(25);
-      const rb = await a.command("users", "k1", shadow, "rollback", plan, "bob", "errors");
+      const rb = await a.command({ route: "users", key: "k1", configured: shadow, action: "rollback", plan, actor: "bob", reason: "errors" });
       expect(rb.transition.to).toEqual({ stage: "shadow", percent: 0, paused: true });
       // A changed ficus.yaml (another key) starts from the configured state again.
-      const fresh = await a.command("users", "k2", shadow, "pause", plan, "carol", "");
+      const fresh = await a.command({ route: "users", key: "k2", configured: shadow, action: "pause", plan, actor: "carol", reason: "" });
       expect(fresh.from).toEqual(shadow);
       const events = await a.events("users");
       expect(events.map((e) => [e.actor, e.action, e.changed])).toEqual([
@@ -147,7 +147,7 @@ describe.each(STORES)("%s store", (_name, make) => {
       expect(mid.stats.compared).toBe(6);
       expect(mid.stats.mismatched).toBe(1);
       expect(mid.stats.candidate.totalCount).toBe(6);
-      await a.command("users", "k1", shadow, "promote", plan, "alice", "");
+      await a.command({ route: "users", key: "k1", configured: shadow, action: "promote", plan, actor: "alice", reason: "" });
       const next = await a.step("users", "k1", shadow);
       expect(next.version).toBe(first.version + 1);
       expect(next.state.percent).toBe(5);
@@ -168,10 +168,10 @@ test("two PostgreSQL clients on one schema see each other's writes", async () =>
     expect((await a.route("users")).counters.compared).toBe(30);
     expect((await b.route("users")).latency.pairs).toBe(30);
     // Concurrent promotions with the same expected version: exactly one wins.
-    await a.command("users", "k", shadow, "promote", plan, "x", "");
+    await a.command({ route: "users", key: "k", configured: shadow, action: "promote", plan, actor: "x", reason: "" });
     const [r1, r2] = await Promise.all([
-      a.command("users", "k", shadow, "promote", plan, "controller-a", "", {}, 1),
-      b.command("users", "k", shadow, "promote", plan, "controller-b", "", {}, 1),
+      a.command({ route: "users", key: "k", configured: shadow, action: "promote", plan, actor: "controller-a", reason: "", detail: {}, expectedVersion: 1 }),
+      b.command({ route: "users", key: "k", configured: shadow, action: "promote", plan, actor: "controller-b", reason: "", detail: {}, expectedVersion: 1 }),
     ]);
     expect([r1.transition.changed, r2.transition.changed].filter(Boolean)).toHaveLength(1);
     expect((await b.controlRows())[0]?.percent).toBe(25);
