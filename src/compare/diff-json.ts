@@ -123,8 +123,8 @@ class Walker {
         if (r.kind === "array") arrayMode = r.array;
         else if (r.kind === "timestamp") timestamp = true;
         else if (r.kind === "normalize") {
-          if (typeof a === "string") a = a.replace(r.pattern, r.replace);
-          if (typeof b === "string") b = b.replace(r.pattern, r.replace);
+          if (typeof a === "string") a = r.pattern.replaceAll(a, r.replace);
+          if (typeof b === "string") b = r.pattern.replaceAll(b, r.replace);
         }
       }
     }

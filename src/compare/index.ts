@@ -8,6 +8,7 @@
  * bodies: JSON structurally, other text line by line, binary by SHA-256. Any
  * input, however broken, yields a verdict.
  */
+import { createHash } from "node:crypto";
 import { addDifference, type Difference, type DiffSink, diffJson } from "./diff-json.ts";
 import { decodeBody, type HttpMessage, headerValue } from "./http-message.ts";
 import { compileRules, type CompiledRules } from "./rules.ts";
@@ -17,6 +18,7 @@ export { decodeBody, decodeContent, headerIn, type HttpMessage, indexOfSeq, look
 export { JsonNumber, type JsonValue, parseJson } from "./json-value.ts";
 export { compareRulesSchema, compileRules, type CompiledRules, type CompareRulesInput, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
 export { loadRulesFile } from "./rules-file.ts";
+export { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
 
 export interface Verdict {
   readonly equal: boolean;
@@ -42,7 +44,7 @@ function sameEncoding(a: HttpMessage, b: HttpMessage): boolean {
 }
 
 function sha256(bytes: Uint8Array): string {
-  return new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** Line-by-line comparison; an LCS alignment for texts up to 2,000 lines, positional beyond. */

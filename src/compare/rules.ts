@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { type Decimal, parseDecimal } from "./decimal.ts";
 import { compileJsonPath, JsonPathError, PathSet, type Step } from "./json-path.ts";
+import { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
 
 const jsonPath = z.string().superRefine((p, ctx) => {
   try {
@@ -17,11 +18,13 @@ const jsonPath = z.string().superRefine((p, ctx) => {
   }
 });
 
+/** A user pattern, checked on the linear-time engine (RE2) that will run it. */
 const regex = z.string().superRefine((p, ctx) => {
   try {
-    new RegExp(p);
+    compileUserRegex(p);
   } catch (err) {
-    ctx.addIssue({ code: "custom", message: `invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, "")}` });
+    if (err instanceof UserRegexError) ctx.addIssue({ code: "custom", message: err.message });
+    else throw err;
   }
 });
 
@@ -68,7 +71,7 @@ export const compareRulesSchema = z
         }),
       )
       .default([])
-      .meta({ description: "Regex replacements applied to string values on both sides before comparing." }),
+      .meta({ description: "Regex replacements applied to string values on both sides before comparing. Patterns use RE2 syntax (linear time; no backreferences or lookaround); the replacement may use $1, $<name>, $& and $$." }),
     headers: z
       .strictObject({
         ignore: z.array(z.string()).default([]).meta({ description: "More headers not to compare (added to the defaults: date, server, x-request-id, content-length, …)." }),
@@ -88,7 +91,7 @@ export type PathRule =
   | { readonly kind: "ignore" }
   | { readonly kind: "array"; readonly array: ArrayMode }
   | { readonly kind: "timestamp" }
-  | { readonly kind: "normalize"; readonly pattern: RegExp; readonly replace: string };
+  | { readonly kind: "normalize"; readonly pattern: UserRegex; readonly replace: string };
 
 export interface CompiledRules {
   readonly paths: PathSet<PathRule>;
@@ -115,7 +118,7 @@ export function compileRules(input: CompareRulesInput | CompareRulesConfig = {})
     entries.push([compileJsonPath(p), { kind: "array", array }]);
   }
   for (const p of r.timestamps) entries.push([compileJsonPath(p), { kind: "timestamp" }]);
-  for (const n of r.normalize) entries.push([compileJsonPath(n.path), { kind: "normalize", pattern: new RegExp(n.pattern, "g"), replace: n.replace }]);
+  for (const n of r.normalize) entries.push([compileJsonPath(n.path), { kind: "normalize", pattern: compileUserRegex(n.pattern), replace: n.replace }]);
   return {
     paths: new PathSet(entries),
     absTol: tol(r.numbers.abs),
