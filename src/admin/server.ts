@@ -11,7 +11,8 @@
 import type { Server } from "bun";
 import { Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
-import { errorBody, FicusError } from "../core/errors.ts";
+import { type ErrorCode, errorBody, FicusError } from "../core/errors.ts";
+import type { RouteChanges } from "../config/reload-plan.ts";
 import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
 import type { FicusConfig } from "../config/schema.ts";
@@ -24,7 +25,11 @@ import { z } from "zod";
 
 export interface ReloadResult {
   readonly ok: boolean;
+  /** Why it failed: FICUS_CONFIG_* (invalid) or FICUS_RELOAD_REFUSED (removes too many routes; retry with force). */
+  readonly code?: ErrorCode | undefined;
   readonly errors?: readonly string[];
+  /** Routes added, removed and changed (when the new config was valid). */
+  readonly changes?: RouteChanges | undefined;
 }
 
 export interface AdminBackend {
@@ -32,7 +37,8 @@ export interface AdminBackend {
   metrics(): Promise<string>;
   config(): unknown;
   routes(): Promise<RouteInfo[]>;
-  reload(): Promise<ReloadResult>;
+  /** Reloads the config; `force` applies it even when it removes more routes than reload.max_removed_routes. */
+  reload(force?: boolean): Promise<ReloadResult>;
   /** Shadow results: flushed from every process, then read from the store. */
   migrations(): Promise<MigrationsView>;
   /** Called with each command's event: log it, count it, apply it locally at once. */
@@ -205,9 +211,10 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const route = typeof body?.route === "string" && body.route !== "" ? body.route : undefined;
     return json({ sessions: await backend.record({ action: "stop", route }) });
   });
-  app.post("/admin/reload", async () => {
-    const r = await backend.reload();
-    return json(r, r.ok ? 200 : 422);
+  app.post("/admin/reload", async (c) => {
+    const force = c.req.query("force");
+    const r = await backend.reload(force === "true" || force === "1");
+    return json(r, r.ok ? 200 : r.code === "FICUS_RELOAD_REFUSED" ? 409 : 422);
   });
   app.notFound((c) => new Response(errorBody("FICUS_ADMIN_NOT_FOUND", `no admin endpoint ${c.req.method} ${c.req.path}`, ""), { status: 404, headers: { "content-type": "application/json" } }));
   app.onError((err) =>

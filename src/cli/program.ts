@@ -67,6 +67,16 @@ export function buildProgram(): Command {
       process.exitCode = await controlCommand("rollback", route, o);
     });
   program
+    .command("reload")
+    .description("re-read the gateway's config file (as SIGHUP); prints the routes added, removed and changed")
+    .option("--force", "apply even a config that removes every route or more than reload.max_removed_routes of them")
+    .option("--admin <url>", "admin API of a gateway", "http://127.0.0.1:9901")
+    .option("--json", "print JSON")
+    .action(async (o: { admin: string; force?: boolean; json?: boolean }) => {
+      const { reloadCommand } = await import("./commands/reload.ts");
+      process.exitCode = await reloadCommand(o);
+    });
+  program
     .command("events [route]")
     .description("the audit trail of migration transitions (oldest first)")
     .option("--admin <url>", "admin API of a gateway", "http://127.0.0.1:9901")

@@ -263,7 +263,12 @@ export function parseWithSchema<S extends z.ZodType>(
         doc.errors.map((e) => `${e.message.split("\n")[0]} (${at(e.pos[0])})`),
       );
     }
-    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    // An empty document is an error, never "all defaults, no routes": a file truncated by an editor
+    // or caught half-written would otherwise reload as a gateway that answers 404 to everything.
+    raw = doc.toJS({ maxAliasCount: 100 });
+    if (raw === null || raw === undefined) {
+      throw new ConfigError("FICUS_CONFIG_EMPTY", [`(root): the file has no settings (${file}:1); an empty config would serve no routes. Write at least one setting, e.g. routes: []`]);
+    }
     where = (path, key) => at((key !== undefined ? keyNode(doc, path, key) : nodeAt(doc, path))?.range?.[0]);
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {

@@ -7,12 +7,30 @@
  */
 import { z } from "zod";
 import { compareRulesSchema } from "../compare/rules.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { fieldNameProblem, fieldValueProblem } from "../core/http-grammar.ts";
+import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } from "./units.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const KIB = 1024;
+const MIB = 1024 * KIB;
 
-/** A field in human units, parsed at load so the runtime reads a number. */
-function unitField(parse: (v: string | number) => number | undefined, example: string, defaultValue: string | number, description: string) {
+interface Bounds {
+  /** Smallest accepted value (inclusive). Default 0. */
+  readonly min?: number;
+  /** Largest accepted value (inclusive). */
+  readonly max?: number;
+}
+
+/** A field in human units, parsed at load so the runtime reads a number; out-of-range values are errors. */
+function unitField(
+  parse: (v: string | number) => number | undefined,
+  format: (n: number) => string,
+  example: string,
+  defaultValue: string | number,
+  description: string,
+  bounds: Required<Bounds> & { readonly why?: string },
+) {
+  const range = bounds.min > 0 ? `${format(bounds.min)} to ${format(bounds.max)}` : `at most ${format(bounds.max)}`;
   return z
     .union([z.string(), z.number()])
     .optional()
@@ -22,19 +40,32 @@ function unitField(parse: (v: string | number) => number | undefined, example: s
         ctx.addIssue({ code: "custom", message: `expected ${example}, got ${JSON.stringify(v)}` });
         return z.NEVER;
       }
+      if (n < bounds.min || n > bounds.max) {
+        ctx.addIssue({ code: "custom", message: `must be ${range}${bounds.why ? ` (${bounds.why})` : ""}, got ${JSON.stringify(v)}` });
+        return z.NEVER;
+      }
       return n;
     })
-    .meta({ description: `${description} Default ${defaultValue}.` });
+    .meta({ description: `${description} Default ${defaultValue}; ${range}.` });
 }
 
-/** A duration field: "250ms", "5s", "2m", "1h" or a number of milliseconds. */
-export function duration(defaultValue: string, description: string) {
-  return unitField(parseDuration, 'a duration such as "500ms", "5s" or "2m"', defaultValue, description);
+/**
+ * A duration field: "250ms", "5s", "2m", "1h" or a number of milliseconds. Durations
+ * arm timers, whose longest delay is 2^31-1 ms (about 24.8 days): a longer one would
+ * fire at once, so that is the default upper bound.
+ */
+export function duration(defaultValue: string, description: string, bounds: Bounds = {}) {
+  const max = bounds.max ?? MAX_TIMER_MS;
+  return unitField(parseDuration, formatDuration, 'a duration such as "500ms", "5s" or "2m"', defaultValue, description, {
+    min: bounds.min ?? 0,
+    max,
+    why: max === MAX_TIMER_MS ? "the longest timer the runtime can arm" : undefined,
+  } as Required<Bounds> & { why?: string });
 }
 
-/** A byte-size field: "512KiB", "10MB", "1GiB" or a number of bytes. */
-export function size(defaultValue: string | number, description: string) {
-  return unitField(parseSize, 'a size such as "64KiB" or "10MB"', defaultValue, description);
+/** A byte-size field: "512KiB", "10MB", "1GiB" or a number of bytes, within `bounds`. */
+export function size(defaultValue: string | number, description: string, bounds: Bounds & { readonly max: number }) {
+  return unitField(parseSize, formatSize, 'a size such as "64KiB" or "10MB"', defaultValue, description, { min: bounds.min ?? 0, max: bounds.max });
 }
 
 /** An http(s) URL, checked once here so the data plane never parses URLs. */
@@ -78,8 +109,8 @@ export function listenAddress(defaultValue: string, description: string) {
 const healthSchema = z
   .strictObject({
     max_failures: z.number().int().min(1).default(5).meta({ description: "Consecutive failures (connect errors, resets, timeouts, 502/503/504) that eject an endpoint. Default 5." }),
-    ejection: duration("10s", "Base ejection time; doubles with each repeated ejection of the same endpoint."),
-    max_ejection: duration("5m", "Upper bound of the ejection time."),
+    ejection: duration("10s", "Base ejection time; doubles with each repeated ejection of the same endpoint.", { min: 1 }),
+    max_ejection: duration("5m", "Upper bound of the ejection time.", { min: 1 }),
   })
   .meta({ description: "Passive health checking (outlier ejection)." });
 
@@ -104,17 +135,61 @@ const upstreamRef = z
   ])
   .meta({ description: "An http(s) URL, a list of URLs, the name of an entry of `upstreams`, or an object with endpoints." });
 
+/** Fields a route must not set or remove: they frame the message or belong to one connection (RFC 9110 §7.6.1). */
+const FRAMING_FIELDS = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer", "content-length", "host"]);
+
+/** A header name in config: the RFC 9110 token grammar. */
+export const headerName = z.string().superRefine((name, ctx) => {
+  const problem = fieldNameProblem(name);
+  if (problem) ctx.addIssue({ code: "custom", message: `invalid header name ${JSON.stringify(name)}: ${problem}` });
+});
+
+/** A header value in config: no CR, LF, NUL or other controls, bytes only (RFC 9110 §5.5). */
+export const headerValue = z.string().superRefine((value, ctx) => {
+  const problem = fieldValueProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: `invalid header value ${JSON.stringify(value)}: ${problem}` });
+});
+
+/** Field names as record keys: checked here so the message names the key (zod reports only "Invalid key in record"). */
+function headerKeys(record: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const name of Object.keys(record)) {
+    const problem = fieldNameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", message: `invalid header name ${JSON.stringify(name)}: ${problem}`, path: [name] });
+  }
+}
+
+/** A map of header name to `value`, names checked against the token grammar. */
+export function headerRecord<V extends z.ZodType>(value: V) {
+  return z.record(z.string(), value).superRefine(headerKeys);
+}
+
+function framingCheck(names: readonly string[], ctx: z.RefinementCtx, key: string): void {
+  for (const n of names) {
+    if (FRAMING_FIELDS.has(n.toLowerCase())) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(n)} cannot be changed by a route: it frames the message or belongs to one connection (the gateway sets it)${n.toLowerCase() === "host" ? "; use preserve_host to send the client's Host" : ""}`,
+        path: key === "add" ? [key, n] : [key],
+      });
+    }
+  }
+}
+
 const headerOps = z
   .strictObject({
-    add: z.record(z.string(), z.string()).default({}).meta({ description: "Headers to set (replacing any value already present)." }),
-    remove: z.array(z.string()).default([]).meta({ description: "Header names to remove." }),
+    add: headerRecord(headerValue).default({}).meta({ description: "Headers to set (replacing any value already present). Names are tokens; values are ASCII or Latin-1 without control characters." }),
+    remove: z.array(headerName).default([]).meta({ description: "Header names to remove." }),
   })
-  .meta({ description: "Header changes." });
+  .superRefine((ops, ctx) => {
+    framingCheck(Object.keys(ops.add), ctx, "add");
+    framingCheck(ops.remove, ctx, "remove");
+  })
+  .meta({ description: "Header changes. Framing and connection fields (Content-Length, Transfer-Encoding, Connection, Host, …) cannot be set or removed." });
 
 const timeoutsSchema = z
   .strictObject({
-    header: duration("30s", "Time from sending the request until the response headers arrive, connection setup included (a refused connection fails at once with 502)."),
-    idle: duration("60s", "Longest the upstream may pause while sending the response body (for bodies over 256KiB, enforced by the socket with about one second of slack). A client that stalls is bounded by limits.client_idle_timeout."),
+    header: duration("30s", "Time from sending the request until the response headers arrive, connection setup included (a refused connection fails at once with 502).", { min: 1 }),
+    idle: duration("60s", "Longest the upstream may pause while sending the response body (for bodies over 256KiB, enforced by the socket with about one second of slack). A client that stalls is bounded by limits.client_idle_timeout.", { min: 1 }),
     total: duration("0ms", "Bound on the whole exchange including the body; 0 means no bound."),
   })
   .meta({ description: "Upstream timeouts; a timeout answers 504 and aborts the upstream request." });
@@ -128,7 +203,7 @@ const retriesSchema = z
       .meta({ description: "Conditions that allow a retry. Default [connect-failure, 502, 503]." }),
     budget: z.number().min(0).max(1).default(0.2).meta({ description: "Retries may add at most this fraction of the route's request rate. Default 0.2." }),
     min_per_second: z.number().min(0).default(10).meta({ description: "Retries always allowed per second regardless of the budget. Default 10." }),
-    backoff: duration("25ms", "Pause before a retry (jittered ±50%)."),
+    backoff: duration("25ms", "Pause before a retry (jittered ±50%).", { max: 60_000 }),
   })
   .meta({ description: "Retries: idempotent methods without a request body only." });
 
@@ -147,6 +222,7 @@ const matchSchema = z
       .meta({ description: "Methods to match; any method when absent." }),
     headers: z
       .record(z.string(), z.union([z.string(), z.boolean()]))
+      .superRefine(headerKeys)
       .optional()
       .meta({ description: "Header conditions: a string value must equal; true means present; false means absent." }),
   })
@@ -185,8 +261,8 @@ const shadowSchema = z
           "In the candidate stage, fraction of requests (served by the candidate) also sent to legacy and compared, to keep watching after cutover until legacy is switched off. Default 0 (legacy gets no traffic).",
       }),
     max_concurrency: z.number().int().min(1).default(64).meta({ description: "Candidate calls in flight per route (per worker); past it the mirror copy is dropped and counted. Default 64." }),
-    timeout: duration("10s", "Time allowed for the candidate's whole response."),
-    max_body: size("1MiB", "Largest request body buffered for mirroring; larger requests are not shadowed (skipped: body_too_large)."),
+    timeout: duration("10s", "Time allowed for the candidate's whole response.", { min: 1 }),
+    max_body: size("1MiB", "Largest request body buffered for mirroring; larger requests are not shadowed (skipped: body_too_large).", { max: 64 * MIB }),
     allow_unsafe: z
       .boolean()
       .default(false)
@@ -214,8 +290,8 @@ const canarySchema = z
     percent: z.number().min(0).max(100).default(1).meta({ description: "Share of requests the candidate serves in the canary stage, 0–100 (0.01 steps). Default 1." }),
     sticky: z
       .strictObject({
-        header: z.string().optional().meta({ description: "Request header whose value keeps a client on one side (e.g. x-user-id)." }),
-        cookie: z.string().optional().meta({ description: "Cookie whose value keeps a client on one side." }),
+        header: headerName.optional().meta({ description: "Request header whose value keeps a client on one side (e.g. x-user-id)." }),
+        cookie: headerName.optional().meta({ description: "Cookie whose value keeps a client on one side." }),
         fallback: z.enum(["ip", "none"]).default("ip").meta({ description: "Without header or cookie: the client address (ip), or assignment per request (none). Default ip." }),
         salt: z.string().default("").meta({ description: "Mixed into the hash. Routes with the same salt put a given key on the same side at the same percentage. Default empty." }),
       })
@@ -288,7 +364,7 @@ export const routeSchema = z
     response_headers: headerOps.optional(),
     timeouts: timeoutsSchema.prefault({}),
     retries: retriesSchema.prefault({}),
-    max_body: size(0, "Largest request body accepted (413 above it); 0 means no limit."),
+    max_body: size(0, "Largest request body accepted (413 above it); 0 means no limit.", { max: 1024 ** 4 }),
     preserve_host: z.boolean().default(false).meta({ description: "Send the client's Host header upstream instead of the endpoint's. Default false." }),
   })
   .superRefine((r, ctx) => {
@@ -320,15 +396,31 @@ export const configSchema = z
     default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
     limits: z
       .strictObject({
-        max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it."),
+        max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it.", { min: 64, max: 16 * KIB }),
         max_header_bytes: size(
           "16KiB",
           "Largest request header section. Below 16KiB the gateway answers 431 with a JSON error; at 16KiB (the HTTP parser's hard cap) the parser itself answers a bare 431 and closes the connection, and no request costs a size check.",
+          { min: KIB, max: 16 * KIB },
         ),
-        client_idle_timeout: duration("60s", "Close a client connection idle this long (1s to 255s)."),
+        client_idle_timeout: duration("60s", "Close a client connection idle this long (Bun's connection timer counts whole seconds up to 255).", { min: 1000, max: 255_000 }),
       })
       .prefault({})
       .meta({ description: "Limits on what clients may send." }),
+    reload: z
+      .strictObject({
+        max_removed_routes: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .meta({
+            description:
+              "Largest share of the running routes a reload may remove (by name) without force; a reload to a config with no routes is always refused without force. Judged by the running config. Force: POST /admin/reload?force=true or `ficus reload --force`. Default 0.5.",
+          }),
+        settle: duration("200ms", "After the file changes, wait until its size and modification time have stayed the same this long before reading it (an editor or a copy may still be writing).", { min: 10, max: 10_000 }),
+      })
+      .prefault({})
+      .meta({ description: "Hot reload on file change, SIGHUP and POST /admin/reload; an invalid config is always rejected and the running one kept." }),
     shutdown: z
       .strictObject({
         drain_timeout: duration("30s", "On SIGTERM, time allowed for in-flight requests to finish before exit."),
@@ -373,16 +465,16 @@ export const configSchema = z
               "When true, /readyz answers 503 while the store cannot be read (routes with a candidate only). The gateway serves on the last known stages either way; turn this on to have a load balancer prefer instances that see the fleet's commands. Default false.",
           }),
         samples_per_signature: z.number().int().min(0).max(100).default(5).meta({ description: "Sample pairs kept per mismatch signature. Default 5." }),
-        retention: duration("7d", "Signatures not seen for this long are deleted."),
-        flush_interval: duration("1s", "How often buffered results are written."),
+        retention: duration("7d", "Signatures not seen for this long are deleted.", { min: 60_000, max: 3650 * 86_400_000 }),
+        flush_interval: duration("1s", "How often buffered results are written.", { min: 10, max: 600_000 }),
       })
       .prefault({})
       .meta({ description: "Where shadow-stage results are kept." }),
     record: z
       .strictObject({
         dir: z.string().default(".ficus/recordings").meta({ description: "Where `ficus record start` writes recordings when it names no folder (created if missing). Default .ficus/recordings." }),
-        max_file_size: size("64MiB", "A recording file is closed and the next one opened past this many bytes (before compression)."),
-        max_body: size("1MiB", "Exchanges whose request or response body is larger are not recorded (counted as skipped)."),
+        max_file_size: size("64MiB", "A recording file is closed and the next one opened past this many bytes (before compression).", { min: KIB, max: 16 * 1024 * MIB }),
+        max_body: size("1MiB", "Exchanges whose request or response body is larger are not recorded (counted as skipped).", { max: 64 * MIB }),
         queue: z
           .number()
           .int()
@@ -397,15 +489,12 @@ export const configSchema = z
         otlp_endpoint: httpUrl.optional().meta({ description: "OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces. Tracing is off without it." }),
         service_name: z.string().default("ficus").meta({ description: "service.name of the exported spans. Default ficus." }),
         sample: z.number().min(0).max(1).default(1).meta({ description: "Fraction of new traces sampled (a sampled parent is always followed). Default 1." }),
-        headers: z.record(z.string(), z.string()).default({}).meta({ description: "Extra headers for the exporter (use ${ENV} for secrets)." }),
+        headers: headerRecord(headerValue).default({}).meta({ description: "Extra headers for the exporter (use ${ENV} for secrets)." }),
       })
       .prefault({})
       .meta({ description: "OpenTelemetry tracing over OTLP/HTTP; off unless otlp_endpoint is set." }),
   })
   .superRefine((c, ctx) => {
-    if (c.limits.client_idle_timeout < 1000 || c.limits.client_idle_timeout > 255_000) {
-      ctx.addIssue({ code: "custom", message: "must be between 1s and 255s", path: ["limits", "client_idle_timeout"] });
-    }
     const seen = new Map<string, number>();
     c.routes.forEach((r, i) => {
       const prev = seen.get(r.name);

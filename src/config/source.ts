@@ -4,7 +4,7 @@
  * (zero-config mode), plus command-line overrides applied to either before
  * validation, so flags and file are validated together.
  */
-import { watch } from "node:fs";
+import { statSync, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { type LoadedConfig, parseConfig, readConfigText } from "./load.ts";
 
@@ -53,28 +53,53 @@ export class ConfigSource {
   }
 
   /**
-   * Calls onChange (debounced) when the file changes. Watches the directory,
-   * because editors and Kubernetes ConfigMaps replace files by renaming.
+   * Calls onChange when the file has changed and then stayed the same (size,
+   * modification time and inode) for `settleMs()`, so a file being written —
+   * truncated by an editor, copied in slowly — is read once it is whole.
+   * Watches the directory, because editors and Kubernetes ConfigMaps replace
+   * files by renaming.
    */
-  watch(onChange: () => void): () => void {
+  watch(onChange: () => void, settleMs: () => number = () => 200): () => void {
     if (this.path === undefined) return () => {};
-    const name = basename(this.path);
+    const path = this.path;
+    const name = basename(path);
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let last = safeRead(this.path);
-    const w = watch(dirname(this.path), (_event, file) => {
+    let last = safeRead(path);
+    let seen = fileState(path);
+    const check = () => {
+      timer = undefined;
+      const now = fileState(path);
+      if (now !== seen) {
+        // Still changing: look again once it has been quiet for a whole settle period.
+        seen = now;
+        timer = setTimeout(check, settleMs());
+        return;
+      }
+      const text = safeRead(path);
+      if (text === last) return;
+      last = text;
+      onChange();
+    };
+    const w = watch(dirname(path), (_event, file) => {
       if (file !== null && file !== name && file !== "..data") return;
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        const now = safeRead(this.path as string);
-        if (now === last) return;
-        last = now;
-        onChange();
-      }, 150);
+      if (timer !== undefined) return; // a check is pending; it compares against the state it saw
+      seen = fileState(path);
+      timer = setTimeout(check, settleMs());
     });
     return () => {
       if (timer) clearTimeout(timer);
       w.close();
     };
+  }
+}
+
+/** Size, modification time and inode as one comparable string; "missing" when the path does not resolve. */
+function fileState(path: string): string {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return "missing";
   }
 }
 

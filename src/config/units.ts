@@ -27,3 +27,25 @@ export function parseSize(value: string | number): number | undefined {
   if (!m) return undefined;
   return Math.floor(Number(m[1]) * (SIZE_BYTES[(m[2] ?? "b").toLowerCase()] as number));
 }
+
+/** The longest delay a timer accepts (2^31-1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration in the largest unit that states it exactly ("250ms", "5s", "7d"); non-whole values in ms. */
+export function formatDuration(ms: number): string {
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const u = DURATION_MS[unit] as number;
+    if (ms >= u && ms % u === 0) return `${ms / u}${unit}`;
+  }
+  if (ms === MAX_TIMER_MS) return `${ms}ms (24.8d)`;
+  return `${ms}ms`;
+}
+
+/** A size in the largest binary unit that states it exactly ("64KiB", "1GiB"), else bytes. */
+export function formatSize(bytes: number): string {
+  for (const unit of ["TiB", "GiB", "MiB", "KiB"] as const) {
+    const u = SIZE_BYTES[unit.toLowerCase()] as number;
+    if (bytes >= u && bytes % u === 0) return `${bytes / u}${unit}`;
+  }
+  return `${bytes}B`;
+}

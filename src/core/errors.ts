@@ -35,6 +35,8 @@ export const ERROR_CODES = {
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
   FICUS_CONFIG_PARSE: { status: 0, description: "The configuration file is not valid YAML." },
+  FICUS_CONFIG_EMPTY: { status: 0, description: "The configuration file is empty or holds only comments (as a file being written can look); it is rejected and a running gateway keeps its config." },
+  FICUS_RELOAD_REFUSED: { status: 0, description: "A reload would remove every route, or more than reload.max_removed_routes of them; the running config is kept. Force it with POST /admin/reload?force=true or `ficus reload --force`." },
   FICUS_CONFIG_INVALID: { status: 0, description: "The configuration does not match the schema; each message names the field path and line." },
   FICUS_CONFIG_ENV_MISSING: { status: 0, description: "A ${VAR} reference names an environment variable that is not set." },
   FICUS_ADMIN_TOKEN_REQUIRED: { status: 0, description: "The admin server listens on a non-loopback address but no admin token is set in the environment." },

@@ -7,12 +7,13 @@ import { redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
-import { onSignals, recordEvent, tryLoad } from "./lifecycle.ts";
+import type { ReloadResult } from "../admin/server.ts";
+import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
 
 export interface RunningProcess {
   readonly gateway: Gateway;
   readonly admin: Server<undefined>;
-  reload(): { ok: boolean; errors?: readonly string[] };
+  reload(force?: boolean): ReloadResult;
   stop(): Promise<boolean>;
 }
 
@@ -20,14 +21,13 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
   const loaded = source.load();
   logger.setLevel(loaded.config.log.level);
   const gateway = await Gateway.start({ loaded, logger, reusePort: false });
-  const reload = () => {
-    const r = tryLoad(source, logger);
+  const reload = (force = false): ReloadResult => {
+    const r = tryReload(source, logger, gateway.config, force);
     if (r.ok && r.loaded) {
       gateway.apply(r.loaded);
       gateway.metrics.configReloads.inc({ result: "success" });
-      logger.info("config reloaded", { source: source.label, routes: r.loaded.config.routes.length });
-    } else gateway.metrics.configReloads.inc({ result: "failure" });
-    return r.ok ? { ok: true } : { ok: false, errors: r.errors ?? [] };
+    } else gateway.metrics.configReloads.inc({ result: r.code === "FICUS_RELOAD_REFUSED" ? "refused" : "failure" });
+    return reloadResult(r);
   };
   const c = loaded.config;
   // Loaded after the data plane listens: the first request does not wait for this code.
@@ -49,9 +49,14 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
     return stopped;
   };
   // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.
-  const unsubscribe = onSignals(source, reload, () => {
-    void stop().then(() => process.exit(0));
-  });
+  const unsubscribe = onSignals(
+    source,
+    () => reload(),
+    () => {
+      void stop().then(() => process.exit(0));
+    },
+    () => gateway.config.config.reload.settle,
+  );
   try {
     admin = startAdminServer(
       {
@@ -62,7 +67,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
         },
         config: () => redactConfig(gateway.config),
         routes: async () => gateway.routes(),
-        reload: async () => reload(),
+        reload: async (force) => reload(force),
         migrations: async () => {
           const recorder = await gateway.migration();
           await recorder.flush();

@@ -15,7 +15,8 @@ import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
 import type { ResultsRecorder } from "../migration/recorder.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
-import { onSignals, recordEvent, tryLoad } from "./lifecycle.ts";
+import type { ReloadResult } from "../admin/server.ts";
+import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
 
 interface WorkerSlot {
   readonly index: number;
@@ -118,19 +119,19 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     });
   };
 
-  const reload = () => {
-    const r = tryLoad(source, logger);
-    if (!r.ok || !r.loaded) {
-      metrics.configReloads.inc({ result: "failure" });
-      return { ok: false, errors: r.errors ?? [] };
+  const reload = (force = false): ReloadResult => {
+    const r = tryReload(source, logger, loaded, force);
+    if (!r.ok || !r.loaded || r.text === undefined) {
+      metrics.configReloads.inc({ result: r.code === "FICUS_RELOAD_REFUSED" ? "refused" : "failure" });
+      return reloadResult(r);
     }
     loaded = r.loaded;
-    text = source.read();
+    // Workers get the very text that was validated, not a second read of a file that may have changed since.
+    text = r.text;
     if (loaded.config.routes.some((x) => x.candidate !== undefined)) void results().then((rec) => (controllerStore = rec));
     for (const s of slots) send(s, { t: "config", text, format: source.format, overrides: source.overrides, reload: true });
     metrics.configReloads.inc({ result: "success" });
-    logger.info("config reloaded", { source: source.label, workers: slots.length });
-    return { ok: true };
+    return reloadResult(r);
   };
 
   const c = loaded.config;
@@ -161,7 +162,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   probe.unref?.();
   // Watch the file and take signals before announcing the admin API, so no edit made after it is up is missed.
   let admin: { stop(force: boolean): void } | undefined;
-  const unsubscribe = onSignals(source, reload, async (sig) => {
+  const unsubscribe = onSignals(source, () => reload(), async (sig) => {
     stopping = true;
     stopController();
     clearInterval(probe);
@@ -173,7 +174,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     for (const s of slots) if (s.proc && s.proc.exitCode === null) s.proc.kill("SIGKILL");
     admin?.stop(true);
     process.exit(0);
-  });
+  }, () => loaded.config.reload.settle);
   try {
     admin = startAdminServer(
     {
@@ -196,7 +197,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
           })),
         }));
       },
-      reload: async () => reload(),
+      reload: async (force) => reload(force),
       migrations: async () => {
         // Workers write their results to the shared store; ask them to flush first so the view is current.
         await Promise.all(slots.map((s) => ask<boolean>(s, "flush")));

@@ -38,7 +38,28 @@ describe("config validation messages name the field and the line", () => {
     ["wildcard not last", "routes:\n  - name: a\n    match: { path: /x/*/y }\n    upstream: http://x\n", 'routes[0].match.path: "*" must be the last segment of a path template, got "/x/*/y" (ficus.yaml:3)'],
     ["path not absolute", "routes:\n  - name: a\n    match: { path: x }\n    upstream: http://x\n", 'routes[0].match.path: expected a string starting with "/", got string "x" (ficus.yaml:3)'],
     ["retries out of range", `${ROUTE}    retries: { attempts: 50 }\n`, "routes[0].retries.attempts: expected at most 10, got number 50 (ficus.yaml:4)"],
-    ["client idle timeout out of range", "limits: { client_idle_timeout: 10m }\n", "limits.client_idle_timeout: must be between 1s and 255s (ficus.yaml:1)"],
+    ["client idle timeout out of range", "limits: { client_idle_timeout: 10m }\n", 'limits.client_idle_timeout: must be 1s to 255s, got "10m" (ficus.yaml:1)'],
+    // Regression (issue 8, defect 2): durations past the longest timer validated, then fired after 1 ms.
+    ["a duration past the longest timer", `${ROUTE}    timeouts: { header: 25d }\n`, 'routes[0].timeouts.header: must be 1ms to 2147483647ms (24.8d) (the longest timer the runtime can arm), got "25d" (ficus.yaml:4)'],
+    ["a total timeout past the longest timer", `${ROUTE}    timeouts: { total: 25d }\n`, 'routes[0].timeouts.total: must be at most 2147483647ms (24.8d) (the longest timer the runtime can arm), got "25d" (ficus.yaml:4)'],
+    ["a huge duration as a number", `${ROUTE}    timeouts: { idle: 1e300 }\n`, "routes[0].timeouts.idle: must be 1ms to 2147483647ms (24.8d) (the longest timer the runtime can arm), got 1e+300 (ficus.yaml:4)"],
+    ["a zero header timeout", `${ROUTE}    timeouts: { header: 0s }\n`, 'routes[0].timeouts.header: must be 1ms to 2147483647ms (24.8d) (the longest timer the runtime can arm), got "0s" (ficus.yaml:4)'],
+    ["a huge shadow timeout", "routes:\n  - name: a\n    legacy: http://x\n    shadow: { timeout: 30d }\n", 'routes[0].shadow.timeout: must be 1ms to 2147483647ms (24.8d) (the longest timer the runtime can arm), got "30d" (ficus.yaml:4)'],
+    ["a huge drain timeout", "shutdown: { drain_timeout: 100d }\n", 'shutdown.drain_timeout: must be at most 2147483647ms (24.8d) (the longest timer the runtime can arm), got "100d" (ficus.yaml:1)'],
+    ["a flush interval of zero", "store: { flush_interval: 0 }\n", "store.flush_interval: must be 10ms to 10m, got 0 (ficus.yaml:1)"],
+    ["a huge size as a number", `${ROUTE}    max_body: 1e300\n`, "routes[0].max_body: must be at most 1TiB, got 1e+300 (ficus.yaml:4)"],
+    ["a shadow body buffer past 64MiB", "routes:\n  - name: a\n    legacy: http://x\n    shadow: { max_body: 2GiB }\n", 'routes[0].shadow.max_body: must be at most 64MiB, got "2GiB" (ficus.yaml:4)'],
+    ["a header limit past the parser's cap", "limits: { max_header_bytes: 1MiB }\n", 'limits.max_header_bytes: must be 1KiB to 16KiB, got "1MiB" (ficus.yaml:1)'],
+    // Regression (issue 8, defect 4): invalid header values validated, then made every request a 500.
+    ["a CR LF in an added request header", `${ROUTE}    request_headers: { add: { x-inj: "a\\r\\nX-Evil: 1" } }\n`, 'routes[0].request_headers.add.x-inj: invalid header value "a\\r\\nX-Evil: 1": contains a line break (CR or LF) at character 2, which would split the header (ficus.yaml:4)'],
+    ["a non-Latin-1 response header value", `${ROUTE}    response_headers: { add: { x-snow: "☃" } }\n`, 'routes[0].response_headers.add.x-snow: invalid header value "☃": contains "☃" (U+2603) at character 1; header values are bytes, so only ASCII and Latin-1 characters can be sent (percent-encode others) (ficus.yaml:4)'],
+    ["a NUL in a header value", `${ROUTE}    response_headers: { add: { x-a: "a\\0b" } }\n`, 'routes[0].response_headers.add.x-a: invalid header value "a\\u0000b": contains a NUL character at character 2 (ficus.yaml:4)'],
+    ["a header name with a space", `${ROUTE}    request_headers: { add: { "x bad": v } }\n`, 'routes[0].request_headers.add.x bad: invalid header name "x bad": contains " " at character 2; a header name is a token (letters, digits and !#$%&\'*+-.^_`|~) (ficus.yaml:4)'],
+    ["a header name with a colon to remove", `${ROUTE}    response_headers: { remove: ["x:y"] }\n`, 'routes[0].response_headers.remove[0]: invalid header name "x:y": contains ":" at character 2; a header name is a token (letters, digits and !#$%&\'*+-.^_`|~) (ficus.yaml:4)'],
+    ["a framing header set by a route", `${ROUTE}    response_headers: { add: { Content-Length: "5" } }\n`, 'routes[0].response_headers.add.Content-Length: "Content-Length" cannot be changed by a route: it frames the message or belongs to one connection (the gateway sets it) (ficus.yaml:4)'],
+    ["a transfer coding removed by a route", `${ROUTE}    request_headers: { remove: [transfer-encoding] }\n`, 'routes[0].request_headers.remove: "transfer-encoding" cannot be changed by a route: it frames the message or belongs to one connection (the gateway sets it) (ficus.yaml:4)'],
+    ["a bad match header name", "routes:\n  - name: a\n    upstream: http://x\n    match: { headers: { \"x(y)\": true } }\n", 'routes[0].match.headers.x(y): invalid header name "x(y)": contains "(" at character 2; a header name is a token (letters, digits and !#$%&\'*+-.^_`|~) (ficus.yaml:4)'],
+    ["a control character in a tracing header", "tracing: { headers: { x-k: \"a\\tb\\u0007\" } }\n", 'tracing.headers.x-k: invalid header value "a\\tb\\u0007": contains the control character U+0007 at character 4 (ficus.yaml:1)'],
     ["not a mapping", "- a\n- b\n", "(root): expected a mapping of settings, got a list (ficus.yaml:1)"],
     ["upstream and legacy together", "routes:\n  - name: a\n    upstream: http://x\n    legacy: http://y\n", "routes[0].legacy: give either upstream or legacy, not both (they mean the same) (ficus.yaml:4)"],
     ["shadow without a candidate", "routes:\n  - name: a\n    legacy: http://x\n    stage: shadow\n", "routes[0].stage: stage shadow needs a candidate (ficus.yaml:4)"],
@@ -47,7 +68,7 @@ describe("config validation messages name the field and the line", () => {
     ["a negative canary percentage", "routes:\n  - name: a\n    legacy: http://x\n    candidate: http://y\n    canary: { percent: -1 }\n", "routes[0].canary.percent: expected at least 0, got number -1 (ficus.yaml:5)"],
     ["sticky by header and cookie at once", "routes:\n  - name: a\n    legacy: http://x\n    candidate: http://y\n    canary: { sticky: { header: x-u, cookie: u } }\n", "routes[0].canary.sticky.cookie: give either header or cookie, not both (ficus.yaml:5)"],
     ["a malformed compare rule names the rule and line", "routes:\n  - name: a\n    legacy: http://x\n    compare:\n      ignore: [\"$.ok\", \"meta\"]\n", 'routes[0].compare.ignore[1]: a path must start with "$", got "meta" (ficus.yaml:5)'],
-    ["a bad regex in normalize", "routes:\n  - name: a\n    legacy: http://x\n    compare: { normalize: [ { path: $.a, pattern: \"(\", replace: x } ] }\n", "routes[0].compare.normalize[0].pattern: invalid regular expression: missing ) (ficus.yaml:4)"],
+    ["a bad regex in normalize", "routes:\n  - name: a\n    legacy: http://x\n    compare: { normalize: [ { path: $.a, pattern: \"(\", replace: x } ] }\n", "routes[0].compare.normalize[0].pattern: not supported by the linear-time regex engine (RE2): missing closing ): `(` (ficus.yaml:4)"],
     ["an unknown compare key", "routes:\n  - name: a\n    legacy: http://x\n    compare: { ignroe: [] }\n", 'routes[0].compare.ignroe: unknown key "ignroe"; did you mean "ignore"? (ficus.yaml:4)'],
     ["bad route name", "routes:\n  - name: 'a b'\n    upstream: http://x\n", "routes[0].name: expected a name of letters, digits, '_', '.', '-', got string \"a b\" (ficus.yaml:2)"],
   ];
@@ -117,14 +138,31 @@ describe("environment interpolation", () => {
   });
 
   test("a value from the environment cannot inject YAML structure", () => {
-    const loaded = parseConfig("routes:\n  - name: a\n    upstream: http://x\n    request_headers: { add: { x: \"${V}\" } }\n", "f.yaml", { V: "1\n  evil: true" });
-    expect(loaded.config.routes[0]?.request_headers?.add.x).toBe("1\n  evil: true");
+    const loaded = parseConfig("routes:\n  - name: a\n    upstream: http://x\n    canary: { sticky: { salt: \"${V}\" } }\n", "f.yaml", { V: "1\n  evil: true" });
+    expect(loaded.config.routes[0]?.canary.sticky.salt).toBe("1\n  evil: true");
+  });
+
+  test("a header value from the environment is checked like any other (no header injection through ${VAR})", () => {
+    const errors = errorsOf("routes:\n  - name: a\n    upstream: http://x\n    request_headers: { add: { x: \"${V}\" } }\n", { V: "1\r\nX-Evil: 1" });
+    expect(errors.join("\n")).toContain("routes[0].request_headers.add.x: invalid header value");
   });
 });
 
 describe("defaults and units", () => {
-  test("an empty file is a valid config with documented defaults", () => {
-    const { config } = parseConfig("", "f.yaml", {});
+  test("an empty file is an error, never a config without routes (regression: it reloaded as one)", () => {
+    for (const text of ["", "\n\n", "# nothing yet\n", "---\n"]) {
+      let code: string | undefined;
+      try {
+        parseConfig(text, "f.yaml", {});
+      } catch (err) {
+        code = (err as ConfigError).code;
+      }
+      expect(code).toBe("FICUS_CONFIG_EMPTY");
+    }
+  });
+
+  test("an empty mapping is a valid config with documented defaults", () => {
+    const { config } = parseConfig("{}", "f.yaml", {});
     expect(config.listen).toEqual({ hostname: "0.0.0.0", port: 8080 });
     expect(config.admin.listen).toEqual({ hostname: "127.0.0.1", port: 9901 });
     expect(config.limits.max_url_bytes).toBe(8192);
