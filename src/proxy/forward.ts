@@ -79,6 +79,16 @@ interface Exchange {
   side: Side;
   /** The pool the serving endpoint belongs to. */
   pool: UpstreamPool | undefined;
+  /** True while `endpoint.inflight` counts this request (released exactly once). */
+  endpointHeld: boolean;
+  /** Ends the request's timers and abort links, once set (released on every path, errors included). */
+  release: ((keepTotal?: boolean) => void) | undefined;
+}
+
+function releaseEndpoint(ex: Exchange): void {
+  if (!ex.endpointHeld) return;
+  ex.endpointHeld = false;
+  (ex.endpoint as Endpoint).inflight--;
 }
 
 /** The abort switch of one request: request-wide events abort whichever attempt is current. */
@@ -156,8 +166,27 @@ export class Proxy {
     clearInterval(this.sweeper);
   }
 
-  /** Bun.serve fetch handler. */
-  handle = async (req: Request, server: Server<unknown>): Promise<Response | undefined> => {
+  /**
+   * Bun.serve fetch handler. Whatever goes wrong inside, the request is answered
+   * (500 FICUS_INTERNAL with its id) and everything it holds is released: the
+   * in-flight count, the endpoint's outstanding count, timers, abort links.
+   */
+  handle = (req: Request, server: Server<unknown>): Promise<Response | undefined> => {
+    const holder: { ex: Exchange | undefined } = { ex: undefined };
+    return this.serve(req, server, holder).catch((err: unknown) => this.internalError(holder.ex, err));
+  };
+
+  private internalError(ex: Exchange | undefined, err: unknown): Response {
+    const message = err instanceof Error ? err.message : String(err);
+    this.opts.logger.error("request failed inside the gateway", { code: "FICUS_INTERNAL", request_id: ex?.requestId ?? "", route: ex?.route?.name, error: message });
+    if (ex === undefined) return errorResponse("FICUS_INTERNAL", "the gateway failed to handle the request", "");
+    releaseEndpoint(ex);
+    ex.release?.();
+    if (ex.done) return errorResponse("FICUS_INTERNAL", "the gateway failed to handle the request", ex.requestId);
+    return this.reject(ex, "FICUS_INTERNAL", "the gateway failed to handle the request; the log line with this request_id has the detail");
+  }
+
+  private async serve(req: Request, server: Server<unknown>, holder: { ex: Exchange | undefined }): Promise<Response | undefined> {
     const start = performance.now();
     const table = this.table;
     const url = req.url;
@@ -188,8 +217,11 @@ export class Proxy {
       upStart: 0,
       side: "legacy",
       pool: undefined,
+      endpointHeld: false,
+      release: undefined,
     };
     this.inflight++;
+    holder.ex = ex;
 
     if (target.length > table.limits.maxUrl) {
       return this.reject(ex, "FICUS_URI_TOO_LONG", `request target is ${target.length} bytes; the limit is ${table.limits.maxUrl}`);
@@ -284,6 +316,7 @@ export class Proxy {
       },
     };
     this.controllers.add(ctl);
+    ex.release = (keepTotal?: boolean) => cleanup(keepTotal);
     const onClientAbort = () => ctl.abort("client");
     req.signal.addEventListener("abort", onClientAbort, { once: true });
     let totalTimer: ReturnType<typeof setTimeout> | undefined;
@@ -304,6 +337,7 @@ export class Proxy {
       const ep = pool.pick(Date.now(), excluded);
       ex.endpoint = ep;
       ep.inflight++;
+      ex.endpointHeld = true;
       const upStart = performance.now();
       ex.upStart = upStart;
       const headerTimer = setTimeout(() => ctl.abort("header"), t.header);
@@ -327,7 +361,7 @@ export class Proxy {
         res = await sent;
       } catch (err) {
         clearTimeout(headerTimer);
-        ep.inflight--;
+        releaseEndpoint(ex);
         const reason = abortReason(signal);
         if (reason === "client") {
           upSpan?.end(0, "client aborted");
@@ -367,7 +401,7 @@ export class Proxy {
       if (status === 502 || status === 503 || status === 504) {
         pool.failure(ep, Date.now());
         if (this.mayRetry(route, retryable, attempt, String(status) as RetryCondition)) {
-          ep.inflight--;
+          releaseEndpoint(ex);
           excluded = ep;
           await res.body?.cancel().catch(() => {});
           await backoff(route.retries.backoff);
@@ -376,7 +410,7 @@ export class Proxy {
       } else pool.success(ep);
       return await this.respond(ex, req, server, res, route, ctl, cleanup);
     }
-  };
+  }
 
   private mayRetry(route: RuntimeRoute, retryable: boolean, attempt: number, cond: RetryCondition): boolean {
     if (!retryable || attempt >= route.retries.attempts || !route.retries.on.has(cond)) return false;
@@ -400,7 +434,13 @@ export class Proxy {
     const status = res.status;
     // The comparison sees legacy's headers as legacy sent them, before the route's response ops.
     const legacyHeaders = ex.shadow || ex.record ? new Headers(res.headers) : undefined;
-    const headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
+    let headers: Headers;
+    try {
+      headers = prepareResponseHeaders(res.headers, ex.requestId, route.responseOps);
+    } catch (err) {
+      void res.body?.cancel().catch(() => {});
+      throw err;
+    }
     if (route.servedByHeader) {
       headers.set("x-ficus-served-by", ex.side);
       this.opts.metrics.served.inc({ route: route.name, side: ex.side });
@@ -412,7 +452,7 @@ export class Proxy {
     const cl = headers.get("content-length");
     const len = cl === null ? -1 : Number(cl);
     if (upstreamBody === null || ex.method === "HEAD" || status === 204 || status === 304) {
-      ep.inflight--;
+      releaseEndpoint(ex);
       cleanup();
       ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: new ArrayBuffer(0), durationMs: performance.now() - ex.upStart });
       ex.record?.complete(status, legacyHeaders as Headers, new ArrayBuffer(0));
@@ -426,7 +466,7 @@ export class Proxy {
         buf = await res.arrayBuffer();
       } catch (err) {
         this.idleWatches.delete(watch);
-        ep.inflight--;
+        releaseEndpoint(ex);
         cleanup();
         const reason = abortReason(ctl.current.signal);
         if (reason === "client") return this.clientGone(ex);
@@ -438,7 +478,7 @@ export class Proxy {
       }
       this.idleWatches.delete(watch);
       ex.bytes = buf.byteLength;
-      ep.inflight--;
+      releaseEndpoint(ex);
       cleanup();
       ex.shadow?.complete({ status, headers: legacyHeaders as Headers, body: buf, durationMs: performance.now() - ex.upStart });
       ex.record?.complete(status, legacyHeaders as Headers, buf);
@@ -450,7 +490,7 @@ export class Proxy {
       // disconnects (covered by the "client abort mid-download" test). Accounted when the headers go out;
       // a total deadline stays armed and, when it fires, aborts the transfer (harmless once it has ended).
       ex.bytes = len;
-      ep.inflight--;
+      releaseEndpoint(ex);
       cleanup(true);
       ex.shadow?.skip("legacy_streamed");
       ex.record?.skip("streamed");
@@ -477,7 +517,7 @@ export class Proxy {
     const end = (error?: ErrorCode) => {
       if (ex.done) return;
       this.idleWatches.delete(watch);
-      ep.inflight--;
+      releaseEndpoint(ex);
       cleanup();
       if (error) {
         ex.error = error;
