@@ -13,6 +13,7 @@ import { Hono } from "hono";
 import { timingSafeEqual } from "node:crypto";
 import { type ErrorCode, errorBody, FicusError } from "../core/errors.ts";
 import type { RouteChanges } from "../config/reload-plan.ts";
+import { resolveListenHost } from "./address.ts";
 import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
 import type { FicusConfig } from "../config/schema.ts";
@@ -64,11 +65,6 @@ function stamp(d = new Date()): string {
 export interface MigrationsView {
   readonly config: FicusConfig;
   readonly store: ResultsStore;
-}
-
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || h.startsWith("127.");
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -231,21 +227,28 @@ export interface AdminServerOptions {
   readonly tokenEnv: string;
   readonly env: Record<string, string | undefined>;
   readonly logger: Logger;
+  /** Host-name lookup (default: the system resolver, every address). */
+  readonly resolve?: (host: string) => Promise<{ address: string }[]>;
 }
 
-/** Starts the admin listener; fails with FICUS_ADMIN_TOKEN_REQUIRED when exposed without a token. */
-export function startAdminServer(backend: AdminBackend, opts: AdminServerOptions): Server<undefined> {
+/**
+ * Starts the admin listener; fails with FICUS_ADMIN_TOKEN_REQUIRED when exposed
+ * without a token. Exposure is judged on the resolved IP address, which is
+ * then the address bound (see address.ts).
+ */
+export async function startAdminServer(backend: AdminBackend, opts: AdminServerOptions): Promise<Server<undefined>> {
   const token = opts.env[opts.tokenEnv] || undefined;
-  if (!isLoopback(opts.hostname) && token === undefined) {
+  const { address, loopback } = await resolveListenHost(opts.hostname, opts.resolve);
+  if (!loopback && token === undefined) {
     throw new FicusError(
       "FICUS_ADMIN_TOKEN_REQUIRED",
-      `the admin API listens on ${opts.hostname}:${opts.port}, which is not loopback; set ${opts.tokenEnv} to a bearer token or listen on 127.0.0.1`,
+      `the admin API listens on ${opts.hostname}:${opts.port}${address !== opts.hostname.replace(/^\[|\]$/g, "") ? ` (${address})` : ""}, which is not loopback; set ${opts.tokenEnv} to a bearer token or listen on 127.0.0.1`,
     );
   }
   const app = adminApp(backend, token);
   try {
-    const server = Bun.serve({ hostname: opts.hostname, port: opts.port, fetch: app.fetch });
-    opts.logger.info("admin listening", { address: `${opts.hostname}:${server.port}`, auth: token !== undefined });
+    const server = Bun.serve({ hostname: address, port: opts.port, fetch: app.fetch });
+    opts.logger.info("admin listening", { address: `${address.includes(":") ? `[${address}]` : address}:${server.port}`, ...(address !== opts.hostname ? { host: opts.hostname } : {}), auth: token !== undefined });
     return server;
   } catch (err) {
     throw new FicusError("FICUS_LISTEN_FAILED", `cannot listen on ${opts.hostname}:${opts.port} (admin): ${(err as Error).message}`, { cause: err });

@@ -58,7 +58,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
     () => gateway.config.config.reload.settle,
   );
   try {
-    admin = startAdminServer(
+    admin = await startAdminServer(
       {
         ready: () => gateway.isReady && (gateway.storeUp || !gateway.config.config.store.affects_readiness),
         metrics: () => {

@@ -176,7 +176,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     process.exit(0);
   }, () => loaded.config.reload.settle);
   try {
-    admin = startAdminServer(
+    admin = await startAdminServer(
     {
       ready: () => !stopping && slots.every((s) => s.ready) && (storeUp || !loaded.config.store.affects_readiness),
       metrics: async () => {
