@@ -317,7 +317,14 @@ const canarySchema = z
       .meta({ description: "What each step needs before it can be promoted." }),
     gates: z
       .strictObject({
-        mismatch_rate: z.number().min(0).max(1).default(0.01).meta({ description: "Budget of non-noise mismatches per compared request. Default 0.01." }),
+        mismatch_rate: z.number().min(0).max(1).default(0.01).meta({ description: "Budget of non-noise mismatches per compared request (those at min_severity or above). Default 0.01." }),
+        min_severity: z
+          .enum(["low", "medium", "high"])
+          .default("medium")
+          .meta({
+            description:
+              "Least severity of a mismatch that counts toward mismatch_rate, judged by its most severe non-noise difference. high: a status, type or missing field; medium: a different value or order; low: an extra field or a differing header. Lower ones are still reported and kept as signatures. Default medium.",
+          }),
         error_margin: z.number().min(0).max(1).default(0.01).meta({ description: "The candidate's error rate (5xx, timeouts) may exceed legacy's by this much. Default 0.01." }),
         min_compared: z.number().int().min(1).default(20).meta({ description: "Compared requests before the rate gates judge. Default 20." }),
         latency: z

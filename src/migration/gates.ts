@@ -15,9 +15,14 @@
  * failing gate rolls the route back.
  */
 import type { Histogram } from "hdr-histogram-js";
+import type { Severity } from "../compare/index.ts";
+
+const SEVERITY_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
 
 export interface GateSettings {
   readonly mismatch_rate: number;
+  /** Mismatches whose most severe significant difference is below this do not count toward mismatch_rate. */
+  readonly min_severity: Severity;
   readonly error_margin: number;
   readonly min_compared: number;
   readonly latency: { readonly p50_factor: number; readonly p99_factor: number; readonly min_samples: number; readonly alpha: number };
@@ -32,6 +37,8 @@ export interface StepSettings {
 export interface StepStats {
   readonly compared: number;
   readonly mismatched: number;
+  /** `mismatched`, split by each mismatch's most severe significant difference. */
+  readonly mismatchedBySeverity: Readonly<Record<Severity, number>>;
   readonly candidateFailures: number;
   readonly candidate5xx: number;
   readonly legacy5xx: number;
@@ -114,6 +121,13 @@ export function mannWhitneyGreater(x: Histogram, y: Histogram, scaleX = 1): { u:
   return { u, z, p: 1 - normalCdf(z) };
 }
 
+/** Mismatches at `min` severity or above. */
+export function countedMismatches(s: StepStats, min: Severity): number {
+  let n = 0;
+  for (const sev of ["low", "medium", "high"] as const) if (SEVERITY_RANK[sev] >= SEVERITY_RANK[min]) n += s.mismatchedBySeverity[sev];
+  return n;
+}
+
 export function evaluateGates(s: StepStats, g: GateSettings): GateResult[] {
   const results: GateResult[] = [];
   const attempts = s.compared + s.candidateFailures;
@@ -121,13 +135,15 @@ export function evaluateGates(s: StepStats, g: GateSettings): GateResult[] {
     results.push({ gate: "mismatch_rate", status: "pending", value: 0, limit: g.mismatch_rate, detail: `${s.compared} of ${g.min_compared} pairs compared` });
     results.push({ gate: "error_rate", status: "pending", value: 0, limit: g.error_margin, detail: `${s.compared} of ${g.min_compared} pairs compared` });
   } else {
-    const mr = s.mismatched / s.compared;
+    const counted = countedMismatches(s, g.min_severity);
+    const mr = counted / s.compared;
+    const below = s.mismatched - counted;
     results.push({
       gate: "mismatch_rate",
       status: mr <= g.mismatch_rate ? "pass" : "fail",
       value: round(mr),
       limit: g.mismatch_rate,
-      detail: `${s.mismatched} of ${s.compared} compared pairs mismatched`,
+      detail: `${counted} of ${s.compared} compared pairs mismatched at ${g.min_severity} severity or above${below > 0 ? ` (${below} more below it, reported but not counted)` : ""}`,
     });
     const cr = attempts === 0 ? 0 : (s.candidate5xx + s.candidateFailures) / attempts;
     const lr = s.legacy5xx / s.compared;

@@ -53,9 +53,10 @@ export function judgePair(
     buffer.count(route, "noise_only");
     return { outcome: "noise_only" };
   }
-  buffer.count(route, "mismatched");
   let severity: Severity = "low";
   for (const d of significant) if (RANK[d.severity] > RANK[severity]) severity = d.severity;
+  buffer.count(route, "mismatched");
+  buffer.count(route, `mismatched_${severity}`);
   buffer.mismatch(route, [legacy.status, candidate.status], significant, now, () => sample(verdict.differences));
   return { outcome: "mismatched", severity, differences: verdict.differences, significant };
 }

@@ -7,7 +7,23 @@
 import * as hdr from "hdr-histogram-js";
 import type { Difference, Severity } from "../compare/index.ts";
 
-export const COUNTERS = ["total", "shadowed", "compared", "matched", "mismatched", "noise_only", "candidate_error", "candidate_timeout", "aa_compared", "legacy_5xx", "candidate_5xx"] as const;
+export const COUNTERS = [
+  "total",
+  "shadowed",
+  "compared",
+  "matched",
+  "mismatched",
+  // Mismatches by their most severe significant difference (they add up to "mismatched").
+  "mismatched_low",
+  "mismatched_medium",
+  "mismatched_high",
+  "noise_only",
+  "candidate_error",
+  "candidate_timeout",
+  "aa_compared",
+  "legacy_5xx",
+  "candidate_5xx",
+] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
 export const SKIP_REASONS = ["unsafe_method", "body_too_large", "concurrency_limit", "legacy_failed", "legacy_streamed", "no_recorded_response"] as const;

@@ -269,6 +269,7 @@ export function stepStats(now: Record<string, number>, base: Record<string, numb
   return {
     compared: since("compared"),
     mismatched: since("mismatched"),
+    mismatchedBySeverity: { low: since("mismatched_low"), medium: since("mismatched_medium"), high: since("mismatched_high") },
     candidateFailures: since("candidate_error") + since("candidate_timeout"),
     candidate5xx: since("candidate_5xx"),
     legacy5xx: since("legacy_5xx"),

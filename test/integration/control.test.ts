@@ -170,8 +170,9 @@ describe("the CLI", () => {
 });
 
 describe("automatic steps and gates", () => {
-  test("a healthy route is promoted step by step to candidate; a buggy one is rolled back, with the failing gate recorded", async () => {
+  test("a healthy route is promoted step by step to candidate; a buggy one is rolled back, with the failing gate recorded; low-severity differences do not count", async () => {
     const twin = await startUpstream("legacy"); // answers exactly like legacy
+    const other = await startUpstream("other"); // answers like legacy but with another X-Impl header
     const dir = tempDir("ficus-auto-");
     const fast = "step: { min_duration: 300ms, min_requests: 10 }, gates: { min_compared: 10, latency: { min_samples: 10, p50_factor: 5, p99_factor: 20 } }";
     const cfg = writeConfig(
@@ -191,6 +192,13 @@ describe("automatic steps and gates", () => {
     stage: canary
     canary: { percent: 10, rollback_to: legacy, ${fast} }
     rewrite: { strip_prefix: /buggy }
+  - name: headers
+    match: { prefix: /headers }
+    legacy: ${legacy.url}
+    candidate: ${other.url}
+    stage: canary
+    canary: { percent: 10, steps: [10, 100], ${fast} }
+    rewrite: { strip_prefix: /headers }
 `,
     );
     const g = await startFicus(["-c", cfg]);
@@ -199,17 +207,22 @@ describe("automatic steps and gates", () => {
       const until = Date.now() + 15_000;
       let s = await state();
       let u = 0;
-      while ((s.healthy?.stage !== "candidate" || s.buggy?.stage !== "legacy") && Date.now() < until) {
+      while ((s.healthy?.stage !== "candidate" || s.buggy?.stage !== "legacy" || s.headers?.stage !== "candidate") && Date.now() < until) {
         await Promise.all(Array.from({ length: 10 }, async () => {
           u++;
           await (await fetch(`${g.url}/healthy/status/200`, { headers: { "x-user-id": `u${u}` } })).text();
           await (await fetch(`${g.url}/buggy/status/200`, { headers: { "x-user-id": `u${u}` } })).text();
+          await (await fetch(`${g.url}/headers/same-body`, { headers: { "x-user-id": `u${u}` } })).text();
         }));
         await Bun.sleep(50);
         s = await state();
       }
       expect(s.healthy).toMatchObject({ stage: "candidate", percent: 100, paused: false });
       expect(s.buggy).toMatchObject({ stage: "legacy", paused: true });
+      // Regression: a differing X- header alone rolled a route back. It is reported, not counted by the gate.
+      expect(s.headers).toMatchObject({ stage: "candidate", paused: false });
+      const sigs = (await (await fetch(`${g.admin}/admin/migrations/headers/signatures`)).json()) as { signatures: { severity: string; paths: string[] }[] };
+      expect(sigs.signatures).toContainEqual(expect.objectContaining({ severity: "low", paths: ["headers.x-impl"] }));
       const events = (await (await fetch(`${g.admin}/admin/events`)).json()) as { events: { route: string; actor: string; action: string; to: { stage: string; percent: number }; message: string; detail: { gates: { gate: string; status: string }[] } }[] };
       const healthy = events.events.filter((e) => e.route === "healthy").reverse();
       expect(healthy.map((e) => `${e.actor} ${e.action} ${e.to.stage} ${e.to.percent}`)).toEqual([
@@ -233,7 +246,7 @@ describe("automatic steps and gates", () => {
       expect(cli.stdout).toContain("buggy  rollback  canary 10% → legacy  by controller: rolled back from canary 10% to legacy (held until resumed) — gate failed: mismatch_rate");
     } finally {
       await g.stop();
-      await twin.stop();
+      await Promise.all([twin.stop(), other.stop()]);
     }
   }, 30_000);
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { decide, evaluateGates, type GateResult, type GateSettings, mannWhitneyGreater, normalCdf, type StepStats } from "../../../src/migration/gates.ts";
 import { newHistogram } from "../../../src/migration/results.ts";
 
-const G: GateSettings = { mismatch_rate: 0.01, error_margin: 0.01, min_compared: 20, latency: { p50_factor: 1.2, p99_factor: 1.5, min_samples: 50, alpha: 0.01 } };
+const G: GateSettings = { mismatch_rate: 0.01, min_severity: "medium", error_margin: 0.01, min_compared: 20, latency: { p50_factor: 1.2, p99_factor: 1.5, min_samples: 50, alpha: 0.01 } };
 const STEP = { min_duration: 60_000, min_requests: 100 };
 
 /** A deterministic latency histogram (µs): n values spread around `median`. */
@@ -13,7 +13,9 @@ function latencies(n: number, median: number, spread = 0.2) {
 }
 
 function stats(over: Partial<StepStats> = {}): StepStats {
-  return { compared: 200, mismatched: 0, candidateFailures: 0, candidate5xx: 0, legacy5xx: 0, legacy: latencies(200, 2000), candidate: latencies(200, 2000), ...over };
+  const mismatched = over.mismatched ?? 0;
+  // Unless a test says otherwise, mismatches are medium (a differing value).
+  return { compared: 200, mismatched, mismatchedBySeverity: { low: 0, medium: mismatched, high: 0 }, candidateFailures: 0, candidate5xx: 0, legacy5xx: 0, legacy: latencies(200, 2000), candidate: latencies(200, 2000), ...over };
 }
 
 describe("Mann–Whitney U", () => {
@@ -46,6 +48,21 @@ describe("Mann–Whitney U", () => {
 });
 
 describe("gates", () => {
+  test("low-severity mismatches (a differing X- header, an extra field) do not count toward the mismatch gate by default", () => {
+    // Regression: 50 header-only mismatches in 200 pairs rolled the route back.
+    const headerOnly = stats({ mismatched: 50, mismatchedBySeverity: { low: 50, medium: 0, high: 0 } });
+    const gate = evaluateGates(headerOnly, G).find((r) => r.gate === "mismatch_rate");
+    expect(gate?.status).toBe("pass");
+    expect(gate?.detail).toBe("0 of 200 compared pairs mismatched at medium severity or above (50 more below it, reported but not counted)");
+    // With min_severity low they count; with high, medium ones no longer do.
+    expect(evaluateGates(headerOnly, { ...G, min_severity: "low" }).find((r) => r.gate === "mismatch_rate")?.status).toBe("fail");
+    const values = stats({ mismatched: 10, mismatchedBySeverity: { low: 0, medium: 10, high: 0 } });
+    expect(evaluateGates(values, G).find((r) => r.gate === "mismatch_rate")?.status).toBe("fail");
+    expect(evaluateGates(values, { ...G, min_severity: "high" }).find((r) => r.gate === "mismatch_rate")?.status).toBe("pass");
+    const statuses = stats({ mismatched: 10, mismatchedBySeverity: { low: 0, medium: 0, high: 10 } });
+    expect(evaluateGates(statuses, { ...G, min_severity: "high" }).find((r) => r.gate === "mismatch_rate")?.status).toBe("fail");
+  });
+
   test("a healthy step passes every gate", () => {
     expect(evaluateGates(stats(), G).map((r) => [r.gate, r.status])).toEqual([
       ["mismatch_rate", "pass"],
@@ -91,7 +108,7 @@ describe("decisions, with a fake clock", () => {
   test("a failing gate rolls back at once, with its values", () => {
     const d = decide(stats({ mismatched: 10 }), t0, t0 + 1_000, STEP, G);
     expect(d.action).toBe("rollback");
-    expect(d.reason).toContain("mismatch_rate 0.05 > 0.01 (10 of 200 compared pairs mismatched)");
+    expect(d.reason).toContain("mismatch_rate 0.05 > 0.01 (10 of 200 compared pairs mismatched at medium severity or above)");
   });
 
   test("pending gates hold promotion", () => {
