@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { loadRulesFile } from "../../compare/index.ts";
 import { loadConfigFile } from "../../config/load.ts";
 import { FicusError } from "../../core/errors.ts";
+import { fieldValueProblem, isToken } from "../../core/http-grammar.ts";
 import type { Corrupt } from "../../replay/exchange.ts";
 import { type Filter, parseFilter } from "../../replay/filter.ts";
 import { renderHtml } from "../../replay/html.ts";
@@ -71,8 +72,19 @@ function fraction(flag: string, value: string): number {
 function headerArg(h: string): [string, string] {
   const i = h.indexOf(":");
   const name = i > 0 ? h.slice(0, i).trim() : "";
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw usage(`--header ${JSON.stringify(h)}: expected 'Name: value'`);
-  return [name, h.slice(i + 1).trim()];
+  if (!isToken(name)) throw usage(`--header ${JSON.stringify(h)}: expected 'Name: value'`);
+  const value = h.slice(i + 1).trim();
+  const problem = fieldValueProblem(value);
+  // Checked here, once: an invalid value would otherwise fail every replayed request.
+  if (problem) throw usage(`--header ${JSON.stringify(h)}: the value ${problem}`);
+  return [name, value];
+}
+
+function hostArg(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined;
+  const problem = fieldValueProblem(host);
+  if (problem || host === "" || /[\s/?#@]/.test(host)) throw usage(`--host ${JSON.stringify(host)}: expected a host name with an optional port${problem ? ` (the value ${problem})` : ""}`);
+  return host;
 }
 
 function progressLine(p: ReplayProgress): string {
@@ -105,7 +117,7 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
       aa: fraction("--aa", o.aa),
       allowUnsafe: o.allowUnsafe === true,
       headers: o.header.map(headerArg),
-      host: o.host,
+      host: hostArg(o.host),
       timeoutMs: number("--timeout", o.timeout, 1, 3_600_000),
       samplesPerSignature: number("--samples", o.samples, 0, 100, true),
     });
