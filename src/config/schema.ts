@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { compareRulesSchema } from "../compare/rules.ts";
+import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../migration/redact.ts";
 import { fieldNameProblem, fieldValueProblem } from "../core/http-grammar.ts";
 import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } from "./units.ts";
 
@@ -281,7 +282,7 @@ const shadowSchema = z
       })
       .prefault({})
       .meta({ description: "When a difference counts as noise (Diffy's significance rule)." }),
-    redact: z.array(z.string()).default([]).meta({ description: "JSONPath patterns of body values replaced by \"[redacted]\" in stored samples (Authorization, Cookie and Set-Cookie headers always are)." }),
+    redact: z.array(z.string()).default([]).meta({ description: "JSONPath patterns of body values replaced by \"[redacted]\" in stored samples and recordings, in addition to the top-level redact block (secret-looking headers, parameters and keys)." }),
   })
   .meta({ description: "How the shadow stage mirrors requests to the candidate." });
 
@@ -345,6 +346,9 @@ const canarySchema = z
     });
   })
   .meta({ description: "The canary stage: a sticky share of requests served by the candidate." });
+
+/** Words or names for the redact block: each needs a letter or digit (separators alone would match nothing). */
+const redactNames = z.array(z.string().regex(/[A-Za-z0-9]/, "expected a word or name with a letter or digit")).default([]);
 
 export const STAGES = ["legacy", "shadow", "canary", "candidate"] as const;
 
@@ -477,6 +481,21 @@ export const configSchema = z
       })
       .prefault({})
       .meta({ description: "Where shadow-stage results are kept." }),
+    redact: z
+      .strictObject({
+        defaults: z
+          .boolean()
+          .default(true)
+          .meta({
+            description: `Keep the built-in secret words (${SECRET_WORDS.join(", ")}) and names (the ${SECRET_HEADER_NAMES.join(", ")} headers; the ${SECRET_QUERY_NAMES.join(", ")} query parameter). false: only the lists below. Default true.`,
+          }),
+        headers: redactNames.meta({ description: "More words (or names) making a header field secret, matched like the built-in words (docs/shadow.md#redaction)." }),
+        query: redactNames.meta({ description: "More words making a query or form parameter secret." }),
+        body_keys: redactNames.meta({ description: "More words making a JSON key secret: its value is hidden at any depth (in addition to each route's shadow.redact paths)." }),
+        keep: redactNames.meta({ description: "Whole names (headers, parameters, keys; case-insensitive) never redacted, e.g. next_page_token." }),
+      })
+      .prefault({})
+      .meta({ description: "What is hidden in shadow samples, recordings and replay reports: header fields, query and form parameters, and JSON values whose name looks secret." }),
     record: z
       .strictObject({
         dir: z.string().default(".ficus/recordings").meta({ description: "Where `ficus record start` writes recordings when it names no folder (created if missing). Default .ficus/recordings." }),

@@ -1,73 +1,389 @@
 /**
- * Redaction before anything is stored: credentials in headers, secret-looking
- * query parameters, configured JSON paths in bodies; bodies are truncated.
+ * Redaction before anything is stored or written: shadow samples (SQLite,
+ * PostgreSQL), recordings (JSON Lines) and replay reports. Header values,
+ * query (and form) parameters and JSON body values are hidden when their
+ * name looks secret, configured JSON paths are hidden, URLs in JSON strings
+ * have their query redacted, and bodies are cut.
  * Samples are built only through here.
+ *
+ * A name looks secret when one of its word parts matches a secret word. Word
+ * parts are what is left between separators (any character but a letter or a
+ * digit: `-`, `_`, `.`, `[`…) after camelCase and letter/digit boundaries are
+ * split too: `X-Api-Key` → x, api, key; `apiKey` → api, key; `PHPSESSID` →
+ * phpsessid. A word of five letters or more matches a part that contains it
+ * (`sessionid`, `accesstoken`, `PHPSESSID` through `sessid`); a shorter word
+ * matches only a whole part or its plural (`key`, `keys`, `api_key`, but not
+ * `monkey` or `keyboard`; `auth` but not `author`). A configured entry of
+ * several parts (`tenant-id`) matches the same parts in a row, exactly.
  */
-import { compileJsonPath, type MatchState, PathSet } from "../compare/json-path.ts";
-import { parseJson, type JsonValue, JsonNumber } from "../compare/json-value.ts";
+import type { Difference } from "../compare/index.ts";
+import { compileJsonPath, KeyedSegment, type MatchState, PathSet, type Segment } from "../compare/json-path.ts";
+import { type JsonValue, JsonNumber, parseJson } from "../compare/json-value.ts";
+import type { Answer } from "./judge.ts";
+import type { Sample, SampleSide } from "./results.ts";
 
-const SECRET_HEADERS = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"]);
-const SECRET_PARAM = /token|key|secret|password|passwd|sig|auth|session|code/i;
 export const REDACTED = "[redacted]";
 /** Stored bodies are cut here. */
 export const SAMPLE_BODY_MAX = 64 * 1024;
 
-export function redactHeaders(headers: Iterable<readonly [string, string]>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of headers) {
-    const name = k.toLowerCase();
-    out[name] = SECRET_HEADERS.has(name) ? REDACTED : v;
-  }
-  return out;
+/** The top-level `redact:` block of ficus.yaml. */
+export interface RedactSettings {
+  /** Keep the built-in words and names (SECRET_WORDS and the fixed names); false: only the lists below. */
+  readonly defaults: boolean;
+  readonly headers: readonly string[];
+  readonly query: readonly string[];
+  readonly body_keys: readonly string[];
+  /** Whole names (any kind, case-insensitive) never redacted, whatever matches them. */
+  readonly keep: readonly string[];
 }
 
-export function redactQuery(pathAndQuery: string): string {
-  const q = pathAndQuery.indexOf("?");
-  if (q < 0) return pathAndQuery;
-  const params = pathAndQuery
-    .slice(q + 1)
+export const DEFAULT_REDACT: RedactSettings = { defaults: true, headers: [], query: [], body_keys: [], keep: [] };
+
+/** The built-in secret words, for header names, query and form parameters, and JSON keys alike. */
+export const SECRET_WORDS: readonly string[] = [
+  "token",
+  "secret",
+  "password",
+  "passwd",
+  "passphrase",
+  "pass",
+  "pwd",
+  "pw",
+  "key",
+  "apikey",
+  "accesskey",
+  "privatekey",
+  "auth",
+  "authorization",
+  "session",
+  "sessid",
+  "signature",
+  "sig",
+  "credential",
+  "jwt",
+  "cookie",
+  "csrf",
+  "xsrf",
+  "otp",
+];
+/** Built-in whole names: header fields that are credentials by definition (RFC 9110 §11.6.2, §11.7.2; RFC 6265). */
+export const SECRET_HEADER_NAMES: readonly string[] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+/**
+ * Built-in whole query names: `code`, the OAuth 2.0 authorization code (RFC 6749 §4.1.2), a bearer credential
+ * until redeemed. Only the whole name: `country_code` or `error_code` stay visible (and JSON keys named
+ * `code` too, error codes being what a diff is read for).
+ */
+export const SECRET_QUERY_NAMES: readonly string[] = ["code"];
+/** Header fields holding a URL whose query and fragment are redacted like a request target. */
+const URL_HEADERS = new Set(["location", "content-location", "referer"]);
+const FORM_TYPE = /^\s*application\/x-www-form-urlencoded/i;
+
+/**
+ * The word parts of a name, lower-cased: split at every character that is not
+ * an ASCII letter or digit, between a lower-case and an upper-case letter,
+ * before the last capital of a run followed by a lower-case letter (APIKey →
+ * api, key), and between letters and digits. One pass, linear in the name.
+ */
+export function wordParts(name: string): string[] {
+  const parts: string[] = [];
+  let start = -1;
+  let prev = 0; // 0 separator, 1 lower, 2 upper, 3 digit
+  const kind = (c: number) => (c >= 97 && c <= 122 ? 1 : c >= 65 && c <= 90 ? 2 : c >= 48 && c <= 57 ? 3 : 0);
+  for (let i = 0; i <= name.length; i++) {
+    const k = i < name.length ? kind(name.charCodeAt(i)) : 0;
+    let split = k === 0 || prev === 0;
+    if (!split) {
+      if ((prev === 3) !== (k === 3)) split = true;
+      else if (prev === 1 && k === 2) split = true;
+      else if (prev === 2 && k === 2 && i + 1 < name.length && kind(name.charCodeAt(i + 1)) === 1) split = true;
+    }
+    if (split) {
+      if (start >= 0) parts.push(name.slice(start, i).toLowerCase());
+      start = k === 0 ? -1 : i;
+    }
+    prev = k;
+  }
+  return parts;
+}
+
+function partMatches(part: string, word: string): boolean {
+  return word.length >= 5 ? part.includes(word) : part === word || part === `${word}s`;
+}
+
+/** Decides whether a name (header, parameter or key) is secret; cached, the same names recur. */
+export class NameRule {
+  private readonly words: string[][];
+  private readonly names: ReadonlySet<string>;
+  private readonly keep: ReadonlySet<string>;
+  private readonly cache = new Map<string, boolean>();
+
+  constructor(words: readonly string[], names: readonly string[], keep: readonly string[]) {
+    this.words = words.map(wordParts).filter((w) => w.length > 0);
+    this.names = new Set(names.map((n) => n.toLowerCase()));
+    this.keep = new Set(keep.map((n) => n.toLowerCase()));
+  }
+
+  matches(name: string): boolean {
+    let hit = this.cache.get(name);
+    if (hit !== undefined) return hit;
+    const lower = name.toLowerCase();
+    if (this.keep.has(lower)) hit = false;
+    else if (this.names.has(lower)) hit = true;
+    else {
+      const parts = wordParts(name);
+      hit = this.words.some((w) => (w.length === 1 ? parts.some((p) => partMatches(p, w[0] as string)) : inRow(parts, w)));
+    }
+    // Names come from traffic: the cache is bounded.
+    if (this.cache.size < 4096) this.cache.set(name, hit);
+    return hit;
+  }
+}
+
+function inRow(parts: readonly string[], word: readonly string[]): boolean {
+  for (let i = 0; i + word.length <= parts.length; i++) if (word.every((w, j) => parts[i + j] === w)) return true;
+  return false;
+}
+
+/** A name as a client encoded it ("+" is a space in forms); a malformed escape is kept as written, never thrown. */
+function decodeName(raw: string): string {
+  const s = raw.replace(/\+/g, " ");
+  if (!s.includes("%")) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    // e.g. "%E0%A4%A": decode the ASCII escapes, keep the rest.
+    return s.replace(/%([0-7][0-9A-Fa-f])/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  }
+}
+
+/** `a=1&token=x` with the values of secret names replaced. */
+function redactPairs(s: string, rule: NameRule): string {
+  if (!s.includes("=")) return s;
+  return s
     .split("&")
     .map((kv) => {
       const eq = kv.indexOf("=");
-      const key = eq < 0 ? kv : kv.slice(0, eq);
-      return eq >= 0 && SECRET_PARAM.test(decodeURIComponent(key)) ? `${key}=${REDACTED}` : kv;
-    });
-  return `${pathAndQuery.slice(0, q)}?${params.join("&")}`;
+      return eq >= 0 && rule.matches(decodeName(kv.slice(0, eq))) ? `${kv.slice(0, eq)}=${REDACTED}` : kv;
+    })
+    .join("&");
 }
 
-/** A compiled set of body paths to redact. */
-export class BodyRedactor {
+/** A message's Content-Type (to recognise form bodies). */
+export function contentTypeOf(fields: Iterable<readonly [string, string]>): string | undefined {
+  for (const [k, v] of fields) if (k.toLowerCase() === "content-type") return v;
+  return undefined;
+}
+
+/** A string that is a URL or an origin-form target with a query or fragment that may hold parameters (no regex: strings can be long). */
+function isUrl(s: string): boolean {
+  return (s.startsWith("/") || s.startsWith("https://") || s.startsWith("http://")) && (s.includes("?") || s.includes("#")) && s.includes("=");
+}
+
+/** JSON text of a parsed document; numbers keep their exact source text (JSON.stringify would round 12345678901234567890). */
+function serialize(v: JsonValue): string {
+  if (v instanceof JsonNumber) return v.raw;
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(serialize).join(",")}]`;
+  return `{${Object.keys(v)
+    .map((k) => `${JSON.stringify(k)}:${serialize(v[k] as JsonValue)}`)
+    .join(",")}}`;
+}
+
+/** Splits a concrete path as formatPath writes it ($.a['b c'][3][id=7]); undefined when it is not one. */
+function parsePath(path: string): Segment[] | undefined {
+  if (!path.startsWith("$")) return undefined;
+  const segs: Segment[] = [];
+  const name = /[A-Za-z_$][A-Za-z0-9_$-]*/y;
+  let i = 1;
+  while (i < path.length) {
+    if (path[i] === ".") {
+      name.lastIndex = i + 1;
+      const m = name.exec(path);
+      if (!m) return undefined;
+      segs.push(m[0]);
+      i = name.lastIndex;
+    } else if (path.startsWith("['", i)) {
+      let j = i + 2;
+      let key = "";
+      while (j < path.length && !(path[j] === "'" && path[j + 1] === "]")) {
+        if (path[j] === "\\" && path[j + 1] === "'") j++;
+        key += path[j];
+        j++;
+      }
+      if (j >= path.length) return undefined;
+      segs.push(key);
+      i = j + 2;
+    } else if (path[i] === "[") {
+      const end = path.indexOf("]", i);
+      if (end < 0) return undefined;
+      const inner = path.slice(i + 1, end);
+      const eq = inner.indexOf("=");
+      if (/^\d+$/.test(inner)) segs.push(Number(inner));
+      else if (eq > 0) segs.push(new KeyedSegment(inner.slice(0, eq), inner.slice(eq + 1)));
+      else return undefined;
+      i = end + 1;
+    } else return undefined;
+  }
+  return segs;
+}
+
+/**
+ * What a route hides: built once per route from the `redact:` block and the
+ * route's `shadow.redact` JSON paths, then used off the request path (sample
+ * building, the recording writer, replay).
+ */
+export class Redactor {
+  readonly header: NameRule;
+  readonly query: NameRule;
+  readonly bodyKey: NameRule;
   private readonly paths: PathSet<true>;
 
-  constructor(patterns: readonly string[]) {
-    this.paths = new PathSet(patterns.map((p) => [compileJsonPath(p), true as const] as const));
+  constructor(settings: RedactSettings = DEFAULT_REDACT, bodyPaths: readonly string[] = []) {
+    const builtIn = settings.defaults ? SECRET_WORDS : [];
+    this.header = new NameRule([...builtIn, ...settings.headers], settings.defaults ? SECRET_HEADER_NAMES : [], settings.keep);
+    this.query = new NameRule([...builtIn, ...settings.query], settings.defaults ? SECRET_QUERY_NAMES : [], settings.keep);
+    this.bodyKey = new NameRule([...builtIn, ...settings.body_keys], [], settings.keep);
+    this.paths = new PathSet(bodyPaths.map((p) => [compileJsonPath(p), true as const] as const));
   }
 
-  private walk(v: JsonValue, state: MatchState<true>): JsonValue {
-    if (state.matched) return REDACTED;
-    if (v === null || typeof v !== "object" || v instanceof JsonNumber) return v;
-    if (Array.isArray(v)) return v.map((x, i) => this.walk(x, this.paths.advance(state, i)));
-    const out: Record<string, JsonValue> = {};
-    for (const k of Object.keys(v)) out[k] = this.walk(v[k] as JsonValue, this.paths.advance(state, k));
+  /** Header fields by lower-case name, secret ones replaced, URLs in Location/Referer redacted. */
+  headers(fields: Iterable<readonly [string, string]>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of fields) {
+      const name = k.toLowerCase();
+      out[name] = this.header.matches(name) ? REDACTED : URL_HEADERS.has(name) ? this.url(v) : v;
+    }
     return out;
   }
 
-  /** The whole body with configured JSON paths redacted (re-serialized); other bodies unchanged. For recordings. */
-  redact(bytes: Uint8Array | undefined): Uint8Array | undefined {
-    if (!bytes || bytes.byteLength === 0 || this.paths.empty) return bytes;
-    const json = parseJson(new TextDecoder().decode(bytes));
-    return json === undefined ? bytes : new TextEncoder().encode(JSON.stringify(this.walk(json, this.paths.start)));
+  /** A request target or URL with the values of secret query (and fragment) parameters replaced. */
+  url(target: string): string {
+    const hash = target.indexOf("#");
+    const beforeHash = hash < 0 ? target : target.slice(0, hash);
+    const q = beforeHash.indexOf("?");
+    let out = q < 0 ? beforeHash : `${beforeHash.slice(0, q + 1)}${redactPairs(beforeHash.slice(q + 1), this.query)}`;
+    if (hash >= 0) out += `#${redactPairs(target.slice(hash + 1), this.query)}`;
+    return out;
   }
 
-  /** The body as stored: JSON with configured paths redacted, or the text; truncated either way. */
-  body(bytes: Uint8Array | ArrayBuffer | undefined): string {
-    if (!bytes || bytes.byteLength === 0) return "";
-    const text = new TextDecoder().decode(bytes);
-    let out = text;
-    if (!this.paths.empty) {
-      const json = parseJson(text);
-      if (json !== undefined) out = JSON.stringify(this.walk(json, this.paths.start));
+  private walk(v: JsonValue, state: MatchState<true>, changed: { n: number }): JsonValue {
+    if (state.matched && v !== null) {
+      changed.n++;
+      return REDACTED;
     }
+    if (typeof v === "string") {
+      // A link in a body (next-page URLs, redirects) carries its query: redacted like a request target.
+      if (!isUrl(v)) return v;
+      const u = this.url(v);
+      if (u !== v) changed.n++;
+      return u;
+    }
+    if (v === null || typeof v !== "object" || v instanceof JsonNumber) return v;
+    if (Array.isArray(v)) return v.map((x, i) => this.walk(x, this.paths.advance(state, i), changed));
+    const out: Record<string, JsonValue> = {};
+    for (const k of Object.keys(v)) {
+      const x = v[k] as JsonValue;
+      if (x !== null && this.bodyKey.matches(k)) {
+        out[k] = REDACTED;
+        changed.n++;
+      } else out[k] = this.walk(x, this.paths.advance(state, k), changed);
+    }
+    return out;
+  }
+
+  /** A body as text with secrets hidden: JSON by key and path (re-serialized only when something was hidden), forms by parameter name. */
+  text(text: string, contentType: string | undefined): string {
+    const json = /^\s*[[{]/.test(text) ? parseJson(text) : undefined;
+    if (json !== undefined) {
+      try {
+        const changed = { n: 0 };
+        const out = this.walk(json, this.paths.start, changed);
+        return changed.n > 0 ? serialize(out) : text;
+      } catch (err) {
+        // Too deep to walk is too deep to check: nothing of it is kept.
+        if (err instanceof RangeError) return `${REDACTED} (a JSON document too deep to redact)`;
+        throw err;
+      }
+    }
+    return contentType !== undefined && FORM_TYPE.test(contentType) ? redactPairs(text, this.query) : text;
+  }
+
+  /** The whole body with secrets hidden; the same bytes when nothing was. For recordings. */
+  recordedBody(bytes: Uint8Array | undefined, contentType: string | undefined): Uint8Array | undefined {
+    if (!bytes || bytes.byteLength === 0) return bytes;
+    const text = new TextDecoder().decode(bytes);
+    const out = this.text(text, contentType);
+    return out === text ? bytes : new TextEncoder().encode(out);
+  }
+
+  /** The body as stored in a sample: secrets hidden, cut at SAMPLE_BODY_MAX. */
+  body(bytes: Uint8Array | ArrayBuffer | undefined, contentType: string | undefined): string {
+    if (!bytes || bytes.byteLength === 0) return "";
+    const out = this.text(new TextDecoder().decode(bytes), contentType);
     return out.length > SAMPLE_BODY_MAX ? `${out.slice(0, SAMPLE_BODY_MAX)}…[truncated ${out.length - SAMPLE_BODY_MAX} characters]` : out;
+  }
+
+  /** A difference's two values, hidden when its path is secret; values that are documents or text are redacted inside. */
+  difference(d: Difference): Difference {
+    const hide = (v: unknown) => (v === undefined || v === null ? v : REDACTED);
+    if (d.path === "status") return d;
+    if (d.path.startsWith("headers.")) {
+      const name = d.path.slice("headers.".length);
+      if (this.header.matches(name)) return { ...d, legacy: hide(d.legacy), candidate: hide(d.candidate) };
+      return URL_HEADERS.has(name) ? { ...d, legacy: this.urlValue(d.legacy), candidate: this.urlValue(d.candidate) } : d;
+    }
+    if (d.path === "body" || d.path.startsWith("body:")) {
+      // Text lines or a whole text: JSON inside is walked, a form line is redacted like a query.
+      const text = (v: unknown) => (typeof v === "string" ? (/^[^\s=&]+=[^\s]*$/.test(v) ? redactPairs(v, this.query) : this.text(v, undefined)) : v);
+      return { ...d, legacy: text(d.legacy), candidate: text(d.candidate) };
+    }
+    const segs = parsePath(d.path);
+    // A path that cannot be read cannot be checked: its values are hidden rather than risked.
+    if (!segs) return { ...d, legacy: hide(d.legacy), candidate: hide(d.candidate) };
+    let state = this.paths.start;
+    for (const s of segs) {
+      if (state.matched || (typeof s === "string" && this.bodyKey.matches(s)) || (s instanceof KeyedSegment && this.bodyKey.matches(s.field))) {
+        return { ...d, legacy: hide(d.legacy), candidate: hide(d.candidate) };
+      }
+      state = this.paths.advance(state, s);
+    }
+    const inner = (v: unknown) => (v === undefined ? v : this.walk(v as JsonValue, state, { n: 0 }));
+    return { ...d, legacy: inner(d.legacy), candidate: inner(d.candidate) };
+  }
+
+  private urlValue(v: unknown): unknown {
+    return typeof v === "string" ? this.url(v) : v;
+  }
+
+  /** One side's answer as a sample stores it. */
+  side(a: Answer): SampleSide {
+    return {
+      status: a.status,
+      headers: this.headers(a.headers),
+      body: this.body(a.body, contentTypeOf(a.headers)),
+      duration_ms: Number.isFinite(a.durationMs) ? Math.round(a.durationMs * 1000) / 1000 : 0,
+    };
+  }
+
+  /** A mismatch sample: the request, both answers and the differences (the first 50), all redacted. */
+  sample(
+    time: string,
+    request: { readonly method: string; readonly target: string; readonly headers: Iterable<readonly [string, string]>; readonly body: Uint8Array | ArrayBuffer | undefined },
+    legacy: Answer,
+    candidate: Answer,
+    differences: readonly Difference[],
+  ): Sample {
+    return {
+      time,
+      request: { method: request.method, path: this.url(request.target), headers: this.headers(request.headers), body: this.body(request.body, contentTypeOf(request.headers)) },
+      legacy: this.side(legacy),
+      candidate: this.side(candidate),
+      differences: differences.slice(0, 50).map((d) => this.difference(d)),
+    };
+  }
+
+  /** A recorded message's header fields as [name, value] pairs (lower-case names, one per name, as before). */
+  fields(fields: readonly (readonly [string, string])[]): [string, string][] {
+    return Object.entries(this.headers(fields));
   }
 }

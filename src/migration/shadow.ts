@@ -14,7 +14,6 @@ import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { RuntimeRoute } from "../proxy/route-table.ts";
-import { redactHeaders, redactQuery } from "./redact.ts";
 import type { Side } from "./canary.ts";
 import { type Answer, judgeAA, judgePair } from "./judge.ts";
 import type { ResultsBuffer, SkipReason } from "./results.ts";
@@ -183,14 +182,10 @@ export class Shadow {
       this.metrics.shadowCandidateDuration.observe({ route: name }, candidate.durationMs / 1000);
       this.metrics.shadowCompared.inc({ route: name });
       const redactor = route.shadow.redactor;
-      const side = (a: Answer) => ({ status: a.status, headers: redactHeaders(a.headers), body: redactor.body(a.body), duration_ms: Math.round(a.durationMs * 1000) / 1000 });
-      const j = judgePair(this.results, name, legacy, candidate, route.compareRules, route.shadow.noise, (differences) => ({
-        time: new Date().toISOString(),
-        request: { method: call.method, path: redactQuery(call.path), headers: redactHeaders(call.requestHeaders), body: redactor.body(call.requestBody) },
-        legacy: side(legacy),
-        candidate: side(candidate),
-        differences: differences.slice(0, 50),
-      }));
+      const request = { method: call.method, target: call.path, headers: call.requestHeaders, body: call.requestBody };
+      const j = judgePair(this.results, name, legacy, candidate, route.compareRules, route.shadow.noise, (differences) =>
+        redactor.sample(new Date().toISOString(), request, legacy, candidate, differences),
+      );
       if (j.outcome === "noise_only") this.metrics.shadowNoise.inc({ route: name });
       else if (j.outcome === "mismatched") this.metrics.shadowMismatched.inc({ route: name, severity: j.severity });
     } catch (err) {

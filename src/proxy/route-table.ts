@@ -8,7 +8,7 @@ import { type CompiledRules, compileRules } from "../compare/rules.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
 import type { CanarySettings, CanaryState } from "../migration/canary.ts";
 import { type ControlState, configKey, configState, type Plan, planOf } from "../migration/control.ts";
-import { BodyRedactor } from "../migration/redact.ts";
+import { Redactor } from "../migration/redact.ts";
 import { type RouteMatcher, Router } from "../routing/router.ts";
 import type { HeaderOps } from "./headers.ts";
 import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
@@ -18,7 +18,7 @@ export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset"
 
 export interface ShadowState {
   readonly config: RouteConfig["shadow"];
-  readonly redactor: BodyRedactor;
+  readonly redactor: Redactor;
   /** Sampling accumulator: a request is mirrored each time it reaches 1. */
   acc: number;
   /** Candidate calls in flight. */
@@ -141,7 +141,7 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
       allowForce: candidatePool !== undefined && rc.canary.allow_force,
       servedByHeader: candidatePool !== undefined && rc.served_by_header,
       compareRules: compileRules(rc.compare),
-      shadow: { config: rc.shadow, redactor: new BodyRedactor(rc.shadow.redact), acc: 0, inflight: 0, aaAcc: 0, noise: new Set() },
+      shadow: { config: rc.shadow, redactor: new Redactor(config.redact, rc.shadow.redact), acc: 0, inflight: 0, aaAcc: 0, noise: new Set() },
       rewrite: compileRewrite(rc.rewrite),
       requestOps: ops(rc.request_headers),
       responseOps: ops(rc.response_headers),

@@ -11,6 +11,9 @@ import type { WebSocketData } from "./forward.ts";
 
 const MAX_PENDING = 1024;
 
+/** The upstream URL as logged: without its query, which may carry credentials (access_token=…). */
+const loggable = (url: string) => url.split("?", 1)[0];
+
 function sendableCode(code: number | undefined): number {
   if (code === undefined || code === 1005 || code === 1006 || code === 1015) return 1000;
   return code >= 1000 && code < 5000 ? code : 1011;
@@ -25,7 +28,7 @@ export function websocketHandlers(metrics: Metrics, logger: Logger): WebSocketHa
       try {
         up = new WebSocket(d.url, { headers: d.headers, protocols: d.protocols } as unknown as string[]);
       } catch (err) {
-        logger.warn("websocket upstream failed", { request_id: d.requestId, url: d.url, error: err });
+        logger.warn("websocket upstream failed", { request_id: d.requestId, url: loggable(d.url), error: err });
         ws.close(1011, "upstream unavailable");
         return;
       }
@@ -42,7 +45,7 @@ export function websocketHandlers(metrics: Metrics, logger: Logger): WebSocketHa
         if (ws.readyState === 1) ws.close(sendableCode(e.code), e.reason);
       };
       up.onerror = () => {
-        logger.warn("websocket upstream error", { request_id: d.requestId, url: d.url });
+        logger.warn("websocket upstream error", { request_id: d.requestId, url: loggable(d.url) });
         if (ws.readyState === 1) ws.close(1011, "upstream error");
       };
     },

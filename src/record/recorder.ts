@@ -12,7 +12,7 @@
  */
 import { decodeContent } from "../compare/index.ts";
 import type { FicusConfig } from "../config/schema.ts";
-import { BodyRedactor, redactHeaders, redactQuery } from "../migration/redact.ts";
+import { contentTypeOf, type Redactor } from "../migration/redact.ts";
 import { HOP_BY_HOP } from "../proxy/headers.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -76,7 +76,7 @@ class Session {
 
   constructor(
     readonly cmd: RecordStart,
-    private readonly redactor: BodyRedactor,
+    private readonly redactor: Redactor,
     private readonly settings: FicusConfig["record"],
     private readonly metrics: Metrics,
     private readonly logger: Logger,
@@ -114,13 +114,19 @@ class Session {
     const encoding = e.responseHeaders.find(([k]) => k.toLowerCase() === "content-encoding")?.[1];
     const decoded = decodeContent(e.responseBody, encoding);
     const responseHeaders = decoded && encoding ? e.responseHeaders.filter(([k]) => !["content-encoding", "content-length"].includes(k.toLowerCase())) : e.responseHeaders;
-    const headers = (h: readonly (readonly [string, string])[]) => Object.entries(redactHeaders(h.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()))));
+    const r = this.redactor;
+    const headers = (h: readonly (readonly [string, string])[]) => r.fields(h.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
     const line: ExchangeLine = {
       v: 1,
       time: new Date(e.time).toISOString(),
       route: this.cmd.route,
-      request: { method: e.method, url: redactQuery(e.target), headers: headers(e.requestHeaders), ...encodeBody(this.redactor.redact(e.requestBody)) },
-      response: { status: e.status, headers: headers(responseHeaders), ...encodeBody(this.redactor.redact(decoded ?? e.responseBody)), duration_ms: Math.round(e.durationMs * 1000) / 1000 },
+      request: { method: e.method, url: r.url(e.target), headers: headers(e.requestHeaders), ...encodeBody(r.recordedBody(e.requestBody, contentTypeOf(e.requestHeaders))) },
+      response: {
+        status: e.status,
+        headers: headers(responseHeaders),
+        ...encodeBody(r.recordedBody(decoded ?? e.responseBody, contentTypeOf(responseHeaders))),
+        duration_ms: Math.round(e.durationMs * 1000) / 1000,
+      },
     };
     return JSON.stringify(line);
   }
@@ -219,10 +225,10 @@ export class TrafficRecorder {
     this.settings = settings;
   }
 
-  /** Starts (or restarts) recording a route; a running session of the route ends first. */
-  async start(cmd: RecordStart, redact: readonly string[]): Promise<SessionStatus> {
+  /** Starts (or restarts) recording a route, hiding what `redactor` hides; a running session of the route ends first. */
+  async start(cmd: RecordStart, redactor: Redactor): Promise<SessionStatus> {
     await this.sessions.get(cmd.route)?.end("stopped");
-    const session = new Session(cmd, new BodyRedactor(redact), this.settings, this.metrics, this.logger, this.workerIndex);
+    const session = new Session(cmd, redactor, this.settings, this.metrics, this.logger, this.workerIndex);
     this.sessions.set(cmd.route, session);
     this.active = true;
     this.logger.info("recording started", { route: cmd.route, sample: cmd.sample, max: cmd.max, dir: cmd.dir ?? this.settings.dir });

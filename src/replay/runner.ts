@@ -13,7 +13,7 @@ import type { CompiledRules } from "../compare/index.ts";
 import { compileRules } from "../compare/index.ts";
 import type { FicusConfig } from "../config/schema.ts";
 import { type Answer, judgeAA, judgePair } from "../migration/judge.ts";
-import { BodyRedactor, redactHeaders, redactQuery } from "../migration/redact.ts";
+import { DEFAULT_REDACT, Redactor } from "../migration/redact.ts";
 import { ResultsBuffer } from "../migration/results.ts";
 import { SqliteStore } from "../migration/store.ts";
 import { HOP_BY_HOP } from "../proxy/headers.ts";
@@ -92,7 +92,7 @@ export interface ReplayStats {
 interface RouteInfo {
   readonly name: string;
   readonly rules: CompiledRules;
-  readonly redactor: BodyRedactor;
+  readonly redactor: Redactor;
   readonly noise: FicusConfig["routes"][number]["shadow"]["noise"] | undefined;
 }
 
@@ -155,7 +155,7 @@ export class Replay {
   private routeInfo(name: string, rc: FicusConfig["routes"][number] | undefined): RouteInfo {
     let info = this.routes.get(name);
     if (!info) {
-      info = { name, rules: this.opts.rules ?? (rc ? compileRules(rc.compare) : this.defaultRules), redactor: new BodyRedactor(rc?.shadow.redact ?? []), noise: rc?.shadow.noise };
+      info = { name, rules: this.opts.rules ?? (rc ? compileRules(rc.compare) : this.defaultRules), redactor: new Redactor(this.opts.config?.redact ?? DEFAULT_REDACT, rc?.shadow.redact ?? []), noise: rc?.shadow.noise };
       this.routes.set(name, info);
     }
     return info;
@@ -255,10 +255,11 @@ export class Replay {
     }
   }
 
-  private fail(e: Exchange, side: "legacy" | "candidate", message: string): void {
+  private fail(e: Exchange, route: RouteInfo, side: "legacy" | "candidate", message: string): void {
     if (side === "legacy") this.stats.legacyErrors++;
     else this.stats.candidateErrors++;
-    this.onError({ file: e.file, line: e.line, method: e.request.method, target: e.request.target, side, message });
+    // Printed and listed in report.json: the target is redacted like a sample's.
+    this.onError({ file: e.file, line: e.line, method: e.request.method, target: route.redactor.url(e.request.target), side, message });
   }
 
   private async one(e: Exchange, route: RouteInfo): Promise<void> {
@@ -303,27 +304,28 @@ export class Replay {
       candidate = legacyFirst ? z : a;
     }
     if (!legacy.ok) {
-      this.fail(e, "legacy", legacy.message);
+      this.fail(e, route, "legacy", legacy.message);
       b.count(name, "skipped.legacy_failed");
-      if (!candidate.ok) this.fail(e, "candidate", candidate.message);
+      if (!candidate.ok) this.fail(e, route, "candidate", candidate.message);
       return;
     }
     if (aa?.ok) judgeAA(b, name, legacy.answer, aa.answer, route.rules);
     if (!candidate.ok) {
-      this.fail(e, "candidate", candidate.message);
+      this.fail(e, route, "candidate", candidate.message);
       b.count(name, candidate.timeout ? "candidate_timeout" : "candidate_error");
       return;
     }
     const l = legacy.answer;
     const c = candidate.answer;
-    const side = (a: Answer) => ({ status: a.status, headers: redactHeaders(a.headers), body: route.redactor.body(a.body), duration_ms: Number.isFinite(a.durationMs) ? Math.round(a.durationMs * 1000) / 1000 : 0 });
-    const j = judgePair(b, name, l, c, route.rules, new Set(), (differences) => ({
-      time: Number.isFinite(e.time) ? new Date(e.time).toISOString() : new Date().toISOString(),
-      request: { method: e.request.method, path: redactQuery(e.request.target), headers: redactHeaders(headers), body: route.redactor.body(e.request.body) },
-      legacy: side(l),
-      candidate: side(c),
-      differences: differences.slice(0, 50),
-    }));
+    const j = judgePair(b, name, l, c, route.rules, new Set(), (differences) =>
+      route.redactor.sample(
+        Number.isFinite(e.time) ? new Date(e.time).toISOString() : new Date().toISOString(),
+        { method: e.request.method, target: e.request.target, headers, body: e.request.body },
+        l,
+        c,
+        differences,
+      ),
+    );
     if (j.outcome === "mismatched") this.mismatched++;
     else this.matched++;
   }

@@ -15,6 +15,7 @@ import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
 import type { ResultsRecorder } from "../migration/recorder.ts";
+import { Redactor } from "../migration/redact.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import type { ControlRow } from "../migration/store.ts";
 
@@ -270,7 +271,7 @@ export class Gateway {
       this.traffic = new TrafficRecorder(this.loaded.config.record, this.metrics, this.logger, Number(process.env.FICUS_WORKER_INDEX ?? 0));
       this.proxy.recorder = this.traffic;
     }
-    return [await this.traffic.start(cmd.start, rc.shadow.redact)];
+    return [await this.traffic.start(cmd.start, new Redactor(this.loaded.config.redact, rc.shadow.redact))];
   }
 
   /**
