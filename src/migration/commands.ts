@@ -8,6 +8,16 @@ import { FicusError } from "../core/errors.ts";
 import { type Action, type ControlState, configKey, configState, planOf } from "./control.ts";
 import type { MigrationEvent, ResultsStore } from "./store.ts";
 
+/** Longest reason and actor a command may carry: both are stored in the audit trail and printed by `ficus events`. */
+export const MAX_REASON = 500;
+export const MAX_ACTOR = 200;
+
+/** Refuses an overlong reason or actor with FICUS_BAD_REQUEST (400 at the admin API) before anything is stored. */
+function checkNote(actor: string, reason: string): void {
+  if (reason.length > MAX_REASON) throw new FicusError("FICUS_BAD_REQUEST", `reason: at most ${MAX_REASON} characters, got ${reason.length}`);
+  if (actor.length > MAX_ACTOR) throw new FicusError("FICUS_BAD_REQUEST", `actor (X-Ficus-Actor): at most ${MAX_ACTOR} characters, got ${actor.length}`);
+}
+
 export function candidateRoutes(config: FicusConfig): RouteConfig[] {
   return config.routes.filter((r) => r.candidate !== undefined);
 }
@@ -28,12 +38,14 @@ export async function effectiveState(rc: RouteConfig, store: ResultsStore): Prom
 }
 
 export async function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): Promise<MigrationEvent> {
+  checkNote(actor, reason);
   const rc = routeConfig(config, route);
   return (await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action, plan: planOf(rc), actor, reason })).event;
 }
 
 /** The kill switch: every route with a candidate back to legacy, held. */
 export async function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): Promise<MigrationEvent[]> {
+  checkNote(actor, reason);
   const events: MigrationEvent[] = [];
   for (const rc of candidateRoutes(config)) events.push((await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action: "rollback_all", plan: planOf(rc), actor, reason })).event);
   return events;

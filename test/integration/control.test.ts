@@ -160,6 +160,39 @@ describe("the CLI", () => {
     }
   });
 
+  test("regression: terminal escape codes in a reason are printed escaped by ficus events; an overlong reason or actor is 400 and not stored", async () => {
+    const dir = tempDir("ficus-control-escape-");
+    const cfg = writeConfig(dir, configText(dir, 0).replace("listen: 127.0.0.1:0", "listen: 127.0.0.1:0\nworkers: 1").replace("stage: canary\n    canary: { percent: 100, steps: [10, 100], auto: false }", "stage: shadow\n    canary: { steps: [10, 100], auto: false }"));
+    const g = await startFicus(["-c", cfg]);
+    try {
+      const hostile = "\x1b[31mred\x1b]0;owned\x07 \u009b2J\rover\nnext \u202eevil";
+      expect((await post(g, "/admin/migrations/orders/pause", hostile)).status).toBe(200);
+      const text = await runCli(["events", "--admin", g.admin]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain("paused at shadow — \\x1b[31mred\\x1b]0;owned\\x07 \\x9b2J\\x0dover\\x0anext \\u202eevil\n");
+      expect(text.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect(text.stdout.trimEnd().split("\n")).toHaveLength(1);
+      const json = await runCli(["events", "--admin", g.admin, "--json"]);
+      expect(json.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/);
+      expect((JSON.parse(json.stdout) as { events: { message: string }[] }).events[0]?.message).toEndWith(hostile);
+
+      const long = await post(g, "/admin/migrations/orders/resume", "r".repeat(501));
+      expect(long.status).toBe(400);
+      expect(long.body).toMatchObject({ error: { code: "FICUS_BAD_REQUEST", message: "reason: at most 500 characters, got 501" } });
+      const all = await post(g, "/admin/rollback-all", "r".repeat(501));
+      expect(all.status).toBe(400);
+      const actor = await fetch(`${g.admin}/admin/migrations/orders/resume`, { method: "POST", headers: { "x-ficus-actor": "a".repeat(300) } });
+      expect(actor.status).toBe(400);
+      const cli = await runCli(["resume", "orders", "--admin", g.admin, "--reason", "r".repeat(501)]);
+      expect(cli.code).toBe(2);
+      expect(cli.stderr).toContain("FICUS_BAD_REQUEST: reason: at most 500 characters");
+      const events = (await (await fetch(`${g.admin}/admin/events`)).json()) as { events: { action: string }[] };
+      expect(events.events.map((e) => e.action)).toEqual(["pause"]);
+    } finally {
+      await g.stop();
+    }
+  });
+
   test("steps that do not increase are a config error naming the field", async () => {
     const dir = tempDir();
     const cfg = writeConfig(dir, `routes:\n  - name: r\n    legacy: ${legacy.url}\n    candidate: ${candidate.url}\n    canary: { steps: [10, 5] }\n`);

@@ -6,7 +6,7 @@
  * one name added in the `redact:` block.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 
@@ -121,4 +121,19 @@ routes:
   } finally {
     await g.stop();
   }
+});
+
+test("ficus replay: a failed request's target is redacted and escaped on stderr, and redacted in report.json", async () => {
+  const dir = tempDir("ficus-redact-replay-");
+  const file = join(dir, "t.jsonl");
+  const line = { v: 1, time: new Date().toISOString(), request: { method: "GET", url: "/status/200?token=SECRET-REPLAY&x=\x1b[31m", headers: [], body: "" } };
+  writeFileSync(file, `${JSON.stringify(line)}\n`);
+  const out = join(dir, "out");
+  const r = await runCli(["replay", file, "--legacy", legacy.url, "--candidate", `http://127.0.0.1:${freePort()}`, "--out", out]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(`${file}:1 GET /status/200?token=[redacted]&x=\\x1b[31m → candidate:`);
+  expect(r.stderr).not.toContain("\x1b");
+  const report = readFileSync(join(out, "report.json"), "utf8");
+  expect((JSON.parse(report) as { errors: { target: string }[] }).errors[0]?.target).toBe("/status/200?token=[redacted]&x=\x1b[31m");
+  expect(r.stderr + r.stdout + report).not.toContain("SECRET-REPLAY");
 });

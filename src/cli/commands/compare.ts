@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { compareMessages, compileRules, formatVerdict, type HttpMessage, loadRulesFile, looksLikeHttp, parseRawHttp } from "../../compare/index.ts";
 import { FicusError } from "../../core/errors.ts";
-import { reportError } from "../output.ts";
+import { reportError, safeJson, safeText } from "../output.ts";
 
 function readMessage(path: string): HttpMessage {
   let bytes: Uint8Array;
@@ -26,8 +26,8 @@ export function compareCommand(legacyPath: string, candidatePath: string, opts: 
     if (opts.json) {
       const out: Record<string, unknown> = { equal: verdict.equal, differences: verdict.differences };
       if (verdict.truncated) out.truncated = true;
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-    } else process.stdout.write(formatVerdict(verdict));
+      process.stdout.write(`${safeJson(out)}\n`);
+    } else process.stdout.write(safeText(formatVerdict(verdict), true));
     return verdict.equal ? 0 : 1;
   } catch (err) {
     // Unreadable inputs and invalid rules are usage errors (2), whatever their code.

@@ -6,13 +6,14 @@
  */
 import { FicusError } from "../../core/errors.ts";
 import type { MigrationEvent } from "../../migration/store.ts";
-import { reportError } from "../output.ts";
+import { reportError, safeJson, safeText } from "../output.ts";
 import { fetchAdmin } from "./report.ts";
 
 const where = (s: { stage: string; percent: number }) => (s.stage === "canary" ? `canary ${s.percent}%` : s.stage);
 
+/** One event on one line; route, actor and reason are the client's text, escaped. */
 function line(e: MigrationEvent): string {
-  return `${e.time}  ${e.route}  ${e.action}${e.changed ? "" : " (no change)"}  ${where(e.from)} → ${where(e.to)}  by ${e.actor}: ${e.message}`;
+  return safeText(`${e.time}  ${e.route}  ${e.action}${e.changed ? "" : " (no change)"}  ${where(e.from)} → ${where(e.to)}  by ${e.actor}: ${e.message}`);
 }
 
 export async function controlCommand(action: "promote" | "pause" | "resume" | "rollback", route: string | undefined, o: { admin: string; reason?: string; all?: boolean }): Promise<number> {
@@ -40,7 +41,7 @@ export async function eventsCommand(route: string | undefined, o: { admin: strin
     if (route !== undefined) q.set("route", route);
     if (o.limit !== undefined) q.set("limit", o.limit);
     const r = (await fetchAdmin(o.admin, `/admin/events?${q}`)) as { events: MigrationEvent[] };
-    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    if (o.json) process.stdout.write(`${safeJson(r)}\n`);
     else if (r.events.length === 0) process.stdout.write("no events\n");
     else for (const e of [...r.events].reverse()) process.stdout.write(`${line(e)}\n`);
     return 0;

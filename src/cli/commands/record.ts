@@ -7,7 +7,7 @@
 import { resolve } from "node:path";
 import { FicusError } from "../../core/errors.ts";
 import type { SessionStatus } from "../../record/recorder.ts";
-import { reportError } from "../output.ts";
+import { reportError, safeJson, safeText } from "../output.ts";
 import { fetchAdmin } from "./report.ts";
 
 function line(s: SessionStatus): string {
@@ -15,7 +15,7 @@ function line(s: SessionStatus): string {
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k} ${n}`)
     .join(", ");
-  return `${s.route}  ${s.state}  ${s.recorded} of ${s.max} recorded (sample ${s.sample})${s.dropped ? `, ${s.dropped} dropped` : ""}${skipped ? `, skipped: ${skipped}` : ""}${s.files.length ? `\n  ${s.files.join("\n  ")}` : ""}`;
+  return `${safeText(s.route)}  ${s.state}  ${s.recorded} of ${s.max} recorded (sample ${s.sample})${s.dropped ? `, ${s.dropped} dropped` : ""}${skipped ? `, skipped: ${skipped}` : ""}${s.files.length ? `\n  ${s.files.map((f) => safeText(f)).join("\n  ")}` : ""}`;
 }
 
 export async function recordCommand(action: "start" | "stop" | "status", o: { admin: string; route?: string; sample: string; max: string; out?: string; gzip?: boolean; json?: boolean }): Promise<number> {
@@ -34,7 +34,7 @@ export async function recordCommand(action: "start" | "stop" | "status", o: { ad
     } else {
       r = (await fetchAdmin(o.admin, "/admin/record")) as typeof r;
     }
-    if (o.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    if (o.json) process.stdout.write(`${safeJson(r)}\n`);
     else if (r.sessions.length === 0) process.stdout.write("no recording\n");
     else for (const s of r.sessions) process.stdout.write(`${line(s)}\n`);
     return 0;

@@ -15,7 +15,7 @@ import { type Filter, parseFilter } from "../../replay/filter.ts";
 import { renderHtml } from "../../replay/html.ts";
 import { buildReport, summaryLine } from "../../replay/report.ts";
 import { Replay, type ReplayError, type ReplayProgress } from "../../replay/runner.ts";
-import { reportError } from "../output.ts";
+import { reportError, safeText } from "../output.ts";
 
 export interface ReplayCliOptions {
   legacy?: string;
@@ -127,8 +127,8 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
     const corrupt: Corrupt[] = [];
     const tty = process.stderr.isTTY === true;
     let bar: import("cli-progress").SingleBar | undefined;
-    // Above the progress bar (cleared; it redraws on its next tick) or as a plain line.
-    const say = (line: string) => process.stderr.write(bar ? `\r\x1b[K${line}\n` : `${line}\n`);
+    // Above the progress bar (cleared; it redraws on its next tick) or as a plain line; file names, targets and messages escaped.
+    const say = (line: string) => process.stderr.write(bar ? `\r\x1b[K${safeText(line)}\n` : `${safeText(line)}\n`);
     replay.onError = (e) => {
       errors.push(e);
       if (errors.length <= PRINT_LIMIT) say(`ficus replay: ${e.file}:${e.line} ${e.method} ${e.target} → ${e.side}: ${e.message}`);
@@ -183,7 +183,7 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
     const htmlPath = join(o.out, "report.html");
     writeFileSync(htmlPath, renderHtml(report, samples));
     process.stdout.write(`${summaryLine(report.summary)}\n`);
-    process.stdout.write(`report: ${htmlPath} (and report.json)\n`);
+    process.stdout.write(`report: ${safeText(htmlPath)} (and report.json)\n`);
     if (gate !== undefined && report.summary.mismatch_rate > gate) {
       process.stdout.write(`FAIL: mismatch rate ${(report.summary.mismatch_rate * 100).toFixed(2)}% is over ${(gate * 100).toFixed(2)}%\n`);
       return 1;

@@ -6,7 +6,7 @@
 import type { RouteReport } from "../../migration/report.ts";
 import { userInfo } from "node:os";
 import { FicusError } from "../../core/errors.ts";
-import { reportError } from "../output.ts";
+import { reportError, safeJson, safeText } from "../output.ts";
 
 export async function fetchAdmin(admin: string, path: string, init: { method?: string; body?: unknown; okStatuses?: number[] } = {}): Promise<unknown> {
   const token = process.env.FICUS_ADMIN_TOKEN;
@@ -22,7 +22,9 @@ export async function fetchAdmin(admin: string, path: string, init: { method?: s
   }
   const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
   if (!res.ok && !(init.okStatuses ?? []).includes(res.status)) {
-    if (body?.error?.code === "FICUS_ROUTE_UNKNOWN") throw new FicusError("FICUS_ROUTE_UNKNOWN", body.error.message ?? "unknown route");
+    const code = body?.error?.code;
+    // The gateway understood and refused: its code and message, not "unreachable".
+    if (code === "FICUS_ROUTE_UNKNOWN" || code === "FICUS_BAD_REQUEST") throw new FicusError(code, body?.error?.message ?? code);
     throw new FicusError("FICUS_ADMIN_UNREACHABLE", `${admin}${path} answered ${res.status}${body?.error ? `: ${body.error.code}: ${body.error.message}` : ""}`);
   }
   return body;
@@ -47,13 +49,14 @@ function table(routes: readonly RouteReport[]): string {
     for (const s of r.signatures) lines.push(`  ${s.severity.padEnd(6)} ×${s.count}  ${s.status[0]}→${s.status[1]}  ${s.paths.join(", ")}  (${s.id})`);
     lines.push("");
   }
-  return `${lines.join("\n")}`;
+  // Route names, paths and noise reasons come from config, traffic and admin clients: each line is escaped.
+  return lines.map((l) => safeText(l)).join("\n");
 }
 
 export async function reportCommand(o: { admin: string; json?: boolean }): Promise<number> {
   try {
     const report = (await fetchAdmin(o.admin, "/admin/migrations")) as { routes: RouteReport[] };
-    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : table(report.routes));
+    process.stdout.write(o.json ? `${safeJson(report)}\n` : table(report.routes));
     return 0;
   } catch (err) {
     reportError(err);
