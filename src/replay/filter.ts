@@ -9,11 +9,15 @@
  *          ~  matches a regular expression (path~^/orders/\d+$)
  *          !~ does not match it
  *
+ * Regular expressions run on RE2 (compare/regex.ts): linear time in the
+ * field, whatever the pattern, so a filter like `path~(a+)+$` cannot stall a
+ * replay; backreferences and lookaround are refused as usage errors.
+ *
  * `path` is the path without the query; `status` is the recorded status
  * (an exchange without a recorded response has none, and only != or !~ hold).
  */
 import { FicusError } from "../core/errors.ts";
-import { headerIn } from "../compare/index.ts";
+import { compileUserRegex, headerIn, type UserRegex, UserRegexError } from "../compare/index.ts";
 import type { Exchange } from "./exchange.ts";
 
 export type Filter = (e: Exchange, route: string) => boolean;
@@ -48,11 +52,12 @@ export function parseFilter(expr: string): Filter {
   const ci = name === "method" || name === "host";
   const norm = (s: string) => (ci ? s.toLowerCase() : s);
   if (op === "~" || op === "!~") {
-    let re: RegExp;
+    let re: UserRegex;
     try {
-      re = new RegExp(value, ci ? "i" : "");
+      re = compileUserRegex(value, ci ? "i" : "");
     } catch (err) {
-      throw new FicusError("FICUS_USAGE", `--filter ${JSON.stringify(expr)}: invalid regular expression (${(err as Error).message})`);
+      if (!(err instanceof UserRegexError)) throw err;
+      throw new FicusError("FICUS_USAGE", `--filter ${JSON.stringify(expr)}: invalid regular expression (${err.reason})`);
     }
     return (e, r) => {
       const v = field(name, e, r);

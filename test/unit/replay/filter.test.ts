@@ -1,6 +1,7 @@
 /** `--filter` expressions, table-driven. */
 import { expect, test } from "bun:test";
 import type { Exchange } from "../../../src/replay/exchange.ts";
+import { FicusError } from "../../../src/core/errors.ts";
 import { parseFilter } from "../../../src/replay/filter.ts";
 
 const ex = (method: string, target: string, status?: number, headers: [string, string][] = [], host = "api.test"): Exchange => ({
@@ -47,4 +48,29 @@ test.each(CASES)("%p on %#", (expr, e, route, want) => {
 
 test.each([["colour=red"], ["method"], ["path~("], ["header:=x"]])("%p is a usage error", (expr) => {
   expect(() => parseFilter(expr)).toThrow(/--filter/);
+});
+
+test("regression: path~(a+)+$ against 40 a's and a '!' finishes at once (RE2, linear time)", () => {
+  const f = parseFilter("path~(a+)+$");
+  const e = ex("GET", `/${"a".repeat(40)}!`, 200);
+  const t0 = performance.now();
+  expect(f(e, "r")).toBe(false);
+  expect(performance.now() - t0).toBeLessThan(100);
+  expect(parseFilter("path!~(a+)+$")(e, "r")).toBe(true);
+});
+
+test.each([
+  ["path~(a)\\1", /--filter "path~\(a\)\\\\1": invalid regular expression \(backreferences are not supported/],
+  ["path~(?=a)b", /invalid regular expression \(lookahead and lookbehind are not supported/],
+  ["path~(?<!a)b", /invalid regular expression \(lookahead and lookbehind are not supported/],
+])("%p is a usage error naming what RE2 lacks", (expr, why) => {
+  let err: unknown;
+  try {
+    parseFilter(expr);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(FicusError);
+  expect((err as FicusError).code).toBe("FICUS_USAGE");
+  expect((err as FicusError).message).toMatch(why);
 });
