@@ -140,10 +140,14 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
     const body = (await c.req.json().catch(() => undefined)) as { path?: unknown; reason?: unknown } | undefined;
-    if (!body || typeof body.path !== "string" || body.path === "") {
-      return new Response(errorBody("FICUS_BAD_REQUEST", 'expected a JSON body {"path": "$.field", "reason": "why"}', ""), { status: 400, headers: { "content-type": "application/json" } });
+    const reason = typeof body?.reason === "string" && body.reason !== "" ? body.reason : "marked as noise";
+    if (!body || typeof body.path !== "string" || body.path === "" || body.path.length > MAX_NOISE_PATH || reason.length > MAX_NOISE_REASON) {
+      return new Response(errorBody("FICUS_BAD_REQUEST", `expected a JSON body {"path": "$.field", "reason": "why"} with a path of 1 to ${MAX_NOISE_PATH} characters and a reason of at most ${MAX_NOISE_REASON}`, ""), {
+        status: 400,
+        headers: { "content-type": "application/json" },
+      });
     }
-    await v.store.markNoise(route, body.path, typeof body.reason === "string" ? body.reason : "marked as noise");
+    await v.store.markNoise(route, body.path, reason);
     return json({ route, marked: body.path }, 201);
   });
   app.delete("/admin/migrations/:route/noise", async (c) => {
@@ -221,6 +225,12 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   return app;
 }
 
+/** Noise marks are stored and listed: bounded so a client cannot bloat the store. */
+const MAX_NOISE_PATH = 1000;
+const MAX_NOISE_REASON = 500;
+/** Admin requests are small commands; a larger body is refused before it is read (413). */
+export const ADMIN_MAX_BODY = 8 * 1024 * 1024;
+
 export interface AdminServerOptions {
   readonly hostname: string;
   readonly port: number;
@@ -247,7 +257,7 @@ export async function startAdminServer(backend: AdminBackend, opts: AdminServerO
   }
   const app = adminApp(backend, token);
   try {
-    const server = Bun.serve({ hostname: address, port: opts.port, fetch: app.fetch });
+    const server = Bun.serve({ hostname: address, port: opts.port, fetch: app.fetch, maxRequestBodySize: ADMIN_MAX_BODY });
     opts.logger.info("admin listening", { address: `${address.includes(":") ? `[${address}]` : address}:${server.port}`, ...(address !== opts.hostname ? { host: opts.hostname } : {}), auth: token !== undefined });
     return server;
   } catch (err) {

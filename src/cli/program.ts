@@ -144,6 +144,7 @@ export function buildProgram(): Command {
     .option("--aa <fraction>", "share of safe requests sent to legacy twice, to learn noise", "0")
     .option("--out <dir>", "where report.html and report.json are written", "ficus-replay")
     .option("--fail-on-mismatch-rate <p>", "exit 1 when (mismatched + candidate failures) / compared is over this (0.01 or 1%)")
+    .option("--min-severity <level>", "least severity of a mismatch counted by the rate: low, medium or high (docs/canary.md)", "medium")
     .option("--allow-unsafe", "also replay POST, PUT, PATCH and DELETE")
     .option("--header <header>", "'Name: value' set on every request, replacing the recorded one (repeatable)", collect, [])
     .option("--host <host>", "Host header to send instead of the target's")

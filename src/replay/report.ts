@@ -5,6 +5,7 @@
  * differing path turned out to be noise are counted as noise_only, as the
  * shadow stage would count them once it had learned the same.
  */
+import type { Severity } from "../compare/index.ts";
 import { currentSignatures, DEFAULT_NOISE, type RouteReport } from "../migration/report.ts";
 import type { Sample } from "../migration/results.ts";
 import type { RouteResults } from "../migration/store.ts";
@@ -27,7 +28,11 @@ export interface ReplaySummary {
   readonly noise_only: number;
   readonly skipped: number;
   readonly errors: { readonly legacy: number; readonly candidate: number };
-  /** (mismatched + candidate failures) / (compared + candidate failures): what --fail-on-mismatch-rate gates on. */
+  /** The least severity of a mismatch counted by mismatch_rate (--min-severity). */
+  readonly min_severity: Severity;
+  /** Mismatches at min_severity or above (the rest are reported, not gated on). */
+  readonly mismatched_counted: number;
+  /** (mismatched_counted + candidate failures) / (compared + candidate failures): what --fail-on-mismatch-rate gates on. */
   readonly mismatch_rate: number;
   readonly duration_s: number;
   readonly exchanges_per_s: number;
@@ -53,8 +58,11 @@ export async function buildReport(
   files: readonly string[],
   errors: readonly ReplayError[],
   corrupt: readonly Corrupt[],
+  minSeverity: Severity = "medium",
 ): Promise<{ report: ReplayReport; samples: ReportSamples }> {
   const routes: ReplayRouteReport[] = [];
+  const rank: Record<Severity, number> = { low: 0, medium: 1, high: 2 };
+  let counted = 0;
   const samples: ReportSamples = new Map();
   for (const info of [...replay.routes.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const store = replay.store;
@@ -63,7 +71,14 @@ export async function buildReport(
     const noisy = new Set(noise.map((n) => n.path));
     const all = await store.signatures(info.name, 1_000_000);
     let onlyNoise = 0;
-    for (const s of all) if (s.status[0] === s.status[1] && s.paths.every((p) => noisy.has(p))) onlyNoise += s.count;
+    const noiseBySeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0 };
+    for (const s of all) {
+      if (s.status[0] === s.status[1] && s.paths.every((p) => noisy.has(p))) {
+        onlyNoise += s.count;
+        noiseBySeverity[s.severity] += s.count;
+      }
+    }
+    for (const sev of ["low", "medium", "high"] as const) if (rank[sev] >= rank[minSeverity]) counted += r.counters[`mismatched_${sev}`] - noiseBySeverity[sev];
     const signatures = currentSignatures(all, noise, 50);
     const mine = new Map<string, readonly Sample[]>();
     for (const sig of signatures) mine.set(sig.id, (await store.samples(info.name, sig.id)) ?? []);
@@ -85,6 +100,7 @@ export async function buildReport(
   const sum = (f: (r: RouteReport) => number) => routes.reduce((n, r) => n + f(r), 0);
   const compared = sum((r) => r.compared);
   const mismatched = sum((r) => r.mismatched);
+  const mismatchedCounted = counted;
   const candidateFailures = sum((r) => r.candidate_error + r.candidate_timeout);
   const st = replay.stats;
   const duration = st.elapsedMs / 1000;
@@ -102,7 +118,9 @@ export async function buildReport(
       noise_only: sum((r) => r.noise_only),
       skipped: sum((r) => Object.values(r.skipped).reduce((a, b) => a + b, 0)),
       errors: { legacy: st.legacyErrors, candidate: st.candidateErrors },
-      mismatch_rate: compared + candidateFailures === 0 ? 0 : (mismatched + candidateFailures) / (compared + candidateFailures),
+      min_severity: minSeverity,
+      mismatched_counted: mismatchedCounted,
+      mismatch_rate: compared + candidateFailures === 0 ? 0 : (mismatchedCounted + candidateFailures) / (compared + candidateFailures),
       duration_s: Math.round(duration * 1000) / 1000,
       exchanges_per_s: duration > 0 ? Math.round(st.selected / duration) : 0,
     },
@@ -119,7 +137,7 @@ export function summaryLine(s: ReplaySummary): string {
   const parts = [
     `replayed ${s.selected} of ${s.read} exchanges in ${s.duration_s.toFixed(1)} s (${s.exchanges_per_s}/s)`,
     `compared ${s.compared}: ${s.matched} matched, ${s.mismatched} mismatched, ${s.noise_only} noise only`,
-    `mismatch rate ${pct(s.mismatch_rate)}`,
+    `mismatch rate ${pct(s.mismatch_rate)}${s.mismatched_counted < s.mismatched ? ` (${s.mismatched - s.mismatched_counted} mismatches below ${s.min_severity} severity not counted)` : ""}`,
   ];
   if (s.errors.legacy + s.errors.candidate > 0) parts.push(`errors: legacy ${s.errors.legacy}, ${s.mode === "recording" ? "target" : "candidate"} ${s.errors.candidate}`);
   if (s.skipped > 0) parts.push(`${s.skipped} skipped`);

@@ -3,8 +3,9 @@
  * work starts, never a failure per request later.
  */
 import { describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCli, tempDir } from "../helpers/processes.ts";
+import { runCli, startUpstream, tempDir } from "../helpers/processes.ts";
 
 describe("ficus replay flags", () => {
   const file = join(tempDir(), "none.jsonl");
@@ -24,4 +25,31 @@ describe("ficus replay flags", () => {
       expect(r.stderr).toContain(message);
     });
   }
+});
+
+describe("ficus replay --fail-on-mismatch-rate and severity", () => {
+  test("header-only (low) differences are reported but not counted unless --min-severity low", async () => {
+    const [a, b] = await Promise.all([startUpstream("one"), startUpstream("two")]);
+    try {
+      const dir = tempDir();
+      const file = join(dir, "same.jsonl");
+      const line = (i: number) => JSON.stringify({ v: 1, time: new Date(1_700_000_000_000 + i).toISOString(), request: { method: "GET", url: "/same-body", headers: [] } });
+      writeFileSync(file, `${Array.from({ length: 20 }, (_, i) => line(i)).join("\n")}\n`);
+      const run = (out: string, extra: string[] = []) => runCli(["replay", file, "--legacy", a.url, "--candidate", b.url, "--out", join(dir, out), "--fail-on-mismatch-rate", "1%", ...extra]);
+      const lenient = await run("medium");
+      expect(lenient.code).toBe(0);
+      const report = JSON.parse(readFileSync(join(dir, "medium", "report.json"), "utf8")) as { summary: { mismatched: number; mismatched_counted: number; mismatch_rate: number; min_severity: string }; routes: { signatures: { severity: string; paths: string[] }[] }[] };
+      expect(report.summary).toMatchObject({ mismatched: 20, mismatched_counted: 0, mismatch_rate: 0, min_severity: "medium" });
+      expect(report.routes[0]?.signatures[0]).toMatchObject({ severity: "low", paths: ["headers.x-impl"] });
+      expect(lenient.stdout).toContain("20 mismatches below medium severity not counted");
+      const strict = await run("low", ["--min-severity", "low"]);
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toContain("FAIL: mismatch rate 100.00% is over 1.00%");
+      const bad = await run("bad", ["--min-severity", "severe"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--min-severity "severe": expected low, medium or high');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
 });

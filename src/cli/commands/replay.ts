@@ -30,6 +30,7 @@ export interface ReplayCliOptions {
   aa: string;
   out: string;
   failOnMismatchRate?: string;
+  minSeverity: string;
   allowUnsafe?: boolean;
   header: string[];
   host?: string;
@@ -122,6 +123,8 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
       samplesPerSignature: number("--samples", o.samples, 0, 100, true),
     });
     const gate = o.failOnMismatchRate !== undefined ? fraction("--fail-on-mismatch-rate", o.failOnMismatchRate) : undefined;
+    const minSeverity = o.minSeverity;
+    if (minSeverity !== "low" && minSeverity !== "medium" && minSeverity !== "high") throw usage(`--min-severity ${JSON.stringify(minSeverity)}: expected low, medium or high`);
 
     const errors: ReplayError[] = [];
     const corrupt: Corrupt[] = [];
@@ -175,7 +178,7 @@ export async function replayCommand(files: string[], o: ReplayCliOptions): Promi
       const what = replay.stats.read === 0 ? `no exchanges to replay in ${files.join(", ")}${replay.stats.corrupt > 0 ? ` (${replay.stats.corrupt} corrupt entries skipped)` : ""}` : `the filters select none of the ${replay.stats.read} exchanges`;
       throw new FicusError("FICUS_REPLAY_INPUT", what);
     }
-    const { report, samples } = await buildReport(replay, target !== undefined ? "recording" : "two-services", files, errors, corrupt);
+    const { report, samples } = await buildReport(replay, target !== undefined ? "recording" : "two-services", files, errors, corrupt, minSeverity);
     await replay.close();
     mkdirSync(o.out, { recursive: true });
     const jsonPath = join(o.out, "report.json");

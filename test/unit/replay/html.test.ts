@@ -51,14 +51,14 @@ test("everything from the recording or the services is escaped; the page has no 
     candidate_error: 0,
     candidate_timeout: 0,
     aa_compared: 0,
-    skipped: { unsafe_method: 0, body_too_large: 0, concurrency_limit: 0, legacy_failed: 0, legacy_streamed: 0, no_recorded_response: 0 },
+    skipped: { unsafe_method: 0, body_too_large: 0, concurrency_limit: 0, legacy_failed: 0, legacy_streamed: 0, no_recorded_response: 0, compare_budget: 0 },
     latency: { legacy: { p50_ms: 1, p95_ms: 2, p99_ms: 3 }, candidate: { p50_ms: 1, p95_ms: 2, p99_ms: 3 }, ratio_p50: 1, curve: [{ p: 50, legacy_ms: 1, candidate_ms: 1 }, { p: 99, legacy_ms: 3, candidate_ms: 4 }] },
     signatures: [{ id: "s1", count: 1, status: [200, 200], paths: [evil], severity: "high" }],
     noise: [{ path: evil, source: "manual", candidate_rate: 0, aa_rate: 0, why: evil }],
   };
   const report: ReplayReport = {
     version: 1,
-    summary: { mode: "two-services", files: [evil], read: 1, selected: 1, corrupt: 1, compared: 1, matched: 0, mismatched: 1, noise_only: 0, skipped: 0, errors: { legacy: 0, candidate: 1 }, mismatch_rate: 1, duration_s: 1, exchanges_per_s: 1 },
+    summary: { mode: "two-services", files: [evil], read: 1, selected: 1, corrupt: 1, compared: 1, matched: 0, mismatched: 1, noise_only: 0, skipped: 0, errors: { legacy: 0, candidate: 1 }, min_severity: "medium", mismatched_counted: 0, mismatch_rate: 1, duration_s: 1, exchanges_per_s: 1 },
     routes: [route],
     errors: [{ file: evil, line: 1, method: "GET", target: evil, side: "candidate", message: evil }],
     corrupt: [{ file: evil, line: 2, message: evil }],
