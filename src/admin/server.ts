@@ -189,6 +189,11 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     backend.recorded(events);
     return json({ events });
   });
+  // In-process experiment results (ficus/experiment, docs/experiment.md): judged like a route's pairs, stored as experiment:NAME.
+  app.post("/admin/experiments/results", async (c) => {
+    const { experimentResultsResponse } = await import("../experiment/ingest.ts");
+    return experimentResultsResponse(c.req.raw, () => backend.migrations());
+  });
   app.get("/admin/events", async (c) => {
     const v = await backend.migrations();
     const limit = Math.min(1000, Math.max(1, Number(c.req.query("limit") ?? 200) || 200));

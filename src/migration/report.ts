@@ -3,6 +3,7 @@
  * shape `ficus report --json` prints and GET /admin/migrations serves).
  */
 import type { FicusConfig } from "../config/schema.ts";
+import { EXPERIMENT_PREFIX } from "../experiment/wire.ts";
 import { effectiveState } from "./commands.ts";
 import type { NoiseEntry, ResultsStore, RouteResults, SignatureSummary } from "./store.ts";
 
@@ -31,7 +32,7 @@ export interface RouteReport {
 /** Noise settings for a route no longer in the config (its stored results are still reported). */
 export const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
 
-/** Routes that take part in a migration: those with a candidate, plus any with stored results. */
+/** Routes that take part in a migration: those with a candidate, plus any with stored results (experiment:NAME entries too). */
 export async function migrationRoutes(config: FicusConfig, store: ResultsStore): Promise<string[]> {
   const names = config.routes.filter((r) => r.candidate !== undefined).map((r) => r.name);
   for (const r of await store.routes()) if (!names.includes(r.route)) names.push(r.route);
@@ -71,7 +72,8 @@ export async function routeReport(config: FicusConfig, store: ResultsStore, rout
   const r = await store.route(route);
   const rc = config.routes.find((x) => x.name === route);
   const state = rc && rc.candidate !== undefined ? await effectiveState(rc, store) : undefined;
-  const stage = state?.stage ?? rc?.stage ?? "(not configured)";
+  // In-process experiments (src/experiment) report like routes, under experiment:NAME, with no stage to move.
+  const stage = state?.stage ?? rc?.stage ?? (route.startsWith(EXPERIMENT_PREFIX) ? "experiment" : "(not configured)");
   const noise = await store.noise(route, rc?.shadow.noise ?? DEFAULT_NOISE);
   return {
     route,

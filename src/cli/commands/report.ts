@@ -37,16 +37,20 @@ function table(routes: readonly RouteReport[]): string {
   const lines: string[] = [];
   for (const r of routes) {
     const skipped = Object.entries(r.skipped).filter(([, n]) => n > 0);
-    lines.push(`route ${r.route}  stage ${r.stage === "canary" ? `canary ${r.percent}%` : r.stage}${r.paused ? "  (paused)" : ""}`);
+    // An in-process experiment (docs/experiment.md): calls instead of requests, use/try instead of legacy/candidate.
+    const exp = r.stage === "experiment";
+    const [legacy, candidate] = exp ? ["use", "try"] : ["legacy", "candidate"];
+    const status = (code: number) => (exp ? (code >= 500 ? "error" : "value") : String(code));
+    lines.push(exp ? `experiment ${r.route.replace(/^experiment:/, "")}` : `route ${r.route}  stage ${r.stage === "canary" ? `canary ${r.percent}%` : r.stage}${r.paused ? "  (paused)" : ""}`);
     lines.push(
-      `  requests ${r.total}  shadowed ${r.shadowed}  compared ${r.compared}  matched ${r.matched} (${pct(r.matched, r.compared)})  mismatched ${r.mismatched} (${pct(r.mismatched, r.compared)})  candidate errors ${r.candidate_error}  timeouts ${r.candidate_timeout}`,
+      `  ${exp ? "calls" : "requests"} ${r.total}  ${exp ? "tried" : "shadowed"} ${r.shadowed}  compared ${r.compared}  matched ${r.matched} (${pct(r.matched, r.compared)})  mismatched ${r.mismatched} (${pct(r.mismatched, r.compared)})  candidate errors ${r.candidate_error}  timeouts ${r.candidate_timeout}`,
     );
     if (skipped.length > 0) lines.push(`  skipped ${skipped.map(([k, n]) => `${k} ${n}`).join(", ")}`);
     const l = r.latency;
-    lines.push(`  latency ms  legacy p50 ${l.legacy.p50_ms} p95 ${l.legacy.p95_ms} p99 ${l.legacy.p99_ms}  candidate p50 ${l.candidate.p50_ms} p95 ${l.candidate.p95_ms} p99 ${l.candidate.p99_ms}  median ratio ${l.ratio_p50}`);
+    lines.push(`  latency ms  ${legacy} p50 ${l.legacy.p50_ms} p95 ${l.legacy.p95_ms} p99 ${l.legacy.p99_ms}  ${candidate} p50 ${l.candidate.p50_ms} p95 ${l.candidate.p95_ms} p99 ${l.candidate.p99_ms}  median ratio ${l.ratio_p50}`);
     if (r.noise_only > 0 || r.noise.length > 0) lines.push(`  noise only ${r.noise_only} (A/A pairs ${r.aa_compared})`);
     for (const n of r.noise) lines.push(`  noise  ${n.path}  [${n.source}] ${n.why}`);
-    for (const s of r.signatures) lines.push(`  ${s.severity.padEnd(6)} ×${s.count}  ${s.status[0]}→${s.status[1]}  ${s.paths.join(", ")}  (${s.id})`);
+    for (const s of r.signatures) lines.push(`  ${s.severity.padEnd(6)} ×${s.count}  ${status(s.status[0])}→${status(s.status[1])}  ${s.paths.join(", ")}  (${s.id})`);
     lines.push("");
   }
   // Route names, paths and noise reasons come from config, traffic and admin clients: each line is escaped.
