@@ -6,6 +6,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { type Ficus, freePort, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { hasService } from "../helpers/tools.ts";
+
+const withPg = await hasService("PostgreSQL", 5432, "the fleet tests");
+const pgTest = withPg ? test : test.skip;
 
 const PG_URL = "postgres://postgres@127.0.0.1:5432/test";
 const schemas: string[] = [];
@@ -13,10 +17,12 @@ let legacy: Upstream;
 let candidate: Upstream;
 
 beforeAll(async () => {
+  if (!withPg) return;
   [legacy, candidate] = await Promise.all([startUpstream("legacy"), startUpstream("candidate")]);
 });
 afterAll(async () => {
   await Promise.all([legacy?.stop(), candidate?.stop()]);
+  if (!withPg) return;
   const sql = new SQL({ url: PG_URL, max: 1 });
   for (const s of schemas) await sql.unsafe(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
   await sql.close();
@@ -60,7 +66,7 @@ async function compared(g: Ficus): Promise<number> {
   return body.routes.find((r) => r.route === "orders")?.compared ?? 0;
 }
 
-test("two gateways on one PostgreSQL store: merged report, commands obeyed by both within a second", async () => {
+pgTest("two gateways on one PostgreSQL store: merged report, commands obeyed by both within a second", async () => {
   const schema = `ficus_fleet_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   schemas.push(schema);
   const dir = tempDir("ficus-fleet-");
@@ -107,7 +113,7 @@ test("two gateways on one PostgreSQL store: merged report, commands obeyed by bo
   }
 });
 
-test("an unreachable database: traffic flows on the configured stage, commands fail with FICUS_STORE_UNAVAILABLE", async () => {
+pgTest("an unreachable database: traffic flows on the configured stage, commands fail with FICUS_STORE_UNAVAILABLE", async () => {
   const dir = tempDir("ficus-fleet-down-");
   const url = `postgres://ficus:hunter2@127.0.0.1:${freePort()}/test`;
   const g = await startFicus(["-c", writeConfig(dir, config(url, "ficus"))]);
@@ -130,7 +136,7 @@ test("an unreachable database: traffic flows on the configured stage, commands f
   }
 });
 
-test("store.affects_readiness: /readyz answers 503 while the store cannot be read (one process and with workers)", async () => {
+pgTest("store.affects_readiness: /readyz answers 503 while the store cannot be read (one process and with workers)", async () => {
   const dir = tempDir("ficus-fleet-ready-");
   const url = `postgres://ficus@127.0.0.1:${freePort()}/test`;
   const one = await startFicus(["-c", writeConfig(dir, config(url, "ficus", { workers: 1, listen: "127.0.0.1:0", store: ", affects_readiness: true" }), "one.yaml")]);
