@@ -24,6 +24,8 @@ import { BATCH_VERSION, EXPERIMENT_NAME, type ExperimentBatch, type ExperimentEn
 /** Sampling is counted in millionths: `sample: 0.01` is exactly every 100th call. */
 const UNIT = 1_000_000;
 const MAX_NAMES = 1000;
+/** Results per batch at most. */
+const BATCH_RESULTS = 1000;
 
 export interface ExperimentOptions<T> {
   /** The current implementation. Always called; what it returns (or throws) is what the experiment returns (or throws). */
@@ -67,7 +69,7 @@ export interface ExperimentsConfig {
   readonly maxQueue?: number;
   /** Sampled calls in flight per experiment; past it calls are not tried (counted). Default 1000. */
   readonly maxInflight?: number;
-  /** Value characters per batch (a batch is also cut at 1,000 results). Default 4 MiB. */
+  /** Value characters per batch (a batch is also cut at 1,000 results); a full batch is published at once. Default 4 MiB. */
   readonly maxBatchBytes?: number;
   /** Largest value text compared (one side); larger calls are skipped and counted. Default 1 MiB. */
   readonly maxValueChars?: number;
@@ -389,7 +391,8 @@ class Runner {
     st.results.push({ time: obs.time, ...(obs.context !== undefined ? { context: obs.context } : {}), use, try: tried, ...(aa !== undefined ? { aa } : {}) });
     st.chars += chars + 100;
     this.queued++;
-    if (st.chars >= this.maxBatchChars && !this.flushing) void this.flush(false);
+    // A full batch goes at once rather than waiting for the timer (so high rates do not fill the queue).
+    if ((st.chars >= this.maxBatchChars || this.queued >= BATCH_RESULTS) && !this.flushing) void this.flush(false);
   }
 
   private startTimer(): void {
@@ -451,7 +454,7 @@ class Runner {
   private take(): { batch: ExperimentBatch; results: number } {
     const experiments: ExperimentEntry[] = [];
     let budget = this.maxBatchChars;
-    let room = 1000;
+    let room = BATCH_RESULTS;
     let results = 0;
     for (const st of this.names.values()) {
       if (!st.valid || !st.hasNews) continue;

@@ -27,13 +27,37 @@ function replacer(_key: string, v: unknown): unknown {
   return v;
 }
 
+/**
+ * Whether a value holds something the native serializer gets wrong or throws
+ * on (BigInt, Map, Set), or is too deep to tell. A walk in JavaScript is far
+ * cheaper than a replacer, which the engine calls back for every key.
+ */
+function exotic(v: unknown, depth: number): boolean {
+  const type = typeof v;
+  if (type !== "object") return type === "bigint";
+  if (v === null) return false;
+  if (depth > 200) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (exotic(v[i], depth + 1)) return true;
+    return false;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) {
+    if (v instanceof Map || v instanceof Set) return true;
+    // Its own toJSON says what it is in JSON (Date, Buffer, decimal types).
+    if (typeof (v as { toJSON?: unknown }).toJSON === "function") return false;
+  }
+  for (const k in v as object) if (exotic((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
 /** A value as JSON text (see the module comment for what JSON cannot say). */
 export function toJsonText(value: unknown): string {
   if (value === undefined) return "(undefined)";
   sawBigInt = false;
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, replacer);
+    text = exotic(value, 0) ? JSON.stringify(value, replacer) : JSON.stringify(value);
   } catch (err) {
     return `(not JSON: ${err instanceof Error ? err.message : String(err)})`;
   }
