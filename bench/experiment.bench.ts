@@ -64,7 +64,18 @@ summary(() => {
   });
 });
 
-await run({ colors: false });
+const { benchmarks } = await run({ colors: false });
+// Per call: each row's median ÷ 1,000, and what the experiment adds to its group's baseline.
+console.log("\nper call (median):");
+let base = 0;
+for (const b of benchmarks) {
+  for (const r of b.runs) {
+    if (!r.stats) continue;
+    const ns = r.stats.p50 / CALLS;
+    if (r.name.includes("baseline")) base = ns;
+    console.log(`  ${ns.toFixed(1).padStart(8)} ns  ${r.name.includes("baseline") ? "         " : `+${(ns - base).toFixed(1).padStart(6)} ns`}  ${r.name}`);
+  }
+}
 const s = experiment.stats();
 console.log(`sampled ${s.sampled}, published ${s.published}, dropped ${JSON.stringify(s.dropped)}`);
 await experiment.close();
