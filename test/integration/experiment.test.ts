@@ -7,7 +7,7 @@
  * answers: the caller is never blocked or thrown at, and the drops are counted.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Ficus, freePort, ROOT, runCli, startFicus, tempDir, writeConfig } from "../helpers/processes.ts";
 
@@ -59,6 +59,13 @@ interface Report {
 }
 
 describe("under Node, publishing to a gateway", () => {
+  test("the Node bundle holds no Bun API, and neither zod, the HDR histograms nor the compare engine", () => {
+    const bundle = readFileSync(join(ROOT, "dist/experiment.js"), "utf8");
+    expect(bundle).not.toMatch(/\bBun\.|["']bun:|from ["']bun["']/);
+    expect(bundle).not.toMatch(/\/zod\/|hdr-histogram|src\/compare\//);
+    expect(bundle.length).toBeLessThan(64 * 1024);
+  });
+
   test("experiment:pricing shows calls, compared, matched, mismatched, a signature and latency in ficus report", async () => {
     const run = await node(`
 import { experiment } from "ficus/experiment";
