@@ -71,7 +71,7 @@ export interface ExperimentsConfig {
   readonly maxInflight?: number;
   /** Value characters per batch (a batch is also cut at 1,000 results); a full batch is published at once. Default 4 MiB. */
   readonly maxBatchBytes?: number;
-  /** Largest value text compared (one side); larger calls are skipped and counted. Default 1 MiB. */
+  /** Largest value text compared (one side, or the context); larger calls are skipped and counted. Default 256 KiB (as a route's buffered answers), at most 1 MiB. */
   readonly maxValueChars?: number;
   /** Told about problems (gateway unreachable or refusing, bad experiment names), each distinct message once. Default: console.warn. */
   readonly onError?: (err: Error) => void;
@@ -254,7 +254,7 @@ class Runner {
   private maxQueue = 10_000;
   private maxInflight = 1000;
   private maxBatchChars = 4 * 1024 * 1024;
-  private maxValueChars = MAX_VALUE_CHARS;
+  private maxValueChars = 256 * 1024;
   private onError: (err: Error) => void = (err) => console.warn(`[ficus experiment] ${err.message}`);
   private readonly reported = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;

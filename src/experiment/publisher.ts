@@ -7,7 +7,7 @@
  * only `fetch`, so it runs under Node ≥ 20 and Bun alike. The local SQLite
  * store (Bun only) is `localStore` in `ficus/experiment/local`.
  */
-import type { ExperimentBatch } from "./wire.ts";
+import { type ExperimentBatch, type ExperimentEntry, MAX_BATCH_BYTES } from "./wire.ts";
 
 export interface Publisher {
   publish(batch: ExperimentBatch): Promise<void>;
@@ -48,9 +48,17 @@ export function gatewayPublisher(o: GatewayOptions = {}): Publisher {
   if (token) headers.authorization = `Bearer ${token}`;
   return {
     async publish(batch) {
+      const body = JSON.stringify(batch);
+      if (Buffer.byteLength(body) > MAX_BATCH_BYTES) {
+        // Escaping can make a batch larger than its values: send it in halves.
+        const halves = splitBatch(batch);
+        if (!halves) throw new PublishError(`one result is over the gateway's ${MAX_BATCH_BYTES}-byte batch limit; lower maxValueChars`, "rejected");
+        for (const half of halves) await this.publish(half);
+        return;
+      }
       let res: Response;
       try {
-        res = await fetch(url, { method: "POST", headers, body: JSON.stringify(batch), signal: AbortSignal.timeout(timeout) });
+        res = await fetch(url, { method: "POST", headers, body, signal: AbortSignal.timeout(timeout) });
       } catch (err) {
         throw new PublishError(`cannot reach the gateway at ${url}: ${(err as Error).message}`, "unreachable");
       }
@@ -69,4 +77,23 @@ export function gatewayPublisher(o: GatewayOptions = {}): Publisher {
       throw new PublishError(`the gateway at ${url} answered ${res.status}: ${message}`, kind, code);
     },
   };
+}
+
+/** A batch cut in two by results (counters stay in the first half); undefined when it holds one result or none. */
+export function splitBatch(batch: ExperimentBatch): [ExperimentBatch, ExperimentBatch] | undefined {
+  const total = batch.experiments.reduce((n, e) => n + e.results.length, 0);
+  if (total < 2) return undefined;
+  let left = Math.floor(total / 2);
+  const first: ExperimentEntry[] = [];
+  const second: ExperimentEntry[] = [];
+  for (const e of batch.experiments) {
+    const take = Math.min(left, e.results.length);
+    left -= take;
+    first.push({ ...e, results: e.results.slice(0, take) });
+    if (take < e.results.length) second.push({ ...e, calls: 0, skipped: undefined, results: e.results.slice(take) });
+  }
+  return [
+    { ...batch, experiments: first },
+    { ...batch, experiments: second },
+  ];
 }

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, jest, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createExperiments, type ExperimentBatch, type ExperimentResult, type ExperimentsConfig, PublishError } from "../../../src/experiment/index.ts";
+import { createExperiments, type ExperimentBatch, type ExperimentResult, type ExperimentsConfig, gatewayPublisher, PublishError } from "../../../src/experiment/index.ts";
 
 const made: { close(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -313,5 +313,60 @@ describe("bounds", () => {
     await ex.flush();
     expect(batches.length).toBeGreaterThan(2);
     expect(batches.reduce((n, b) => n + (b.experiments[0]?.results.length ?? 0), 0)).toBe(10);
+  });
+});
+
+describe("the gateway publisher", () => {
+  /** A stand-in admin API that records what it is sent and answers `status`. */
+  function fakeAdmin(status = 200, answer: unknown = { accepted: {} }) {
+    const seen: { auth: string | null; bytes: number; batch: ExperimentBatch }[] = [];
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      maxRequestBodySize: 64 * 1024 * 1024,
+      async fetch(req) {
+        const text = await req.text();
+        seen.push({ auth: req.headers.get("authorization"), bytes: Buffer.byteLength(text), batch: JSON.parse(text) as ExperimentBatch });
+        return Response.json(answer, { status });
+      },
+    });
+    return { server, seen, admin: `http://127.0.0.1:${server.port}` };
+  }
+
+  test("posts to /admin/experiments/results with the bearer token; 4xx is rejected, 5xx unreachable", async () => {
+    const ok = fakeAdmin();
+    const refusing = fakeAdmin(400, { error: { code: "FICUS_BAD_REQUEST", message: "experiments[0].calls: bad" } });
+    const failing = fakeAdmin(503, { error: { code: "FICUS_STORE_UNAVAILABLE", message: "down" } });
+    try {
+      const batch: ExperimentBatch = { version: 1, experiments: [{ name: "x", calls: 1, results: [] }] };
+      await gatewayPublisher({ admin: ok.admin, token: "t0k" }).publish(batch);
+      expect(ok.seen[0]).toMatchObject({ auth: "Bearer t0k", batch });
+      const refused = await gatewayPublisher({ admin: refusing.admin }).publish(batch).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: "rejected", code: "FICUS_BAD_REQUEST", message: expect.stringContaining("experiments[0].calls: bad") });
+      const failed = await gatewayPublisher({ admin: failing.admin }).publish(batch).catch((e: unknown) => e);
+      expect(failed).toMatchObject({ kind: "unreachable", code: "FICUS_STORE_UNAVAILABLE" });
+    } finally {
+      for (const f of [ok, refusing, failing]) f.server.stop(true);
+    }
+  });
+
+  test("a batch over the gateway's 8 MiB limit once escaped is sent in halves; one result alone over it is rejected", async () => {
+    const fake = fakeAdmin();
+    try {
+      // JSON text full of quotes grows when escaped: 4 × 2 M characters become ~11 MB.
+      const big = JSON.stringify(Array.from({ length: 400_000 }, () => "ab"));
+      const result = { time: 1, use: { value: big, ms: 1 }, try: { value: "1", ms: 1 } };
+      const batch: ExperimentBatch = { version: 1, experiments: [{ name: "big", calls: 9, results: [result, result, result, result] }] };
+      await gatewayPublisher({ admin: fake.admin }).publish(batch);
+      expect(fake.seen.length).toBeGreaterThan(1);
+      for (const s of fake.seen) expect(s.bytes).toBeLessThanOrEqual(8 * 1024 * 1024);
+      expect(fake.seen.reduce((n, s) => n + (s.batch.experiments[0]?.results.length ?? 0), 0)).toBe(4);
+      expect(fake.seen.reduce((n, s) => n + (s.batch.experiments[0]?.calls ?? 0), 0)).toBe(9);
+      const huge = { time: 1, use: { value: JSON.stringify("\u0001".repeat(2_000_000)), ms: 1 }, try: { value: "1", ms: 1 } };
+      const alone = await gatewayPublisher({ admin: fake.admin }).publish({ version: 1, experiments: [{ name: "huge", calls: 1, results: [huge] }] }).catch((e: unknown) => e);
+      expect(alone).toMatchObject({ kind: "rejected" });
+    } finally {
+      fake.server.stop(true);
+    }
   });
 });
