@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { RouteReport } from "../../src/migration/report.ts";
 import { type Ficus, freePort, ROOT, runCli, startFicus, tempDir, writeConfig } from "../helpers/processes.ts";
 
 let gw: Ficus;
@@ -44,19 +45,6 @@ afterAll(async () => {
   await gw?.stop();
 });
 
-interface Report {
-  route: string;
-  stage: string;
-  total: number;
-  shadowed: number;
-  compared: number;
-  matched: number;
-  mismatched: number;
-  candidate_error: number;
-  candidate_timeout: number;
-  latency: { legacy: { p50_ms: number; p99_ms: number }; candidate: { p50_ms: number; p99_ms: number }; ratio_p50: number };
-  signatures: { id: string; count: number; status: [number, number]; paths: string[]; severity: string }[];
-}
 
 describe("under Node, publishing to a gateway", () => {
   test("the Node bundle holds no Bun API, and neither zod, the HDR histograms nor the compare engine", () => {
@@ -98,8 +86,8 @@ console.log(JSON.stringify({ runtime: typeof Bun === "undefined" ? "node " + pro
 
     const cli = await runCli(["report", "--admin", gw.admin, "--json"]);
     expect(cli.code).toBe(0);
-    const routes = (JSON.parse(cli.stdout) as { routes: Report[] }).routes;
-    const pricing = routes.find((r) => r.route === "experiment:pricing") as Report;
+    const routes = (JSON.parse(cli.stdout) as { routes: RouteReport[] }).routes;
+    const pricing = routes.find((r) => r.route === "experiment:pricing") as RouteReport;
     expect(pricing).toMatchObject({ stage: "experiment", total: 200, shadowed: 200, compared: 180, matched: 160, mismatched: 20, candidate_error: 20, candidate_timeout: 0 });
     expect(pricing.signatures).toEqual([expect.objectContaining({ count: 20, status: [200, 200], paths: ["$.total"], severity: "medium" })]);
     expect(pricing.latency.legacy.p50_ms).toBeGreaterThan(0);
