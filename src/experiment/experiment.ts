@@ -137,7 +137,8 @@ class NameState {
 
   constructor(
     readonly name: string,
-    readonly valid: boolean,
+    /** False: only `use` runs (a bad name, too many names, or options the store refused). */
+    public valid: boolean,
     readonly compare: unknown,
     readonly redact: readonly string[] | undefined,
   ) {}
@@ -446,6 +447,15 @@ class Runner {
         const kind = err instanceof PublishError ? err.kind : "unreachable";
         this.totals.dropped[kind] += results;
         this.report(err instanceof Error ? err : new Error(String(err)));
+        // The store refused one experiment's definition (its compare rules, its redact paths): turn that
+        // experiment off, so that it does not take the other experiments' results down with it batch after batch.
+        const bad = kind === "rejected" ? /experiments\[\d+\]\.(?:compare|redact)\b.*?\(experiment "([A-Za-z0-9_.-]+)"/.exec((err as Error).message) : null;
+        const name = bad?.[1];
+        const st = name === undefined ? undefined : this.names.get(name);
+        if (st?.valid) {
+          st.valid = false;
+          this.report(new Error(`experiment ${JSON.stringify(name)} is off (only use runs): its options were refused`));
+        }
       }
     } while (sent < limit);
   }

@@ -138,14 +138,14 @@ export function parseBatch(input: string | unknown): ExperimentBatch {
       const rules = compareRulesSchema.safeParse(e.compare);
       if (!rules.success) {
         const issue = rules.error.issues[0];
-        throw badRequest(`${pathText([`experiments`, i, "compare", ...(issue?.path ?? [])])}: ${issue?.message ?? "invalid compare rules"} (the compare rules of a route, docs/compare.md)`);
+        throw badRequest(`${pathText([`experiments`, i, "compare", ...(issue?.path ?? [])])}: ${issue?.message ?? "invalid compare rules"} (experiment "${e.name}"; the compare rules of a route, docs/compare.md)`);
       }
     }
     e.redact?.forEach((p, j) => {
       try {
         compileJsonPath(p);
       } catch (err) {
-        if (err instanceof JsonPathError) throw badRequest(`experiments[${i}].redact[${j}]: ${err.message}`);
+        if (err instanceof JsonPathError) throw badRequest(`experiments[${i}].redact[${j}]: ${err.message} (experiment "${e.name}")`);
         throw err;
       }
     });

@@ -208,13 +208,22 @@ describe("the local store (Bun)", () => {
     await ex.close();
   });
 
-  test("bad compare rules are refused (told through onError), never thrown at the caller", async () => {
+  test("bad compare rules are refused (told through onError), never thrown at the caller; that experiment turns off, the others go on", async () => {
     const problems: string[] = [];
-    const ex = createExperiments({ publish: localStore({ path: ":memory:", redact: DEFAULT_REDACT }), flushInterval: 60_000, onError: (e) => problems.push(e.message) });
-    expect(ex("rules", { use: () => 1, try: () => 1, compare: { ignore: ["nope"] } })).toBe(1);
+    const publisher = localStore({ path: ":memory:", redact: DEFAULT_REDACT });
+    const ex = createExperiments({ publish: publisher, flushInterval: 60_000, onError: (e) => problems.push(e.message) });
+    let badTries = 0;
+    expect(ex("good", { use: () => 1, try: () => 1 })).toBe(1);
+    expect(ex("rules", { use: () => 1, try: () => ++badTries, compare: { ignore: ["nope"] } })).toBe(1);
     await ex.flush();
-    expect(ex.stats().dropped.rejected).toBe(1);
-    expect(problems[0]).toContain("experiments[0].compare.ignore[0]");
+    expect(ex.stats().dropped.rejected).toBe(2);
+    expect(problems[0]).toContain('experiments[1].compare.ignore[0]: a path must start with "$"');
+    expect(problems[1]).toBe('experiment "rules" is off (only use runs): its options were refused');
+    expect(ex("rules", { use: () => 2, try: () => ++badTries, compare: { ignore: ["nope"] } })).toBe(2);
+    expect(ex("good", { use: () => 2, try: () => 2 })).toBe(2);
+    await ex.flush();
+    expect(badTries).toBe(1);
+    expect((await publisher.store().route("experiment:good")).counters).toMatchObject({ compared: 1, matched: 1 });
     await ex.close();
   });
 });
