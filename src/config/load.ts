@@ -9,6 +9,7 @@ import { basename } from "node:path";
 import type { Document, Node } from "yaml";
 import { toJSONSchema as zodToJsonSchema, type z } from "zod";
 import { ConfigError, FicusError } from "../core/errors.ts";
+import { NameRule, SECRET_HEADER_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
 import { configJsonSchema, configSchema, type FicusConfig } from "./schema.ts";
 
 export interface LoadedConfig {
@@ -53,19 +54,23 @@ function walkInterpolate(
   env: Record<string, string | undefined>,
   secretPaths: Set<string>,
   missing: { name: string; path: PathItem[] }[],
+  secretValues: string[],
 ): unknown {
   if (typeof value === "string") {
     if (!value.includes("${")) return value;
     const names: string[] = [];
     const r = interpolate(value, env, names);
     for (const name of names) missing.push({ name, path: [...path] });
-    if (r.used) secretPaths.add(formatPath(path));
+    if (r.used) {
+      secretPaths.add(formatPath(path));
+      secretValues.push(r.value);
+    }
     return r.value;
   }
-  if (Array.isArray(value)) return value.map((v, i) => walkInterpolate(v, [...path, i], env, secretPaths, missing));
+  if (Array.isArray(value)) return value.map((v, i) => walkInterpolate(v, [...path, i], env, secretPaths, missing, secretValues));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = walkInterpolate(v, [...path, k], env, secretPaths, missing);
+    for (const [k, v] of Object.entries(value)) out[k] = walkInterpolate(v, [...path, k], env, secretPaths, missing, secretValues);
     return out;
   }
   return value;
@@ -265,7 +270,13 @@ export function parseWithSchema<S extends z.ZodType>(
     }
     // An empty document is an error, never "all defaults, no routes": a file truncated by an editor
     // or caught half-written would otherwise reload as a gateway that answers 404 to everything.
-    raw = doc.toJS({ maxAliasCount: 100 });
+    try {
+      raw = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // The yaml library bounds alias expansion (a "billion laughs" file); anything it throws is a parse problem.
+      const why = /alias/i.test((err as Error).message) ? "too many alias (*anchor) expansions: at most 100 are allowed" : (err as Error).message;
+      throw new ConfigError("FICUS_CONFIG_PARSE", [`${why} (${file})`]);
+    }
     if (raw === null || raw === undefined) {
       throw new ConfigError("FICUS_CONFIG_EMPTY", [`(root): the file has no settings (${file}:1); an empty config would serve no routes. Write at least one setting, e.g. routes: []`]);
     }
@@ -276,7 +287,8 @@ export function parseWithSchema<S extends z.ZodType>(
   }
   const secretPaths = new Set<string>();
   const missing: { name: string; path: PathItem[] }[] = [];
-  const interpolated = walkInterpolate(raw, [], env, secretPaths, missing) as Record<string, unknown>;
+  const secretValues: string[] = [];
+  const interpolated = walkInterpolate(raw, [], env, secretPaths, missing, secretValues) as Record<string, unknown>;
   overrides?.(interpolated);
   if (missing.length > 0) {
     throw new ConfigError(
@@ -293,9 +305,23 @@ export function parseWithSchema<S extends z.ZodType>(
         messages.push(`${formatPath(m.path)}: ${m.message} (${loc})`);
       }
     }
-    throw new ConfigError("FICUS_CONFIG_INVALID", [...new Set(messages)]);
+    throw new ConfigError("FICUS_CONFIG_INVALID", [...new Set(messages.map((m) => hideSecrets(m, secretValues)))]);
   }
   return { value: deepFreeze(result.data), secretPaths };
+}
+
+/**
+ * A validation message with every value that came from ${ENV} replaced by
+ * "[redacted]": messages quote the offending value, and these go to the
+ * terminal and to the log of a rejected reload.
+ */
+function hideSecrets(message: string, secretValues: readonly string[]): string {
+  let out = message;
+  for (const v of secretValues) {
+    if (v.length < 3) continue;
+    out = out.split(JSON.stringify(v)).join('"[redacted]"').split(v).join("[redacted]");
+  }
+  return out;
 }
 
 /** Parses and validates `ficus.yaml` text (see parseWithSchema). */
@@ -333,9 +359,35 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const SECRET_KEY = /token|secret|password|passwd|authorization|api[_-]?key|credential/i;
+/** Config keys that name a secret's holder, not the secret: shown as they are. */
+const NOT_SECRET_KEYS = ["token_env"];
+const CONFIG_SECRET_NAMES = new NameRule(SECRET_WORDS, SECRET_HEADER_NAMES, NOT_SECRET_KEYS);
 
-/** The effective config with secrets replaced by "[redacted]", for display. */
+/** A URL with its userinfo password and the values of secret-looking query parameters hidden. */
+export function redactUrlSecrets(v: string): string {
+  let out = v;
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(out)) out = out.replace(/\/\/[^/@]*@/, "//[redacted]@");
+  const q = out.indexOf("?");
+  if (q < 0 || !/^[a-z][a-z0-9+.-]*:\/\//i.test(out)) return out;
+  const hash = out.indexOf("#", q);
+  const query = out.slice(q + 1, hash < 0 ? undefined : hash);
+  const redacted = query
+    .split("&")
+    .map((kv) => {
+      const eq = kv.indexOf("=");
+      return eq > 0 && CONFIG_SECRET_NAMES.matches(kv.slice(0, eq)) ? `${kv.slice(0, eq)}=[redacted]` : kv;
+    })
+    .join("&");
+  return `${out.slice(0, q + 1)}${redacted}${hash < 0 ? "" : out.slice(hash)}`;
+}
+
+/**
+ * The effective config as /admin/config shows it: values that came from
+ * ${ENV}, values under secret-looking keys (header names such as
+ * Authorization or X-Api-Key in request_headers.add, `password`, …), every
+ * exporter header (tracing.headers authenticate by nature), URL passwords and
+ * secret-looking query parameters are "[redacted]".
+ */
 export function redactConfig(loaded: LoadedConfig): unknown {
   const walk = (v: unknown, path: PathItem[]): unknown => {
     const p = formatPath(path);
@@ -343,12 +395,15 @@ export function redactConfig(loaded: LoadedConfig): unknown {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, [...path, i]));
     if (v !== null && typeof v === "object") {
       const out: Record<string, unknown> = {};
+      const exporterHeaders = p === "tracing.headers";
+      // canary.sticky.cookie / .header hold the *name* of a cookie or header, not a value.
+      const names = path[path.length - 1] === "sticky";
       for (const [k, x] of Object.entries(v)) {
-        out[k] = SECRET_KEY.test(k) && typeof x === "string" && k !== "token_env" ? "[redacted]" : walk(x, [...path, k]);
+        out[k] = typeof x === "string" && !names && (exporterHeaders || CONFIG_SECRET_NAMES.matches(k)) ? "[redacted]" : walk(x, [...path, k]);
       }
       return out;
     }
-    if (typeof v === "string" && /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(v)) return v.replace(/\/\/[^/@]*@/, "//[redacted]@");
+    if (typeof v === "string") return redactUrlSecrets(v);
     return v;
   };
   return walk(loaded.config, []);

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { compareRulesSchema } from "../compare/rules.ts";
-import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../migration/redact.ts";
+import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
 import { fieldNameProblem, fieldValueProblem } from "../core/http-grammar.ts";
 import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } from "./units.ts";
 
@@ -81,6 +81,31 @@ export const httpUrl = z.string().superRefine((s, ctx) => {
   if (!ok) ctx.addIssue({ code: "custom", message: `expected an http(s) URL, got ${JSON.stringify(s)}` });
 });
 
+/**
+ * An upstream endpoint: an http(s) URL of a host, a port and an optional base
+ * path — nothing the data plane would silently drop. Credentials, a query or
+ * a fragment in the URL are refused (they would not be sent), as is port 0.
+ */
+export const endpointUrl = httpUrl.superRefine((s, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return; // reported by httpUrl
+  }
+  const problem =
+    u.username !== "" || u.password !== ""
+      ? "credentials in an upstream URL are not sent; set the header with request_headers.add (authorization: ${UPSTREAM_AUTH})"
+      : u.search !== "" || s.includes("?")
+        ? "an upstream URL cannot carry a query (it would be dropped); the client's query is forwarded as it is"
+        : u.hash !== "" || s.includes("#")
+          ? "an upstream URL cannot carry a fragment"
+          : u.port === "0"
+            ? "port 0 is not a port an upstream can listen on"
+            : undefined;
+  if (problem) ctx.addIssue({ code: "custom", message: `${problem}, got ${JSON.stringify(s.replace(/\/\/[^/@]*@/, "//[redacted]@"))}` });
+});
+
 const LISTEN = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/;
 
 /** Parses "host:port", "[::1]:port" or ":port" into parts; undefined if invalid. */
@@ -117,7 +142,7 @@ const healthSchema = z
 
 const upstreamObject = z
   .strictObject({
-    endpoints: z.array(httpUrl).min(1).meta({ description: "Endpoint base URLs. A path in the URL is prefixed to every forwarded path." }),
+    endpoints: z.array(endpointUrl).min(1).meta({ description: "Endpoint base URLs. A path in the URL is prefixed to every forwarded path." }),
     balance: z.enum(["round_robin", "least_outstanding"]).default("round_robin").meta({ description: "How a request picks an endpoint. Default round_robin." }),
     health: healthSchema.optional(),
   })
@@ -128,10 +153,10 @@ const upstreamRef = z
   .union([
     z.string().superRefine((s, ctx) => {
       if (NAME.test(s) && !s.includes(":")) return; // a name from `upstreams`, resolved after parsing
-      const r = httpUrl.safeParse(s);
+      const r = endpointUrl.safeParse(s);
       if (!r.success) ctx.addIssue({ code: "custom", message: r.error.issues[0]?.message ?? "invalid URL" });
     }),
-    z.array(httpUrl).min(1),
+    z.array(endpointUrl).min(1),
     upstreamObject,
   ])
   .meta({ description: "An http(s) URL, a list of URLs, the name of an entry of `upstreams`, or an object with endpoints." });
@@ -454,7 +479,7 @@ export const configSchema = z
       .meta({ description: "Application logs." }),
     store: z
       .strictObject({
-        path: z.string().default(".ficus/results.db").meta({ description: "SQLite file holding shadow results and migration state (created with its folder), used when url is not set. Default .ficus/results.db." }),
+        path: z.string().min(1, "must name a file (an empty path would give each process a private, temporary store)").default(".ficus/results.db").meta({ description: "SQLite file holding shadow results and migration state (created with its folder), used when url is not set. Default .ficus/results.db." }),
         url: z
           .string()
           .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
@@ -498,7 +523,7 @@ export const configSchema = z
       .meta({ description: "What is hidden in shadow samples, recordings and replay reports: header fields, query and form parameters, and JSON values whose name looks secret." }),
     record: z
       .strictObject({
-        dir: z.string().default(".ficus/recordings").meta({ description: "Where `ficus record start` writes recordings when it names no folder (created if missing). Default .ficus/recordings." }),
+        dir: z.string().min(1, "must name a folder").default(".ficus/recordings").meta({ description: "Where `ficus record start` writes recordings when it names no folder (created if missing). Default .ficus/recordings." }),
         max_file_size: size("64MiB", "A recording file is closed and the next one opened past this many bytes (before compression).", { min: KIB, max: 16 * 1024 * MIB }),
         max_body: size("1MiB", "Exchanges whose request or response body is larger are not recorded (counted as skipped).", { max: 64 * MIB }),
         queue: z

@@ -57,15 +57,19 @@ export class ConfigSource {
    * modification time and inode) for `settleMs()`, so a file being written —
    * truncated by an editor, copied in slowly — is read once it is whole.
    * Watches the directory, because editors and Kubernetes ConfigMaps replace
-   * files by renaming.
+   * files by renaming; and checks the file's state every `pollMs` as well, so
+   * a change the directory watch cannot see (a symlink into another folder
+   * re-pointed or edited there, a network file system) is still applied.
    */
-  watch(onChange: () => void, settleMs: () => number = () => 200): () => void {
+  watch(onChange: () => void, settleMs: () => number = () => 200, pollMs = 1000): () => void {
     if (this.path === undefined) return () => {};
     const path = this.path;
     const name = basename(path);
     let timer: ReturnType<typeof setTimeout> | undefined;
     let last = safeRead(path);
     let seen = fileState(path);
+    /** The state last read (or found unchanged): the poll compares against it. */
+    let settled = seen;
     const check = () => {
       timer = undefined;
       const now = fileState(path);
@@ -75,19 +79,29 @@ export class ConfigSource {
         timer = setTimeout(check, settleMs());
         return;
       }
+      settled = now;
       const text = safeRead(path);
       if (text === last) return;
       last = text;
       onChange();
     };
-    const w = watch(dirname(path), (_event, file) => {
-      if (file !== null && file !== name && file !== "..data") return;
+    const changed = () => {
       if (timer !== undefined) return; // a check is pending; it compares against the state it saw
       seen = fileState(path);
       timer = setTimeout(check, settleMs());
+    };
+    const w = watch(dirname(path), (_event, file) => {
+      if (file !== null && file !== name && file !== "..data") return;
+      changed();
     });
+    // statSync follows symlinks: the poll sees the target's inode, size and time, wherever it lives.
+    const poll = setInterval(() => {
+      if (timer === undefined && fileState(path) !== settled) changed();
+    }, pollMs);
+    poll.unref?.();
     return () => {
       if (timer) clearTimeout(timer);
+      clearInterval(poll);
       w.close();
     };
   }

@@ -46,18 +46,23 @@ export function tryReload(source: ConfigSource, logger: Logger, current: LoadedC
   const changes = diffRoutes(current.config, r.loaded.config);
   const refusal = reloadRefusal(current.config, r.loaded.config, changes);
   if (refusal !== undefined && !force) {
-    logger.error("config reload refused; keeping the current config", { code: "FICUS_RELOAD_REFUSED", source: source.label, reason: refusal, removed: changes.removed });
+    logger.error("config reload refused; keeping the current config", { code: "FICUS_RELOAD_REFUSED", source: source.label, reason: refusal, removed: capped(changes.removed) });
     return { ok: false, errors: [refusal], code: "FICUS_RELOAD_REFUSED", changes };
   }
   logger.info("config reloaded", {
     source: source.label,
     routes: r.loaded.config.routes.length,
-    added: changes.added,
-    removed: changes.removed,
-    changed: changes.changed,
+    added: capped(changes.added),
+    removed: capped(changes.removed),
+    changed: capped(changes.changed),
     ...(refusal !== undefined ? { forced: true } : {}),
   });
   return { ...r, changes };
+}
+
+/** Route names for a log line: all of them up to 100, then the first 100 and a count (a log line stays readable). */
+function capped(names: readonly string[]): readonly string[] {
+  return names.length <= 100 ? names : [...names.slice(0, 100), `(and ${names.length - 100} more)`];
 }
 
 /** The admin API's answer to a reload. */

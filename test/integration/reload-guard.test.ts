@@ -4,7 +4,8 @@
  * that drops most routes. Real gateway process, real file edits.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type Ficus, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 
 let up: Upstream;
@@ -166,6 +167,31 @@ describe("reload guards", () => {
       writeFileSync(path, `${head}reload: { max_removed_routes: 0 }\n${routes(["z"])}`);
       const refused = await gw.waitForLog((l) => l.msg === "config reload refused; keeping the current config");
       expect(refused.removed).toEqual(["a"]);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("a config reached through symlinks into another folder is reloaded when the target changes or the link is re-pointed", async () => {
+    // ficus.yaml -> cm/..data/ficus.yaml, cm/..data -> v1 (the ConfigMap layout, with the data in another folder)
+    const dir = tempDir();
+    for (const v of ["v1", "v2"]) mkdirSync(join(dir, "cm", v), { recursive: true });
+    writeFileSync(join(dir, "cm", "v1", "ficus.yaml"), head + routes(["a"]));
+    symlinkSync("v1", join(dir, "cm", "..data"));
+    symlinkSync(join(dir, "cm", "..data", "ficus.yaml"), join(dir, "ficus.yaml"));
+    const gw = await startFicus(["-c", join(dir, "ficus.yaml")]);
+    try {
+      // Edited in place, in the folder the link points into.
+      writeFileSync(join(dir, "cm", "v1", "ficus.yaml"), head + routes(["a", "b"]));
+      const first = await gw.waitForLog((l) => l.msg === "config reloaded");
+      expect(first.added).toEqual(["b"]);
+      // The link re-pointed atomically to a new version.
+      writeFileSync(join(dir, "cm", "v2", "ficus.yaml"), head + routes(["a", "b", "c"]));
+      symlinkSync("v2", join(dir, "cm", "..data_tmp"));
+      renameSync(join(dir, "cm", "..data_tmp"), join(dir, "cm", "..data"));
+      const second = await gw.waitForLog((l) => l.msg === "config reloaded" && l !== first);
+      expect(second.added).toEqual(["c"]);
+      expect(await status(gw, "/c/x")).toBe(200);
     } finally {
       await gw.stop();
     }

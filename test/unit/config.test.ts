@@ -59,6 +59,11 @@ describe("config validation messages name the field and the line", () => {
     ["a framing header set by a route", `${ROUTE}    response_headers: { add: { Content-Length: "5" } }\n`, 'routes[0].response_headers.add.Content-Length: "Content-Length" cannot be changed by a route: it frames the message or belongs to one connection (the gateway sets it) (ficus.yaml:4)'],
     ["a transfer coding removed by a route", `${ROUTE}    request_headers: { remove: [transfer-encoding] }\n`, 'routes[0].request_headers.remove: "transfer-encoding" cannot be changed by a route: it frames the message or belongs to one connection (the gateway sets it) (ficus.yaml:4)'],
     ["a bad match header name", "routes:\n  - name: a\n    upstream: http://x\n    match: { headers: { \"x(y)\": true } }\n", 'routes[0].match.headers.x(y): invalid header name "x(y)": contains "(" at character 2; a header name is a token (letters, digits and !#$%&\'*+-.^_`|~) (ficus.yaml:4)'],
+    // Found by adversarial testing: upstream URLs that validated, then lost parts silently.
+    ["credentials in an upstream URL", "routes:\n  - name: a\n    upstream: http://user:pass@127.0.0.1:9000\n", 'routes[0].upstream: credentials in an upstream URL are not sent; set the header with request_headers.add (authorization: ${UPSTREAM_AUTH}), got "http://[redacted]@127.0.0.1:9000" (ficus.yaml:3)'],
+    ["a query in an upstream URL", "routes:\n  - name: a\n    upstream: [\"http://h:80/base?x=1\"]\n", 'routes[0].upstream[0]: an upstream URL cannot carry a query (it would be dropped); the client\'s query is forwarded as it is, got "http://h:80/base?x=1" (ficus.yaml:3)'],
+    ["port 0 in an upstream URL", "routes:\n  - name: a\n    upstream: { endpoints: [\"http://127.0.0.1:0\"] }\n", 'routes[0].upstream.endpoints[0]: port 0 is not a port an upstream can listen on, got "http://127.0.0.1:0" (ficus.yaml:3)'],
+    ["an empty store path", 'store: { path: "" }\n', 'store.path: expected at least 1 character(s), got string "" (ficus.yaml:1)'],
     ["a control character in a tracing header", "tracing: { headers: { x-k: \"a\\tb\\u0007\" } }\n", 'tracing.headers.x-k: invalid header value "a\\tb\\u0007": contains the control character U+0007 at character 4 (ficus.yaml:1)'],
     ["not a mapping", "- a\n- b\n", "(root): expected a mapping of settings, got a list (ficus.yaml:1)"],
     ["upstream and legacy together", "routes:\n  - name: a\n    upstream: http://x\n    legacy: http://y\n", "routes[0].legacy: give either upstream or legacy, not both (they mean the same) (ficus.yaml:4)"],
@@ -212,5 +217,56 @@ describe("JSON Schema", () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["listen", "admin", "routes", "upstreams", "limits", "tracing"]));
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.listen?.description).toContain("Default 0.0.0.0:8080");
+  });
+});
+
+describe("secrets never leave through config output", () => {
+  test("a value from ${ENV} is never quoted by a validation message (regression: a token with a trailing newline was printed)", () => {
+    const env = { API_TOKEN: "sk-live-SECRET123\n", PG_URL: "mysql://u:PGSECRET@db/x" };
+    const errors = errorsOf('routes:\n  - name: a\n    upstream: http://x\n    request_headers: { add: { authorization: "Bearer ${API_TOKEN}" } }\nstore: { url: "${PG_URL}" }\n', env);
+    const text = errors.join("\n");
+    expect(text).toContain("routes[0].request_headers.add.authorization: invalid header value \"[redacted]\": contains a line break");
+    expect(text).toContain("store.url:");
+    expect(text).not.toContain("SECRET123");
+    expect(text).not.toContain("PGSECRET");
+  });
+
+  test("/admin/config hides values under secret-looking keys, exporter headers and secret query parameters (regression: shown in clear)", () => {
+    const loaded = parseConfig(
+      [
+        "routes:",
+        "  - name: a",
+        "    upstream: http://x",
+        "    request_headers: { add: { cookie: c=LIT1, x-auth: LIT2, x-access-key: LIT3, x-tenant: visible } }",
+        "    canary: { sticky: { cookie: session_id } }",
+        "tracing:",
+        '  otlp_endpoint: "http://collector:4318/v1/traces?api_key=LIT4&region=eu"',
+        "  headers: { x-honeycomb-team: LIT5 }",
+        'store: { url: "postgres://ficus:LIT6@db/x?password=LIT7&sslmode=require" }',
+      ].join("\n"),
+      "f.yaml",
+      {},
+    );
+    const shown = JSON.stringify(redactConfig(loaded));
+    for (const secret of ["LIT1", "LIT2", "LIT3", "LIT4", "LIT5", "LIT6", "LIT7"]) expect(shown).not.toContain(secret);
+    expect(shown).toContain('"x-tenant":"visible"');
+    expect(shown).toContain("region=eu");
+    expect(shown).toContain("sslmode=require");
+    expect(shown).toContain('"cookie":"session_id"'); // a cookie's name, not its value
+  });
+
+  test("a billion-laughs file is a parse error, not an internal one", () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (const [i, n] of ["b", "c", "d", "e"].entries()) levels.push(`${n}: &${n} [${Array(9).fill(`*${"abcd"[i]}`).join(",")}]`);
+    let code: string | undefined;
+    let message = "";
+    try {
+      parseConfig(levels.join("\n"), "f.yaml", {});
+    } catch (err) {
+      code = (err as ConfigError).code;
+      message = (err as Error).message;
+    }
+    expect(code).toBe("FICUS_CONFIG_PARSE");
+    expect(message).toContain("too many alias");
   });
 });
