@@ -3,16 +3,16 @@
  * (counters add, signatures upsert, histograms merge) in one transaction per
  * flush, so several workers can share one file (WAL, busy timeout). Bounded:
  * a few samples per signature (the first ones seen), and signatures unseen for
- * the retention period are deleted. Results survive restarts.
+ * the retention period are deleted. Results survive restarts, and the file
+ * being deleted or replaced under a running gateway (store-file.ts).
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import * as hdr from "hdr-histogram-js";
 import type { Severity } from "../compare/index.ts";
 import { type Action, type ControlState, type Plan, type Stage, type Transition, transition } from "./control.ts";
 import type { StepStats } from "./gates.ts";
 import { COUNTERS, type CounterName, newHistogram, type RouteDelta, type Sample, SKIP_REASONS, type SkipReason } from "./results.ts";
+import { StoreFile, type StoreFileNotice } from "./store-file.ts";
 
 export interface LatencySummary {
   readonly p50_ms: number;
@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
   changed INTEGER NOT NULL, from_stage TEXT NOT NULL, from_percent REAL NOT NULL, to_stage TEXT NOT NULL, to_percent REAL NOT NULL, message TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_route ON events (route, id);
 CREATE TABLE IF NOT EXISTS noise_marks (route TEXT NOT NULL, path TEXT NOT NULL, reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (route, path));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 export interface NoiseSettings {
@@ -278,46 +279,128 @@ export function stepStats(now: Record<string, number>, base: Record<string, numb
   };
 }
 
+/**
+ * Adds the data of the attached snapshot `snap` to `into` (a file that does not
+ * hold it yet), as if its writes had been applied there: counters, statistics,
+ * signatures and histograms add up, samples stay capped, a route keeps the
+ * state changed last, and the audit trails interleave by time.
+ */
+function mergeSnapshot(into: Database, samplesPerSignature: number): void {
+  into.exec(`
+    INSERT INTO counters (route, name, value) SELECT route, name, value FROM snap.counters WHERE true
+      ON CONFLICT (route, name) DO UPDATE SET value = value + excluded.value;
+    INSERT INTO path_stats (route, path, raw, aa) SELECT route, path, raw, aa FROM snap.path_stats WHERE true
+      ON CONFLICT (route, path) DO UPDATE SET raw = raw + excluded.raw, aa = aa + excluded.aa;
+    INSERT INTO signatures (id, route, status_legacy, status_candidate, paths, severity, count, first_seen, last_seen)
+      SELECT id, route, status_legacy, status_candidate, paths, severity, count, first_seen, last_seen FROM snap.signatures WHERE true
+      ON CONFLICT (id) DO UPDATE SET count = count + excluded.count, first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen);
+    INSERT INTO noise_marks (route, path, reason, created) SELECT route, path, reason, created FROM snap.noise_marks WHERE true ON CONFLICT (route, path) DO NOTHING;
+    INSERT INTO route_state (route, stage, percent, paused, config_key, version, updated, step_started, baseline)
+      SELECT route, stage, percent, paused, config_key, version, updated, step_started, baseline FROM snap.route_state WHERE true
+      ON CONFLICT (route) DO UPDATE SET stage = excluded.stage, percent = excluded.percent, paused = excluded.paused, config_key = excluded.config_key,
+        version = max(version, excluded.version) + 1, updated = excluded.updated, step_started = excluded.step_started, baseline = excluded.baseline
+      WHERE excluded.updated > route_state.updated;
+    CREATE TEMP TABLE merged_events AS SELECT 0 AS src, * FROM main.events;
+    INSERT INTO temp.merged_events SELECT 1, o.* FROM snap.events o WHERE NOT EXISTS (
+      SELECT 1 FROM main.events e WHERE e.time = o.time AND e.route = o.route AND e.actor = o.actor AND e.action = o.action AND e.message = o.message);
+    DELETE FROM main.events;
+    INSERT INTO main.events (time, route, actor, action, changed, from_stage, from_percent, to_stage, to_percent, message, detail)
+      SELECT time, route, actor, action, changed, from_stage, from_percent, to_stage, to_percent, message, detail FROM temp.merged_events ORDER BY time, src, id;
+    DROP TABLE temp.merged_events;
+  `);
+  // The first samples of a signature are kept, up to the cap, counting those already there.
+  into
+    .query(
+      `INSERT INTO samples (signature, time, data)
+       SELECT signature, time, data FROM (SELECT id, signature, time, data, row_number() OVER (PARTITION BY signature ORDER BY id) AS n FROM snap.samples) AS c
+       WHERE c.n <= ? - (SELECT COUNT(*) FROM main.samples s WHERE s.signature = c.signature) ORDER BY c.id`,
+    )
+    .run(samplesPerSignature);
+  const mine = into.query("SELECT histogram FROM main.latency WHERE route = ? AND side = ?");
+  const put = into.query("INSERT INTO main.latency (route, side, histogram) VALUES (?, ?, ?) ON CONFLICT (route, side) DO UPDATE SET histogram = excluded.histogram");
+  for (const r of into.query("SELECT route, side, histogram FROM snap.latency").all() as { route: string; side: string; histogram: string }[]) {
+    const h = hdr.decodeFromCompressedBase64(r.histogram, 32, false);
+    const row = mine.get(r.route, r.side) as { histogram: string } | null;
+    if (row) h.add(hdr.decodeFromCompressedBase64(row.histogram, 32, false));
+    put.run(r.route, r.side, hdr.encodeIntoCompressedBase64(h));
+  }
+}
+
 export class SqliteStore implements ResultsStore {
-  private readonly db: Database;
+  /** The file (path given), or undefined for an in-memory store. */
+  private readonly file: StoreFile | undefined;
+  private readonly memory: Database | undefined;
   readonly location: string;
 
-  /** Opens (creating) the store at `path`, or an in-memory one for ":memory:". Throws when the file cannot be used. */
+  /**
+   * Opens (creating) the store at `path`, or an in-memory one for ":memory:"
+   * (`from`: an in-memory database to use). Throws when the file cannot be used.
+   */
   constructor(
     path: string,
     private readonly samplesPerSignature: number,
     private readonly retentionMs: number,
+    from?: Database,
   ) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { create: true, strict: true });
     this.location = path;
-    this.db.exec("PRAGMA busy_timeout = 5000");
-    // Several processes may open a new file at once; switching it to WAL can fail with SQLITE_BUSY
-    // without waiting (the busy handler does not cover it), so retry for a moment.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (path !== ":memory:") {
-          const mode = (this.db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
-          if (mode !== "wal") this.db.exec("PRAGMA journal_mode = WAL");
-          // No fsync per commit: with WAL this survives process crashes; a power cut may lose the last
-          // second of statistics, and the flush stays off the event loop's critical time.
-          this.db.exec("PRAGMA synchronous = NORMAL");
-        }
-        this.db.exec(SCHEMA);
-        break;
-      } catch (err) {
-        if (attempt >= 50 || !/locked|busy/i.test((err as Error).message)) {
-          this.db.close();
-          throw err;
-        }
-        Bun.sleepSync(20 + Math.random() * 30);
-      }
+    if (path === ":memory:") {
+      this.memory = from ?? new Database(":memory:", { strict: true });
+      this.memory.exec(SCHEMA);
+    } else {
+      this.file = new StoreFile(
+        path,
+        (db) => db.exec(SCHEMA),
+        (into) => mergeSnapshot(into, samplesPerSignature),
+      );
     }
+  }
+
+  private get db(): Database {
+    return this.file ? this.file.db : (this.memory as Database);
+  }
+
+  /** Told when the file is deleted or replaced, put back, or cannot be put back (see StoreFileNotice). */
+  set onNotice(fn: ((n: StoreFileNotice) => void) | undefined) {
+    if (this.file) this.file.onNotice = fn;
+  }
+
+  /** True while the file was deleted or replaced and could not be put back yet (writes go to the deleted file). */
+  get fileLost(): boolean {
+    return this.file?.lost ?? false;
+  }
+
+  /** Checks that the path still names the open file, putting it back if not (one stat; the recorder calls it each flush interval). */
+  verify(): void {
+    this.file?.verify(true);
+  }
+
+  /** An in-memory store holding a copy of everything this one holds (the fallback when the file fails). */
+  memoryCopy(): SqliteStore {
+    return new SqliteStore(":memory:", this.samplesPerSignature, this.retentionMs, this.file ? this.file.memoryCopy() : undefined);
+  }
+
+  /** Runs one statement on the open connection and returns its first row (tests: `PRAGMA max_page_count` fills the "disk"). */
+  pragma(statement: string): unknown {
+    return this.db.query(statement).get();
+  }
+
+  /** Reads check the file at most every 100 ms. */
+  private read(): Database {
+    this.file?.verify(false);
+    return this.db;
+  }
+
+  /** Writes run on the file the path names, under the shared lock (store-file.ts). */
+  private write<T>(fn: (db: Database) => T): T {
+    return this.file ? this.file.write(fn) : fn(this.db);
   }
 
   /** Merges one process's deltas, in a single transaction. */
   async apply(deltas: Map<string, RouteDelta>, now = Date.now()): Promise<void> {
-    const db = this.db;
+    this.write((db) => this.applyTo(db, deltas, now));
+  }
+
+  private applyTo(db: Database, deltas: Map<string, RouteDelta>, now: number): void {
     const addCounter = db.query("INSERT INTO counters (route, name, value) VALUES (?, ?, ?) ON CONFLICT (route, name) DO UPDATE SET value = value + excluded.value");
     const addPath = db.query("INSERT INTO path_stats (route, path, raw, aa) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET raw = raw + excluded.raw, aa = aa + excluded.aa");
     const upsertSig = db.query(
@@ -357,12 +440,12 @@ export class SqliteStore implements ResultsStore {
 
   async routes(): Promise<RouteResults[]> {
     const names = new Set<string>();
-    for (const r of this.db.query("SELECT DISTINCT route FROM counters UNION SELECT DISTINCT route FROM latency UNION SELECT DISTINCT route FROM noise_marks").all() as { route: string }[]) names.add(r.route);
+    for (const r of this.read().query("SELECT DISTINCT route FROM counters UNION SELECT DISTINCT route FROM latency UNION SELECT DISTINCT route FROM noise_marks").all() as { route: string }[]) names.add(r.route);
     return Promise.all([...names].sort().map((route) => this.route(route)));
   }
 
   async route(route: string): Promise<RouteResults> {
-    const rows = this.db.query("SELECT name, value FROM counters WHERE route = ?").all(route) as { name: string; value: number }[];
+    const rows = this.read().query("SELECT name, value FROM counters WHERE route = ?").all(route) as { name: string; value: number }[];
     return routeResults(route, rows, this.hist(route, "legacy"), this.hist(route, "candidate"), this.hist(route, "ratio"));
   }
 
@@ -372,7 +455,7 @@ export class SqliteStore implements ResultsStore {
   }
 
   async signatures(route: string, limit = 100): Promise<SignatureSummary[]> {
-    const rows = this.db
+    const rows = this.read()
       .query("SELECT id, count, status_legacy, status_candidate, paths, severity, first_seen, last_seen FROM signatures WHERE route = ? ORDER BY count DESC, id LIMIT ?")
       .all(route, limit) as { id: string; count: number; status_legacy: number; status_candidate: number; paths: string; severity: Severity; first_seen: number; last_seen: number }[];
     return rows.map((r) => ({
@@ -388,7 +471,7 @@ export class SqliteStore implements ResultsStore {
 
   /** Samples of a signature of a route; undefined when the signature is unknown there. */
   async samples(route: string, signature: string): Promise<Sample[] | undefined> {
-    const known = this.db.query("SELECT 1 FROM signatures WHERE id = ? AND route = ?").get(signature, route);
+    const known = this.read().query("SELECT 1 FROM signatures WHERE id = ? AND route = ?").get(signature, route);
     if (!known) return undefined;
     return (this.db.query("SELECT data FROM samples WHERE signature = ? ORDER BY id").all(signature) as { data: string }[]).map((r) => JSON.parse(r.data) as Sample);
   }
@@ -400,6 +483,7 @@ export class SqliteStore implements ResultsStore {
    * candidate_rate − aa_rate ≥ absolute and ≥ relative × aa_rate (Diffy's rule).
    */
   async noise(route: string, s: NoiseSettings): Promise<NoiseEntry[]> {
+    this.read();
     const counters = this.counterMap(route);
     const stats = this.db.query("SELECT path, raw, aa FROM path_stats WHERE route = ?").all(route) as { path: string; raw: number; aa: number }[];
     const marks = this.db.query("SELECT path, reason FROM noise_marks WHERE route = ?").all(route) as { path: string; reason: string }[];
@@ -407,17 +491,17 @@ export class SqliteStore implements ResultsStore {
   }
 
   async markNoise(route: string, path: string, reason: string): Promise<void> {
-    this.db.query("INSERT INTO noise_marks (route, path, reason, created) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET reason = excluded.reason").run(route, path, reason, Date.now());
+    this.write((db) => db.query("INSERT INTO noise_marks (route, path, reason, created) VALUES (?, ?, ?, ?) ON CONFLICT (route, path) DO UPDATE SET reason = excluded.reason").run(route, path, reason, Date.now()));
   }
 
   /** Removes a manual mark; false when there was none. */
   async unmarkNoise(route: string, path: string): Promise<boolean> {
-    return this.db.query("DELETE FROM noise_marks WHERE route = ? AND path = ?").run(route, path).changes > 0;
+    return this.write((db) => db.query("DELETE FROM noise_marks WHERE route = ? AND path = ?").run(route, path).changes > 0);
   }
 
   /** Runtime control rows; the caller ignores a row whose config key no longer matches. */
   async controlRows(): Promise<ControlRow[]> {
-    return (this.db.query("SELECT route, stage, percent, paused, config_key, version FROM route_state").all() as (Omit<ControlRow, "paused"> & { paused: number })[]).map((r) => ({
+    return (this.read().query("SELECT route, stage, percent, paused, config_key, version FROM route_state").all() as (Omit<ControlRow, "paused"> & { paused: number })[]).map((r) => ({
       ...r,
       paused: r.paused === 1,
     }));
@@ -429,7 +513,7 @@ export class SqliteStore implements ResultsStore {
    */
   async command(req: CommandRequest): Promise<{ transition: Transition; from: ControlState; event: MigrationEvent }> {
     const { route, key, configured, action, plan, actor, reason, detail = {}, expectedVersion } = req;
-    return this.db.transaction(() => {
+    return this.write((db) => db.transaction(() => {
       const row = this.db.query("SELECT stage, percent, paused, config_key, version FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number }
         | null;
@@ -451,7 +535,7 @@ export class SqliteStore implements ResultsStore {
         .run(now, route, actor, action, t.changed ? 1 : 0, from.stage, from.percent, t.to.stage, t.to.percent, message, JSON.stringify(detail));
       const event = commandEvent(Number(info.lastInsertRowid), now, route, actor, action, from, t, message, detail);
       return { transition: t, from, event };
-    }).immediate();
+    }).immediate());
   }
 
   private counterMap(route: string): Record<string, number> {
@@ -466,7 +550,7 @@ export class SqliteStore implements ResultsStore {
    * route without runtime state gets one now (the step starts with the file's state).
    */
   async step(route: string, key: string, configured: ControlState): Promise<StepInfo> {
-    return this.db.transaction(() => {
+    return this.write((db) => db.transaction(() => {
       let row = this.db.query("SELECT stage, percent, paused, config_key, version, step_started, baseline FROM route_state WHERE route = ?").get(route) as
         | { stage: Stage; percent: number; paused: number; config_key: string; version: number; step_started: number; baseline: string }
         | null;
@@ -489,15 +573,16 @@ export class SqliteStore implements ResultsStore {
         state: { stage: row.stage, percent: row.percent, paused: row.paused === 1 },
         stats: stepStats(this.counterMap(route), JSON.parse(row.baseline) as Record<string, number>, this.hist(route, "step_legacy"), this.hist(route, "step_candidate")),
       };
-    }).immediate();
+    }).immediate());
   }
 
   /** The audit trail, newest first. */
   async events(route?: string, limit = 200): Promise<MigrationEvent[]> {
+    const db = this.read();
     const rows = (
       route === undefined
-        ? this.db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?").all(limit)
-        : this.db.query("SELECT * FROM events WHERE route = ? ORDER BY id DESC LIMIT ?").all(route, limit)
+        ? db.query("SELECT * FROM events ORDER BY id DESC LIMIT ?").all(limit)
+        : db.query("SELECT * FROM events WHERE route = ? ORDER BY id DESC LIMIT ?").all(route, limit)
     ) as { id: number; time: number; route: string; actor: string; action: Action; changed: number; from_stage: Stage; from_percent: number; to_stage: Stage; to_percent: number; message: string; detail: string }[];
     return rows.map((r) => ({
       id: r.id,
@@ -514,6 +599,7 @@ export class SqliteStore implements ResultsStore {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    if (this.file) this.file.close();
+    else this.memory?.close();
   }
 }

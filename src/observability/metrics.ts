@@ -118,8 +118,20 @@ export class Metrics {
   });
   readonly storeUp = new client.Gauge({
     name: "ficus_store_up",
-    help: "1 when the migration store could be read at the last attempt, 0 when not (the last known stages stay in force).",
+    help: "1 when the migration store could be read at the last attempt and results reach it; 0 when not (unreadable, writes failing, file deleted and not back yet, or results kept in memory).",
     aggregator: "min",
+    registers: [this.registry],
+  });
+  readonly storeErrors = new client.Counter({
+    name: "ficus_store_errors_total",
+    help: "Problems of the SQLite results store, by reason: deleted (the file deleted or replaced while in use), restore_failed, and failed flushes kept for a retry (full, ioerr, readonly, busy).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly storeDropped = new client.Counter({
+    name: "ficus_store_dropped_total",
+    help: "Entries of results kept for a retry (while the store fails) dropped past the cap, oldest first, by kind (signature, path).",
+    labelNames: ["kind"] as const,
     registers: [this.registry],
   });
   readonly transitions = new client.Counter({
@@ -180,6 +192,8 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.buildInfo.set({ version: VERSION, runtime: `bun-${Bun.version}` }, 1);
+    // Up until a store says otherwise: with several workers the supervisor's value is merged with "min".
+    this.storeUp.set(1);
     // Per-request counts live in plain numbers on RouteMetrics (no label hashing per request);
     // they are copied into the prom-client counter when the registry is collected.
     const routeCounts = this.routeCounts;

@@ -205,7 +205,8 @@ export class Gateway {
     }
     if (!this.storeUp) this.logger.info("migration store readable again");
     this.storeUp = true;
-    this.metrics.storeUp.set(1);
+    // Readable is not enough: results must reach it too (not full, not deleted, not in memory).
+    this.metrics.storeUp.set(recorder.healthy ? 1 : 0);
     this.applyControl(this.proxy.table);
   }
 
