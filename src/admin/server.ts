@@ -14,6 +14,7 @@ import { timingSafeEqual } from "node:crypto";
 import { type ErrorCode, errorBody, FicusError } from "../core/errors.ts";
 import type { RouteChanges } from "../config/reload-plan.ts";
 import { resolveListenHost } from "./address.ts";
+import { recordingFolderProblem } from "../record/folder.ts";
 import type { Logger } from "../observability/logger.ts";
 import { METRICS_CONTENT_TYPE } from "../observability/metrics.ts";
 import type { FicusConfig } from "../config/schema.ts";
@@ -208,6 +209,9 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
       return new Response(errorBody("FICUS_BAD_REQUEST", message, ""), { status: 400, headers: { "content-type": "application/json" } });
     }
     const b = parsed.data;
+    const dir = b.out ?? (backend.config() as { record?: { dir?: string } }).record?.dir;
+    const problem = dir === undefined ? undefined : recordingFolderProblem(dir);
+    if (problem) return new Response(errorBody("FICUS_BAD_REQUEST", `cannot record: ${problem}`, ""), { status: 400, headers: { "content-type": "application/json" } });
     const sessions = await backend.record({ action: "start", start: { route: b.route, sample: b.sample, max: b.max, dir: b.out, gzip: b.gzip, stamp: stamp() } });
     return json({ sessions });
   });

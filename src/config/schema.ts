@@ -530,8 +530,10 @@ export const configSchema = z
           .number()
           .int()
           .min(1)
+          .max(100_000)
           .default(1000)
           .meta({ description: "Exchanges waiting for the writer, per process; past it new ones are dropped and counted, so a slow disk never slows the data plane. Default 1000." }),
+        queue_bytes: size("64MiB", "Bytes of bodies waiting for the writer, per process; past it new exchanges are dropped and counted (bounds memory whatever max_body is).", { min: 64 * KIB, max: 4 * 1024 * MIB }),
       })
       .prefault({})
       .meta({ description: "Recording traffic to Ficus JSON Lines (started and stopped at runtime with `ficus record` or the admin API)." }),

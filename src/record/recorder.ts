@@ -19,7 +19,11 @@ import type { Metrics } from "../observability/metrics.ts";
 import { encodeBody, type ExchangeLine } from "../replay/exchange.ts";
 import { JsonlWriter } from "./writer.ts";
 
-export const RECORD_SKIPS = ["body_too_large", "streamed", "failed"] as const;
+/**
+ * Why an exchange was not recorded. `undecodable`: a body in a content coding Ficus cannot decode, which
+ * therefore cannot be checked for secrets, is never written.
+ */
+export const RECORD_SKIPS = ["body_too_large", "streamed", "failed", "undecodable"] as const;
 export type RecordSkip = (typeof RECORD_SKIPS)[number];
 
 export interface RecordStart {
@@ -70,6 +74,8 @@ class Session {
   state: SessionStatus["state"] = "recording";
   private writeFailed = false;
   private readonly queue: Entry[] = [];
+  /** Body bytes held by `queue`, bounded by record.queue_bytes. */
+  private queuedBytes = 0;
   private pumping: Promise<void> | undefined;
   readonly writer: JsonlWriter;
   readonly started = new Date().toISOString();
@@ -97,34 +103,40 @@ class Session {
 
   enqueue(e: Entry): void {
     if (this.state !== "recording") return;
-    if (this.queue.length >= this.settings.queue) {
+    const bytes = (e.requestBody?.byteLength ?? 0) + e.responseBody.byteLength;
+    if (this.queue.length >= this.settings.queue || this.queuedBytes + bytes > this.settings.queue_bytes) {
       this.taken--;
       this.dropped++;
       this.metrics.recordExchanges.inc({ route: this.cmd.route, result: "dropped" });
       return;
     }
     this.queue.push(e);
+    this.queuedBytes += bytes;
     this.pumping ??= this.pump().finally(() => {
       this.pumping = undefined;
     });
   }
 
-  private line(e: Entry): string {
-    // Bodies are stored decoded, so redaction and comparison see what the encoding hid.
-    const encoding = e.responseHeaders.find(([k]) => k.toLowerCase() === "content-encoding")?.[1];
-    const decoded = decodeContent(e.responseBody, encoding);
-    const responseHeaders = decoded && encoding ? e.responseHeaders.filter(([k]) => !["content-encoding", "content-length"].includes(k.toLowerCase())) : e.responseHeaders;
+  /** The exchange as a JSON line, or undefined when a body cannot be decoded (and so cannot be redacted). */
+  private line(e: Entry): string | undefined {
+    // Bodies are stored decoded, both ways, so redaction and comparison see what the encoding hid
+    // (regression: a gzip request body was written with its secrets inside).
+    const request = decodedSide(e.requestBody, e.requestHeaders);
+    const response = decodedSide(e.responseBody, e.responseHeaders);
+    if (request === undefined || response === undefined) return undefined;
+    const responseHeaders = response.headers;
+    const decoded = response.body;
     const r = this.redactor;
     const headers = (h: readonly (readonly [string, string])[]) => r.fields(h.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase())));
     const line: ExchangeLine = {
       v: 1,
       time: new Date(e.time).toISOString(),
       route: this.cmd.route,
-      request: { method: e.method, url: r.url(e.target), headers: headers(e.requestHeaders), ...encodeBody(r.recordedBody(e.requestBody, contentTypeOf(e.requestHeaders))) },
+      request: { method: e.method, url: r.url(e.target), headers: headers(request.headers), ...encodeBody(r.recordedBody(request.body, contentTypeOf(request.headers))) },
       response: {
         status: e.status,
         headers: headers(responseHeaders),
-        ...encodeBody(r.recordedBody(decoded ?? e.responseBody, contentTypeOf(responseHeaders))),
+        ...encodeBody(r.recordedBody(decoded, contentTypeOf(responseHeaders))),
         duration_ms: Math.round(e.durationMs * 1000) / 1000,
       },
     };
@@ -134,8 +146,14 @@ class Session {
   private async pump(): Promise<void> {
     while (this.queue.length > 0 && this.state === "recording") {
       const e = this.queue.shift() as Entry;
+      this.queuedBytes -= (e.requestBody?.byteLength ?? 0) + e.responseBody.byteLength;
       try {
-        await this.writer.write(this.line(e));
+        const line = this.line(e);
+        if (line === undefined) {
+          this.skip("undecodable");
+          continue;
+        }
+        await this.writer.write(line);
         this.recorded++;
         this.metrics.recordExchanges.inc({ route: this.cmd.route, result: "recorded" });
       } catch (err) {
@@ -155,6 +173,7 @@ class Session {
     if (state === "stopped") await this.pumping; // what was captured before the stop is written
     this.state = state;
     this.queue.length = 0;
+    this.queuedBytes = 0;
     await this.writer.close();
     this.logger.info("recording ended", { route: this.cmd.route, state, recorded: this.recorded, dropped: this.dropped, files: this.writer.files });
   }
@@ -163,6 +182,18 @@ class Session {
     const { route, sample, max } = this.cmd;
     return { route, state: this.state, sample, max, recorded: this.recorded, dropped: this.dropped, skipped: { ...this.skipped }, files: [...this.writer.files], started: this.started };
   }
+}
+
+/**
+ * A body with its Content-Encoding undone (and Content-Encoding/Content-Length dropped from its fields, which
+ * described the encoded bytes); undefined when the coding cannot be decoded.
+ */
+function decodedSide(body: Uint8Array | undefined, fields: readonly (readonly [string, string])[]): { body: Uint8Array | undefined; headers: readonly (readonly [string, string])[] } | undefined {
+  const encoding = fields.find(([k]) => k.toLowerCase() === "content-encoding")?.[1];
+  if (encoding === undefined || body === undefined || body.byteLength === 0) return { body, headers: fields };
+  const decoded = decodeContent(body, encoding);
+  if (decoded === undefined) return undefined;
+  return { body: decoded, headers: fields.filter(([k]) => !["content-encoding", "content-length"].includes(k.toLowerCase())) };
 }
 
 /** One captured request, waiting for its response. */

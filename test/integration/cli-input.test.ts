@@ -53,3 +53,23 @@ describe("ficus replay --fail-on-mismatch-rate and severity", () => {
     }
   });
 });
+
+describe("ficus start quick-mode flags", () => {
+  const base = ["start", "--legacy", "http://127.0.0.1:9", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"];
+  const cases: [string, string[], string][] = [
+    ["an empty --percent (regression: read as 0)", ["--candidate", "http://127.0.0.1:8", "--stage", "canary", "--percent", ""], '--percent: expected a number from 0 to 100, got ""'],
+    ["a hex --percent (regression: 0x10 read as 16)", ["--candidate", "http://127.0.0.1:8", "--stage", "canary", "--percent", "0x10"], '--percent: expected a number from 0 to 100, got "0x10"'],
+    ["--percent outside the canary stage (regression: silently ignored)", ["--candidate", "http://127.0.0.1:8", "--stage", "shadow", "--percent", "5"], "--percent applies to --stage canary only, not shadow"],
+    ["--sticky-header without canary", ["--candidate", "http://127.0.0.1:8", "--stage", "shadow", "--sticky-header", "x-user"], "--sticky-header applies to --stage canary only"],
+    ["--sample without a candidate", ["--sample", "0.5"], "--sample applies to a route with a candidate"],
+    ["an empty --store (regression: a private temporary store per process)", ["--candidate", "http://127.0.0.1:8", "--stage", "shadow", "--store", ""], "--store: expected a file path"],
+    ["a fractional --workers", ["--workers", "1.5"], "--workers: expected an integer from 1 to 256"],
+  ];
+  for (const [name, args, message] of cases) {
+    test(name, async () => {
+      const r = await runCli([...base, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(message);
+    });
+  }
+});

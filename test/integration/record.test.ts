@@ -163,4 +163,19 @@ describe("ficus record", () => {
       await g.stop();
     }
   });
+
+  test("record.queue_bytes bounds the bodies waiting for the writer: an exchange that would pass it is dropped and counted", async () => {
+    const dir = tempDir("ficus-record-bytes-");
+    const g = await startFicus(["-c", writeConfig(dir, config("record: { queue: 1000, queue_bytes: 64KiB }\n"))]);
+    try {
+      expect((await runCli(["record", "start", "--route", "items", "--out", join(dir, "rec"), "--admin", g.admin])).code).toBe(0);
+      // 70 KB of request body alone is over the 64 KiB of queue: dropped, whatever the writer's pace.
+      await (await fetch(`${g.url}/api/items`, { method: "POST", body: JSON.stringify({ name: "x".repeat(70_000) }), headers: { "content-type": "application/json" } })).text();
+      await (await fetch(`${g.url}/api/items/1`)).text();
+      const s = (await until(g, (x) => (x[0]?.recorded ?? 0) + (x[0]?.dropped ?? 0) >= 2))[0] as Status;
+      expect(s).toMatchObject({ recorded: 1, dropped: 1 });
+    } finally {
+      await g.stop();
+    }
+  });
 });

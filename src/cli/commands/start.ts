@@ -23,6 +23,11 @@ export interface StartOptions {
   logLevel?: string;
 }
 
+/** A decimal number as written (no hex, no empty string, no exponent tricks); undefined otherwise. */
+function decimalArg(text: string): number | undefined {
+  return /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : undefined;
+}
+
 /** The zero-config document: every path through one route named "default". */
 export function zeroConfig(
   legacy: string,
@@ -48,7 +53,7 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
   const legacy = o.legacy ?? o.upstream;
   let workers: number | undefined;
   if (o.workers !== undefined) {
-    workers = Number(o.workers);
+    workers = /^\s*\d+\s*$/.test(o.workers) ? Number(o.workers) : Number.NaN;
     if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new FicusError("FICUS_USAGE", `--workers: expected an integer from 1 to 256, got ${JSON.stringify(o.workers)}`);
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
@@ -68,15 +73,21 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
     throw new FicusError("FICUS_USAGE", `--stage: expected one of ${STAGES.join(", ")}, got ${JSON.stringify(o.stage)}`);
   }
   if (o.stage !== undefined && o.stage !== "legacy" && o.candidate === undefined) throw new FicusError("FICUS_USAGE", `--stage ${o.stage} needs --candidate URL`);
+  // Flags that mean something only in some stages are refused elsewhere rather than silently ignored.
+  if ((o.percent !== undefined || o.stickyHeader !== undefined) && o.stage !== "canary") {
+    throw new FicusError("FICUS_USAGE", `${o.percent !== undefined ? "--percent" : "--sticky-header"} applies to --stage canary only${o.stage ? `, not ${o.stage}` : ""}`);
+  }
+  if (o.sample !== undefined && o.candidate === undefined) throw new FicusError("FICUS_USAGE", "--sample applies to a route with a candidate (--candidate URL)");
+  if (o.store !== undefined && o.store.trim() === "") throw new FicusError("FICUS_USAGE", "--store: expected a file path, got an empty string");
   let percent: number | undefined;
   if (o.percent !== undefined) {
-    percent = Number(o.percent);
-    if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new FicusError("FICUS_USAGE", `--percent: expected a number from 0 to 100, got ${JSON.stringify(o.percent)}`);
+    percent = decimalArg(o.percent);
+    if (percent === undefined || percent > 100) throw new FicusError("FICUS_USAGE", `--percent: expected a number from 0 to 100, got ${JSON.stringify(o.percent)}`);
   }
   let sample: number | undefined;
   if (o.sample !== undefined) {
-    sample = Number(o.sample);
-    if (!Number.isFinite(sample) || sample < 0 || sample > 1) throw new FicusError("FICUS_USAGE", `--sample: expected a fraction from 0 to 1, got ${JSON.stringify(o.sample)}`);
+    sample = decimalArg(o.sample);
+    if (sample === undefined || sample > 1) throw new FicusError("FICUS_USAGE", `--sample: expected a fraction from 0 to 1, got ${JSON.stringify(o.sample)}`);
   }
   return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }, sample), overrides);
 }
