@@ -3,8 +3,18 @@
  * that is flushed on a short timer, so the data plane never waits on I/O.
  * Sampling is deterministic per request id; errors (status >= 500, or
  * gateway-generated rejections) are always logged.
+ *
+ * A file output is opened for appending (O_APPEND): a restart keeps the lines
+ * already there, and the workers of one gateway writing the same file never
+ * overwrite each other's. It is reopened when its path names another file or
+ * none (rotated by logrotate, or deleted), checked once a second, as nginx
+ * does on USR1 and without the signal.
  */
+import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import type { FileSink } from "bun";
+
+/** How often a file output's path is checked for rotation or deletion. */
+const REOPEN_CHECK_MS = 1000;
 
 export interface AccessLogSettings {
   readonly enabled: boolean;
@@ -12,13 +22,23 @@ export interface AccessLogSettings {
   readonly output: string;
 }
 
+/** An open file output: its descriptor and the file it is (device, inode). */
+interface OpenFile {
+  readonly path: string;
+  readonly fd: number;
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
+
 export class AccessLog {
   private sink: FileSink | undefined;
+  private file: OpenFile | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private settings: AccessLogSettings;
   private counter = 0;
   private lastMs = 0;
   private lastIso = "";
+  private checkedAt = 0;
 
   constructor(settings: AccessLogSettings) {
     this.settings = settings;
@@ -28,10 +48,44 @@ export class AccessLog {
   private open(): void {
     if (!this.settings.enabled) return;
     const out = this.settings.output;
-    const file = out === "stdout" ? Bun.stdout : out === "stderr" ? Bun.stderr : Bun.file(out);
-    this.sink = file.writer({ highWaterMark: 64 * 1024 });
-    this.timer = setInterval(() => void this.sink?.flush(), 100);
+    if (out === "stdout" || out === "stderr") this.sink = (out === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark: 64 * 1024 });
+    else [this.file, this.sink] = openFile(out);
+    this.checkedAt = Date.now();
+    this.timer = setInterval(() => this.tick(), 100);
     this.timer.unref?.();
+  }
+
+  private tick(): void {
+    void this.sink?.flush();
+    const f = this.file;
+    if (!f) return;
+    const now = Date.now();
+    if (now - this.checkedAt < REOPEN_CHECK_MS) return;
+    this.checkedAt = now;
+    let st: { dev: bigint; ino: bigint } | undefined;
+    try {
+      st = statSync(f.path, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (!st || st.dev !== f.dev || st.ino !== f.ino) this.reopen();
+  }
+
+  /**
+   * Reopens a file output at its path (after rotation or deletion). What was
+   * buffered goes to the old file first. When the path cannot be opened (its
+   * folder is gone), lines keep going to the old file and it is tried again.
+   */
+  reopen(): void {
+    const old = this.file;
+    const oldSink = this.sink;
+    if (!old || !oldSink) return;
+    try {
+      [this.file, this.sink] = openFile(old.path);
+    } catch {
+      return;
+    }
+    finish(oldSink, old.fd);
   }
 
   /** Applies new settings (hot reload); reopens the output only if it changed. */
@@ -77,10 +131,35 @@ export class AccessLog {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    const file = this.file;
     if (this.sink) {
       void this.sink.flush();
-      if (this.settings.output !== "stdout" && this.settings.output !== "stderr") void this.sink.end();
+      if (file) finish(this.sink, file.fd);
     }
     this.sink = undefined;
+    this.file = undefined;
   }
+}
+
+/** Ends a file sink (writing what it holds) and closes its descriptor; never throws or rejects. */
+function finish(sink: FileSink, fd: number): void {
+  const done = () => {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
+  };
+  try {
+    void Promise.resolve(sink.end()).then(done, done);
+  } catch {
+    done();
+  }
+}
+
+/** Opens `path` for appending (creating it) and a buffered sink on it. */
+function openFile(path: string): [OpenFile, FileSink] {
+  const fd = openSync(path, "a");
+  const st = fstatSync(fd, { bigint: true });
+  return [{ path, fd, dev: st.dev, ino: st.ino }, Bun.file(fd).writer({ highWaterMark: 64 * 1024 })];
 }
