@@ -45,3 +45,17 @@ test("a folder removed under the writer fails the writes instead of hanging", as
   expect(failed).toBe(true);
   await w.close();
 });
+
+test("regression: a file deleted while being written fails one write, naming its lost lines, and the recording goes on in the next file", async () => {
+  const dir = tempDir("ficus-writer-deleted-");
+  const w = new JsonlWriter(dir, "r", 1_000_000, false, 0);
+  await w.write("one");
+  await w.write("two");
+  await Bun.sleep(20); // the file is open
+  rmSync(w.files[0] as string);
+  await expect(w.write("three")).rejects.toThrow(/r-0001\.jsonl was deleted or replaced while being written; its 2 lines are lost/);
+  await w.write("four");
+  await w.close();
+  expect(w.files).toEqual([join(dir, "r-0002.jsonl")]);
+  expect(readFileSync(join(dir, "r-0002.jsonl"), "utf8")).toBe("four\n");
+});
