@@ -140,8 +140,14 @@ export class ResultsRecorder {
     if (this.store) return this.store;
     let store: ResultsStore;
     try {
-      if (this.settings.url) store = new PostgresStore(this.settings.url, this.settings.schema, this.settings.samples_per_signature, this.settings.retention);
-      else {
+      if (this.settings.url) {
+        const pg = new PostgresStore(this.settings.url, this.settings.schema, this.settings.samples_per_signature, this.settings.retention);
+        pg.onDropped = (routes) => {
+          this.metrics.storeErrors.inc({ reason: "dropped" });
+          this.logger.error("results store tables were dropped while in use; created them again and put back the stages last read", { store: pg.location, routes });
+        };
+        store = pg;
+      } else {
         const file = new SqliteStore(this.settings.path, this.settings.samples_per_signature, this.settings.retention);
         file.onNotice = (n) => this.fileNotice(n);
         store = file;

@@ -3,7 +3,9 @@
  * instances (Bun's SQL client). Same tables and meaning as the SQLite store;
  * writes that read-modify-write a route (histogram merges, commands, steps)
  * take a per-route transaction-scoped advisory lock, so instances serialize
- * per route exactly as SQLite serializes per file.
+ * per route exactly as SQLite serializes per file. Tables (or the schema)
+ * dropped while the gateways run are created again on the next operation, with
+ * the stages this instance last read put back, and the operation retried.
  */
 import { SQL } from "bun";
 import { FicusError } from "../core/errors.ts";
@@ -46,6 +48,10 @@ CREATE TABLE IF NOT EXISTS ${s}.events (id bigserial PRIMARY KEY, time bigint NO
   message text NOT NULL, detail text NOT NULL);
 `;
 
+/** PostgreSQL error codes of a relation or schema that does not exist (dropped under us). */
+const MISSING = new Set(["42P01", "3F000"]);
+const missing = (err: unknown) => MISSING.has(String((err as { errno?: unknown } | undefined)?.errno ?? ""));
+
 type Tx = { unsafe(query: string, params?: unknown[]): Promise<Record<string, unknown>[]> };
 
 /** A URL with its password hidden, for logs and /admin/config. */
@@ -58,6 +64,11 @@ export class PostgresStore implements ResultsStore {
   private readonly sql: SQL;
   private readonly s: string;
   private ready: Promise<void> | undefined;
+  /** The route states this instance last read (controlRows), put back if the tables are dropped. */
+  private lastRows: ControlRow[] = [];
+  private recreating: Promise<void> | undefined;
+  /** Told when the tables were found dropped and created again, with the routes whose state was put back. */
+  onDropped: ((restored: string[]) => void) | undefined;
 
   constructor(
     url: string,
@@ -92,26 +103,62 @@ export class PostgresStore implements ResultsStore {
     throw new FicusError("FICUS_STORE_UNAVAILABLE", `results store ${this.location}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 
-  private async q(query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  /**
+   * Runs an operation; when its tables turn out dropped, creates them again,
+   * puts back the route states last read, and runs it once more.
+   */
+  private async run<R>(op: () => Promise<R>): Promise<R> {
     try {
       await this.init();
-      return (await this.sql.unsafe(query.replaceAll("T.", `${this.s}.`), params)) as Record<string, unknown>[];
+      return await op();
+    } catch (err) {
+      if (!missing(err)) return this.failed(err);
+    }
+    try {
+      // Operations failing together recreate (and report) once.
+      this.recreating ??= (async () => {
+        this.ready = undefined;
+        await this.init();
+        await this.restoreRows();
+      })().finally(() => {
+        this.recreating = undefined;
+      });
+      await this.recreating;
+      return await op();
     } catch (err) {
       return this.failed(err);
     }
   }
 
-  private async tx<R>(route: string, fn: (t: Tx, exec: (query: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<R>): Promise<R> {
-    try {
-      await this.init();
-      return (await this.sql.begin(async (t) => {
-        const exec = (query: string, params: unknown[] = []) => t.unsafe(query.replaceAll("T.", `${this.s}.`), params) as Promise<Record<string, unknown>[]>;
-        await exec("SELECT pg_advisory_xact_lock(hashtext($1))", [`ficus:route:${route}`]);
-        return fn(t as unknown as Tx, exec);
-      })) as R;
-    } catch (err) {
-      return this.failed(err);
+  /** Puts back the route states this instance last read (another instance may have done it first). */
+  private async restoreRows(): Promise<void> {
+    const restored: string[] = [];
+    const now = Date.now();
+    for (const r of this.lastRows) {
+      // A new version voids automatic decisions taken on the old statistics (which are gone).
+      const ins = await this.sql.unsafe(
+        `INSERT INTO ${this.s}.route_state (route, stage, percent, paused, config_key, version, updated, step_started, baseline) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, '{}')
+         ON CONFLICT (route) DO NOTHING RETURNING route`,
+        [r.route, r.stage, r.percent, r.paused, r.config_key, r.version + 1, now],
+      );
+      if ((ins as unknown[]).length > 0) restored.push(r.route);
     }
+    this.onDropped?.(restored);
+  }
+
+  private q(query: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return this.run(async () => (await this.sql.unsafe(query.replaceAll("T.", `${this.s}.`), params)) as Record<string, unknown>[]);
+  }
+
+  private tx<R>(route: string, fn: (t: Tx, exec: (query: string, params?: unknown[]) => Promise<Record<string, unknown>[]>) => Promise<R>): Promise<R> {
+    return this.run(
+      async () =>
+        (await this.sql.begin(async (t) => {
+          const exec = (query: string, params: unknown[] = []) => t.unsafe(query.replaceAll("T.", `${this.s}.`), params) as Promise<Record<string, unknown>[]>;
+          await exec("SELECT pg_advisory_xact_lock(hashtext($1))", [`ficus:route:${route}`]);
+          return fn(t as unknown as Tx, exec);
+        })) as R,
+    );
   }
 
   private async counterMap(exec: (q: string, p?: unknown[]) => Promise<Record<string, unknown>[]>, route: string): Promise<Record<string, number>> {
@@ -226,7 +273,7 @@ export class PostgresStore implements ResultsStore {
   }
 
   async controlRows(): Promise<ControlRow[]> {
-    return (await this.q("SELECT route, stage, percent, paused, config_key, version FROM T.route_state")).map((r) => ({
+    this.lastRows = (await this.q("SELECT route, stage, percent, paused, config_key, version FROM T.route_state")).map((r) => ({
       route: r.route as string,
       stage: r.stage as Stage,
       percent: Number(r.percent),
@@ -234,6 +281,7 @@ export class PostgresStore implements ResultsStore {
       config_key: r.config_key as string,
       version: Number(r.version),
     }));
+    return this.lastRows;
   }
 
   private async resetStep(exec: (q: string, p?: unknown[]) => Promise<Record<string, unknown>[]>, route: string, to: ControlState, key: string, now: number): Promise<void> {

@@ -124,7 +124,7 @@ export class Metrics {
   });
   readonly storeErrors = new client.Counter({
     name: "ficus_store_errors_total",
-    help: "Problems of the SQLite results store, by reason: deleted (the file deleted or replaced while in use), restore_failed, and failed flushes kept for a retry (full, ioerr, readonly, busy).",
+    help: "Problems of the results store, by reason: deleted (the SQLite file deleted or replaced while in use), restore_failed, failed SQLite flushes kept for a retry (full, ioerr, readonly, busy), dropped (PostgreSQL tables dropped while in use).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });

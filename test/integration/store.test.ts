@@ -181,6 +181,35 @@ test("two PostgreSQL clients on one schema see each other's writes", async () =>
   }
 });
 
+test("regression: tables dropped under running instances are created again, the stages last read put back, and operations go on", async () => {
+  const schema = pgSchema();
+  const a = new PostgresStore(PG_URL, schema, 2, 0);
+  const b = new PostgresStore(PG_URL, schema, 2, 0);
+  const dropped: string[][] = [];
+  a.onDropped = (routes) => dropped.push(routes);
+  b.onDropped = (routes) => dropped.push(routes);
+  const admin = new SQL({ url: PG_URL, max: 1 });
+  try {
+    await a.apply(deltas("users", 10, 1));
+    await a.command({ route: "users", key: "k", configured: shadow, action: "promote", plan, actor: "alice", reason: "" });
+    expect(await a.controlRows()).toMatchObject([{ route: "users", stage: "canary", percent: 5, version: 1 }]);
+    await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
+
+    // Both go on: writes and reads succeed (no FICUS_STORE_UNAVAILABLE), the stage is back.
+    await Promise.all([a.apply(deltas("users", 3, 0)), b.apply(deltas("users", 2, 0))]);
+    expect((await b.route("users")).counters.compared).toBe(5);
+    expect(await b.controlRows()).toMatchObject([{ route: "users", stage: "canary", percent: 5, version: 2 }]);
+    expect(dropped.flat()).toEqual(["users"]); // put back once, by the instance that had read it
+    // Commands work on the new tables.
+    const p = await b.command({ route: "users", key: "k", configured: shadow, action: "promote", plan, actor: "bob", reason: "" });
+    expect(p.transition.to.percent).toBe(25);
+  } finally {
+    await admin.close();
+    await a.close();
+    await b.close();
+  }
+});
+
 test("database URLs are shown without their password", () => {
   expect(redactUrl("postgres://ficus:s3cret@db:5432/x")).toBe("postgres://ficus:[redacted]@db:5432/x");
   expect(redactUrl("postgres://ficus@db/x")).toBe("postgres://ficus@db/x");
