@@ -129,10 +129,11 @@ export class ResultsRecorder {
     this.timer.unref?.();
   }
 
-  /** True when results reach the configured store: not in memory, not failing, the file not lost. */
+  /** True when results reach the configured store: reachable (PostgreSQL); not in memory, not failing, the file not lost (SQLite). */
   get healthy(): boolean {
+    if (this.settings.url) return !this.degraded;
     const s = this.store;
-    return !this.degraded && this.failing === undefined && !(s instanceof SqliteStore && s.fileLost);
+    return this.failing === undefined && !(s instanceof SqliteStore && (s.location === ":memory:" || s.fileLost));
   }
 
   /** The store, opened on first use; an in-memory one when the file cannot be used. */

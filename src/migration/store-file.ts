@@ -214,7 +214,12 @@ export class StoreFile {
     const now = performance.now();
     if (!force && now - this.checkedAt < CHECK_EVERY_MS) return;
     this.checkedAt = now;
-    const id = identityOf(this.path);
+    let id: Identity | undefined;
+    try {
+      id = identityOf(this.path);
+    } catch {
+      return; // the path cannot be looked at now (EACCES, EIO): nothing to conclude
+    }
     if (this.broken ? now >= this.broken.retryAt || !same(id, this.broken.seen) : !same(id, this.identity)) this.restore(id);
   }
 
@@ -229,8 +234,14 @@ export class StoreFile {
         this.path,
         "shared",
         () => {
-          const id = identityOf(this.path);
-          return same(id, this.broken ? this.broken.seen : this.identity) ? { value: fn(this.db) } : { changed: id };
+          const expected = this.broken ? this.broken.seen : this.identity;
+          let id: Identity | undefined;
+          try {
+            id = identityOf(this.path);
+          } catch {
+            id = expected; // cannot be looked at now: write where we are
+          }
+          return same(id, expected) ? { value: fn(this.db) } : { changed: id };
         },
         this.broken !== undefined,
       );

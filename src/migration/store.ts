@@ -379,8 +379,8 @@ export class SqliteStore implements ResultsStore {
     return new SqliteStore(":memory:", this.samplesPerSignature, this.retentionMs, this.file ? this.file.memoryCopy() : undefined);
   }
 
-  /** Runs one statement on the open connection and returns its first row (tests: `PRAGMA max_page_count` fills the "disk"). */
-  pragma(statement: string): unknown {
+  /** Runs one SQL statement on the open connection and returns its first row (for tests: `PRAGMA max_page_count` fills the "disk"). */
+  exec(statement: string): unknown {
     return this.db.query(statement).get();
   }
 

@@ -63,8 +63,8 @@ test("SQLITE_FULL on a flush keeps the results, retries each interval, and write
   traffic(rec.buffer, 5, 0);
   await rec.flush();
   const store = rec.open() as SqliteStore;
-  const pages = (store.pragma("PRAGMA page_count") as { page_count: number }).page_count;
-  store.pragma(`PRAGMA max_page_count = ${pages}`); // the "disk" is full now
+  const pages = (store.exec("PRAGMA page_count") as { page_count: number }).page_count;
+  store.exec(`PRAGMA max_page_count = ${pages}`); // the "disk" is full now
 
   traffic(rec.buffer, 50, 5);
   await rec.flush(); // never throws
@@ -77,7 +77,7 @@ test("SQLITE_FULL on a flush keeps the results, retries each interval, and write
   expect(rec.healthy).toBe(false);
   expect((await store.route("orders")).counters.total).toBe(5);
 
-  store.pragma("PRAGMA max_page_count = 1073741823"); // room again
+  store.exec("PRAGMA max_page_count = 1073741823"); // room again
   traffic(rec.buffer, 1, 105);
   await rec.flush();
   expect(logs.some((l) => l.msg === "results store writable again; the results kept meanwhile are written")).toBe(true);
@@ -95,10 +95,10 @@ test("an empty buffer still retries what is kept", async () => {
   traffic(rec.buffer, 1, 0);
   await rec.flush();
   const store = rec.open() as SqliteStore;
-  store.pragma(`PRAGMA max_page_count = ${(store.pragma("PRAGMA page_count") as { page_count: number }).page_count}`);
+  store.exec(`PRAGMA max_page_count = ${(store.exec("PRAGMA page_count") as { page_count: number }).page_count}`);
   traffic(rec.buffer, 20, 1);
   await rec.flush();
-  store.pragma("PRAGMA max_page_count = 1073741823");
+  store.exec("PRAGMA max_page_count = 1073741823");
   await rec.flush(); // nothing new arrived
   expect((await store.route("orders")).counters.total).toBe(21);
 });
@@ -109,7 +109,7 @@ test("a store that fails for good falls back to a memory copy: the stages in for
   await rec.flush();
   const file = rec.open() as SqliteStore;
   await file.command({ route: "orders", key: "k", configured: { stage: "shadow", percent: 0, paused: false }, action: "promote", plan: { steps: [10, 100], rollbackTo: "shadow" }, actor: "alice", reason: "" });
-  file.pragma("DROP TABLE counters"); // a write error no retry can cure
+  file.exec("DROP TABLE counters"); // a write error no retry can cure
   traffic(rec.buffer, 2, 3);
   await rec.flush();
   expect(logs.some((l) => l.msg === "results store unusable; keeping shadow results in memory")).toBe(true);
