@@ -7,13 +7,15 @@
  * ordered array whose elements are only rearranged is one `order` difference.
  * The walk keeps one mutable path and formats it only for a difference.
  */
+import type { Budget } from "./budget.ts";
 import { canonicalNumber, decimalEquals, parseDecimal, withinTolerance } from "./decimal.ts";
 import { formatPath, KeyedSegment, type MatchState, type Segment } from "./json-path.ts";
 import { JsonNumber, type JsonValue, kindOf, numberText } from "./json-value.ts";
 import type { ArrayMode, CompiledRules, PathRule } from "./rules.ts";
 
-type State = MatchState<PathRule>;
 import { parseInstant, sameInstant } from "./timestamps.ts";
+
+export type State = MatchState<PathRule>;
 
 export type DiffKind = "value" | "type" | "missing" | "extra" | "order" | "status" | "header";
 export type Severity = "high" | "medium" | "low";
@@ -92,12 +94,30 @@ export function canonical(v: JsonValue): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k] as JsonValue)}`).join(",")}}`;
 }
 
+/** Equal numbers: by exact decimal value, within the rules' tolerances. */
+export function numbersEqual(a: number | JsonNumber, b: number | JsonNumber, r: CompiledRules): boolean {
+  if (typeof a === "number" && typeof b === "number" && a === b) return true;
+  if (typeof a === "number" && typeof b === "number" && !r.absTol && !r.relTol) return false;
+  const da = parseDecimal(numberText(a));
+  const db = parseDecimal(numberText(b));
+  if (!da || !db) return numberText(a) === numberText(b);
+  return r.absTol || r.relTol ? withinTolerance(da, db, r.absTol, r.relTol) : decimalEquals(da, db);
+}
+
+/** True when an ignore rule ends at this state. */
+export function ignoredAt(states: State): boolean {
+  const m = states.matched;
+  return m !== undefined && m.some((r) => r.kind === "ignore");
+}
+
 class Walker {
+  /** The current path; formatted only for a difference. */
   private readonly path: Segment[] = [];
 
   constructor(
     private readonly rules: CompiledRules,
     private readonly sink: DiffSink,
+    private readonly budget: Budget,
   ) {}
 
   private here(): string {
@@ -109,11 +129,11 @@ class Walker {
   }
 
   private ignored(states: State): boolean {
-    const m = states.matched;
-    return m !== undefined && m.some((r) => r.kind === "ignore");
+    return ignoredAt(states);
   }
 
   walk(a: JsonValue | undefined, b: JsonValue | undefined, states: State): void {
+    this.budget.tick();
     const here = states.matched;
     let arrayMode: ArrayMode | undefined;
     let timestamp = false;
@@ -150,7 +170,7 @@ class Walker {
         if (a !== b) addDifference(this.sink, this.here(), "value", a, b);
         return;
       case "number":
-        if (!this.numbersEqual(a as number | JsonNumber, b as number | JsonNumber)) addDifference(this.sink, this.here(), "value", a, b);
+        if (!numbersEqual(a as number | JsonNumber, b as number | JsonNumber, this.rules)) addDifference(this.sink, this.here(), "value", a, b);
         return;
       case "object":
         this.objects(a as Record<string, JsonValue>, b as Record<string, JsonValue>, states);
@@ -158,16 +178,6 @@ class Walker {
       case "array":
         this.arrays(a as JsonValue[], b as JsonValue[], states, arrayMode ?? { mode: "ordered" });
     }
-  }
-
-  private numbersEqual(a: number | JsonNumber, b: number | JsonNumber): boolean {
-    const r = this.rules;
-    if (typeof a === "number" && typeof b === "number" && a === b) return true;
-    if (typeof a === "number" && typeof b === "number" && !r.absTol && !r.relTol) return false;
-    const da = parseDecimal(numberText(a));
-    const db = parseDecimal(numberText(b));
-    if (!da || !db) return numberText(a) === numberText(b);
-    return r.absTol || r.relTol ? withinTolerance(da, db, r.absTol, r.relTol) : decimalEquals(da, db);
   }
 
   private objects(a: Record<string, JsonValue>, b: Record<string, JsonValue>, states: State): void {
@@ -311,7 +321,11 @@ function isPermutation(a: JsonValue[], b: JsonValue[]): boolean {
   return true;
 }
 
-/** Compares two parsed documents, adding differences (paths start at "$") to the sink. */
-export function diffJson(legacy: JsonValue, candidate: JsonValue, rules: CompiledRules, sink: DiffSink): void {
-  new Walker(rules, sink).walk(legacy, candidate, rules.paths.start);
+/**
+ * Compares two parsed documents, adding differences (paths start at "$") to
+ * the sink; throws BUDGET_EXCEEDED past the budget. `state` starts the rule
+ * matcher below the root (json-text-equal.ts compares subtrees).
+ */
+export function diffJson(legacy: JsonValue, candidate: JsonValue, rules: CompiledRules, sink: DiffSink, budget: Budget, state: State = rules.paths.start): void {
+  new Walker(rules, sink, budget).walk(legacy, candidate, state);
 }

@@ -1,10 +1,13 @@
 /**
- * HTTP responses as the compare engine sees them: parsed from `curl -i`
- * output (or built by the proxy), bodies decoded per Content-Encoding and
- * charset, then classified as JSON, text or binary. Nothing here throws on a
- * broken body: an undecodable body is compared as bytes.
+ * HTTP responses as the compare engine sees them. Every input — a `curl -i`
+ * file, a GoReplay payload, a HAR entry, a Ficus recording, a live answer —
+ * becomes an HttpMessage whose body has no transfer framing (raw-http.ts does
+ * that for raw bytes); `normalizeMessage` then undoes content codings and
+ * drops the fields that only describe how the bytes travelled, so two answers
+ * that differ only in framing or compression compare equal. Nothing here
+ * throws on a broken body: an undecodable body is compared as bytes.
  */
-import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
+import * as zlib from "node:zlib";
 import { type JsonValue, parseJson } from "./json-value.ts";
 
 export interface HttpMessage {
@@ -12,7 +15,14 @@ export interface HttpMessage {
   readonly status?: number | undefined;
   /** Header fields in order; names as received. Absent when the input was a bare document. */
   readonly headers?: readonly (readonly [string, string])[] | undefined;
+  /** The content: transfer framing removed, content codings as `Content-Encoding` says. */
   readonly body: Uint8Array;
+}
+
+/** A message after `normalizeMessage`: the body is the payload, the fields those worth comparing. */
+export interface NormalizedMessage extends HttpMessage {
+  /** Why the declared Content-Encoding could not be undone (the body is then the bytes as received, and the field is kept). */
+  readonly codingError?: string | undefined;
 }
 
 export type DecodedBody =
@@ -20,102 +30,50 @@ export type DecodedBody =
   | { readonly kind: "text"; readonly text: string }
   | { readonly kind: "binary"; readonly bytes: Uint8Array; readonly note?: string };
 
-const CRLFCRLF = [13, 10, 13, 10];
-
-export function indexOfSeq(bytes: Uint8Array, seq: readonly number[], from: number): number {
-  const first = seq[0] as number;
-  for (let i = bytes.indexOf(first, from); i >= 0 && i + seq.length <= bytes.length; i = bytes.indexOf(first, i + 1)) {
-    let j = 1;
-    while (j < seq.length && bytes[i + j] === seq[j]) j++;
-    if (j === seq.length) return i;
-  }
-  return -1;
-}
-
-/**
- * The header block of a raw HTTP/1.x message starting at `start`: its lines
- * (start line first) and where the body begins. CRLF or bare-LF endings; a
- * message without a blank line is all head.
- */
-export function splitHead(bytes: Uint8Array, start: number): { lines: string[]; bodyStart: number } {
-  let end = indexOfSeq(bytes, CRLFCRLF, start);
-  let sepLen = 4;
-  const lf = indexOfSeq(bytes, [10, 10], start);
-  if (lf >= 0 && (end < 0 || lf < end)) {
-    end = lf;
-    sepLen = 2;
-  }
-  if (end < 0) {
-    end = bytes.length;
-    sepLen = 0;
-  }
-  const lines = new TextDecoder("latin1").decode(bytes.subarray(start, end)).split(/\r?\n/);
-  return { lines, bodyStart: Math.min(bytes.length, end + sepLen) };
-}
-
-const STATUS_LINE = /^HTTP\/\d(?:\.\d)?\s+(\d{3})/;
-
-/** True when the bytes start like an HTTP response ("HTTP/1.1 200 OK"). */
-export function looksLikeHttp(bytes: Uint8Array): boolean {
-  return bytes.length >= 12 && new TextDecoder().decode(bytes.subarray(0, 9)).startsWith("HTTP/");
-}
-
-/**
- * Parses a raw HTTP/1.x response as `curl -i` writes it. Interim blocks (1xx,
- * a proxy's "200 Connection established") are skipped: the last header block
- * before the body wins. Bare-LF line endings are accepted.
- */
-export function parseRawHttp(bytes: Uint8Array): HttpMessage {
-  let start = 0;
-  for (;;) {
-    const { lines, bodyStart } = splitHead(bytes, start);
-    const status = Number(STATUS_LINE.exec(lines[0] ?? "")?.[1] ?? 0);
-    const next = new TextDecoder("latin1").decode(bytes.subarray(bodyStart, bodyStart + 5));
-    if (next === "HTTP/" && (status < 200 || /connection established/i.test(lines[0] ?? ""))) {
-      start = bodyStart;
-      continue;
-    }
-    const headers: [string, string][] = [];
-    for (const line of lines.slice(1)) {
-      const i = line.indexOf(":");
-      if (i > 0) headers.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
-    }
-    return { status, headers, body: bytes.subarray(bodyStart) };
-  }
-}
-
-/** A header field's value in a list of fields (repeated fields joined by ", "); undefined when absent. */
+/** A field's value in a list of fields (repeated fields joined by ", "); undefined when absent. */
 export function headerIn(headers: readonly (readonly [string, string])[] | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
   const lower = name.toLowerCase();
-  const values = (headers ?? []).filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
-  return values.length > 0 ? values.join(", ") : undefined;
+  let out: string | undefined;
+  for (const [k, v] of headers) if (k.length === lower.length && k.toLowerCase() === lower) out = out === undefined ? v : `${out}, ${v}`;
+  return out;
 }
 
 export function headerValue(msg: HttpMessage, name: string): string | undefined {
   return headerIn(msg.headers, name);
 }
 
-/** Undoes Content-Encoding (gzip, deflate, br; several codings in reverse order). Undefined when it fails. */
+type Decoder = (bytes: Uint8Array) => Uint8Array;
+const zstd = (zlib as unknown as { zstdDecompressSync?: Decoder }).zstdDecompressSync;
+
+/** Content codings undone (RFC 9110 §8.4.1); zstd where the runtime has it (Bun, Node ≥ 22.15). */
+const DECODERS: Readonly<Record<string, Decoder>> = {
+  gzip: zlib.gunzipSync,
+  "x-gzip": zlib.gunzipSync,
+  br: zlib.brotliDecompressSync,
+  // "deflate" is zlib-wrapped by the RFC, raw in some servers: accept both.
+  deflate: (b) => {
+    try {
+      return zlib.inflateSync(b);
+    } catch {
+      return zlib.inflateRawSync(b);
+    }
+  },
+  ...(zstd ? { zstd } : {}),
+};
+
+/** Undoes Content-Encoding (several codings in reverse order of application). Undefined when it fails. */
 export function decodeContent(body: Uint8Array, encoding: string | undefined): Uint8Array | undefined {
   if (!encoding || body.length === 0) return body;
+  const codings = encoding.toLowerCase().split(",");
   let out: Uint8Array = body;
-  const codings = encoding
-    .toLowerCase()
-    .split(",")
-    .map((c) => c.trim())
-    .filter((c) => c !== "" && c !== "identity");
   try {
-    for (const c of codings.reverse()) {
-      if (c === "gzip" || c === "x-gzip") out = gunzipSync(out);
-      else if (c === "br") out = brotliDecompressSync(out);
-      else if (c === "deflate") {
-        // "deflate" is zlib-wrapped by the RFC, raw in some servers: accept both.
-        try {
-          out = inflateSync(out);
-        } catch {
-          out = inflateRawSync(out);
-        }
-      } else return undefined;
+    for (let i = codings.length - 1; i >= 0; i--) {
+      const c = (codings[i] as string).trim();
+      if (c === "" || c === "identity") continue;
+      const decode = DECODERS[c];
+      if (!decode) return undefined;
+      out = decode(out);
     }
   } catch {
     return undefined;
@@ -123,35 +81,88 @@ export function decodeContent(body: Uint8Array, encoding: string | undefined): U
   return out;
 }
 
-const BINARY_TYPE = /^(image|audio|video|font)\/|^application\/(octet-stream|pdf|zip|gzip|x-tar|x-protobuf|protobuf|grpc|wasm|vnd\.)/i;
+/** Fields about how the bytes travelled, never compared once the body is the payload. */
+const FRAMING = new Set(["transfer-encoding", "content-length", "trailer"]);
 
-function charsetOf(contentType: string | undefined): string {
-  const m = /charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? "");
-  return m ? (m[1] as string).toLowerCase() : "utf-8";
+/**
+ * The message as compared: the body with its content codings undone, and the
+ * fields without Transfer-Encoding, Content-Length, Trailer and (once undone)
+ * Content-Encoding. When the coding cannot be undone, the body stays as it is
+ * and Content-Encoding stays among the fields — then it is a difference —
+ * unless `mayBeDecoded` says the body may already be decoded under a header
+ * that still names the coding (HAR files, `curl --compressed`): then the body
+ * is taken as the payload.
+ */
+export function normalizeMessage(msg: HttpMessage, opts: { readonly mayBeDecoded?: boolean } = {}): NormalizedMessage {
+  const headers = msg.headers;
+  if (!headers) return msg;
+  let coding: string | undefined;
+  let drop = false;
+  for (const [k, v] of headers) {
+    const n = k.toLowerCase();
+    if (n === "content-encoding") coding = coding === undefined ? v : `${coding}, ${v}`;
+    else if (FRAMING.has(n)) drop = true;
+  }
+  if (coding === undefined && !drop) return msg;
+  let body = msg.body;
+  let codingError: string | undefined;
+  if (coding !== undefined) {
+    const decoded = decodeContent(body, coding);
+    if (decoded) body = decoded;
+    else if (!opts.mayBeDecoded) codingError = `content encoding ${JSON.stringify(coding)} could not be decoded`;
+  }
+  const keepCoding = codingError !== undefined;
+  const kept = headers.filter(([k]) => {
+    const n = k.toLowerCase();
+    return !FRAMING.has(n) && (keepCoding || n !== "content-encoding");
+  });
+  return { status: msg.status, headers: kept, body, codingError };
 }
 
-/** Decodes a body and decides how to compare it: JSON, text or bytes. */
-export function decodeBody(msg: HttpMessage): DecodedBody {
-  const contentType = headerValue(msg, "content-type");
-  const decoded = decodeContent(msg.body, headerValue(msg, "content-encoding"));
-  if (!decoded) return { kind: "binary", bytes: msg.body, note: "content encoding could not be decoded" };
-  if (contentType && BINARY_TYPE.test(contentType) && !/json/i.test(contentType)) return { kind: "binary", bytes: decoded };
+const BINARY_TYPE = /^(image|audio|video|font)\/|^application\/(octet-stream|pdf|zip|gzip|x-tar|x-protobuf|protobuf|grpc|wasm|vnd\.)/i;
+const JSON_TYPE = /json/i;
+const LOOKS_JSON = /^\s*[[{"\-\d]|^\s*(true|false|null)\s*$/;
+const CHARSET = /charset\s*=\s*"?([^";\s]+)/i;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+const decoders = new Map<string, TextDecoder>([["utf-8", UTF8]]);
+
+function decoderFor(contentType: string | undefined): TextDecoder {
+  const m = contentType === undefined ? null : CHARSET.exec(contentType);
+  if (!m) return UTF8;
+  const label = (m[1] as string).toLowerCase();
+  let d = decoders.get(label);
+  if (!d) {
+    try {
+      d = new TextDecoder(label as ConstructorParameters<typeof TextDecoder>[0], { fatal: true });
+    } catch {
+      d = UTF8;
+    }
+    decoders.set(label, d);
+  }
+  return d;
+}
+
+/** A payload's text, and whether to try it as JSON; undefined when it is binary (by type, or not valid in its charset). */
+export function payloadText(body: Uint8Array, contentType: string | undefined): { text: string; json: boolean } | undefined {
+  if (contentType !== undefined && BINARY_TYPE.test(contentType) && !JSON_TYPE.test(contentType)) return undefined;
   let text: string;
   try {
-    let decoder: TextDecoder;
-    try {
-      decoder = new TextDecoder(charsetOf(contentType) as ConstructorParameters<typeof TextDecoder>[0], { fatal: true });
-    } catch {
-      decoder = new TextDecoder("utf-8", { fatal: true });
-    }
-    text = decoder.decode(decoded);
+    text = decoderFor(contentType).decode(body);
   } catch {
-    return { kind: "binary", bytes: decoded };
+    return undefined;
   }
-  const looksJson = /json/i.test(contentType ?? "") || /^\s*[[{"\-\d]|^\s*(true|false|null)\s*$/.test(text);
-  if (looksJson) {
-    const value = parseJson(text);
+  return { text, json: (contentType !== undefined && JSON_TYPE.test(contentType)) || LOOKS_JSON.test(text) };
+}
+
+/** Decodes a message's body (normalizing it unless it is already) and decides how to compare it: JSON, text or bytes. */
+export function decodeBody(message: HttpMessage | NormalizedMessage): DecodedBody {
+  const msg: NormalizedMessage = "codingError" in message ? message : normalizeMessage(message);
+  if (msg.codingError) return { kind: "binary", bytes: msg.body, note: msg.codingError };
+  const t = payloadText(msg.body, headerValue(msg, "content-type"));
+  if (!t) return { kind: "binary", bytes: msg.body };
+  if (t.json) {
+    const value = parseJson(t.text);
     if (value !== undefined) return { kind: "json", value };
   }
-  return { kind: "text", text };
+  return { kind: "text", text: t.text };
 }

@@ -9,132 +9,185 @@
  * input, however broken, yields a verdict.
  */
 import { createHash } from "node:crypto";
+import { BUDGET_EXCEEDED, Budget } from "./budget.ts";
 import { addDifference, type Difference, type DiffSink, diffJson } from "./diff-json.ts";
-import { decodeBody, type HttpMessage, headerValue } from "./http-message.ts";
+import { type HttpMessage, headerValue, type NormalizedMessage, normalizeMessage, payloadText } from "./http-message.ts";
+import { equalJsonTexts } from "./json-text-equal.ts";
+import { parseJson } from "./json-value.ts";
+import { alignByPosition, alignLines, type LineOp } from "./line-diff.ts";
 import { compileRules, type CompiledRules } from "./rules.ts";
 
 export { canonical, type DiffKind, type Difference, MAX_DIFFERENCES, SEVERITY, type Severity } from "./diff-json.ts";
-export { decodeBody, decodeContent, headerIn, type HttpMessage, indexOfSeq, looksLikeHttp, parseRawHttp, splitHead } from "./http-message.ts";
+export { decodeBody, decodeContent, headerIn, type HttpMessage, type NormalizedMessage, normalizeMessage } from "./http-message.ts";
+export { dechunk, indexOfSeq, looksLikeHttp, parseRawHttp, splitHead, unframe } from "./raw-http.ts";
 export { JsonNumber, type JsonValue, parseJson } from "./json-value.ts";
-export { compareRulesSchema, compileRules, type CompiledRules, type CompareRulesInput, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
+export { alignByPosition, alignLines, type LineDiffLimits, type LineOp } from "./line-diff.ts";
+export { compareRulesSchema, compileRules, type CompiledRules, type CompareRulesInput, DEFAULT_BUDGET_MS, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
 export { loadRulesFile } from "./rules-file.ts";
 export { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
 
 export interface Verdict {
+  /** True when nothing differs. Never true for an incomplete verdict. */
   readonly equal: boolean;
   readonly differences: readonly Difference[];
   /** True when more differences existed than were collected (MAX_DIFFERENCES). */
   readonly truncated: boolean;
+  /**
+   * True when the comparison stopped before its end (its time budget ran out):
+   * the verdict is neither a match nor a mismatch, and `differences` holds only
+   * what was found so far.
+   */
+  readonly incomplete: boolean;
+  /** Why the verdict is incomplete. */
+  readonly reason?: string;
+}
+
+export interface CompareOptions {
+  /** Overrides the rules' time budget (ms); Infinity for none. */
+  readonly budgetMs?: number;
 }
 
 const DEFAULT_RULES = compileRules();
+
+/** Fields about framing, never compared (normalizeMessage drops them; a message that was not normalized may still hold them). */
+const FRAMING = new Set(["transfer-encoding", "content-length", "trailer"]);
 
 function headerMap(msg: HttpMessage, rules: CompiledRules): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of msg.headers ?? []) {
     const name = k.toLowerCase();
-    if (rules.onlyHeaders.size > 0 ? !rules.onlyHeaders.has(name) : rules.ignoredHeaders.has(name)) continue;
-    out.set(name, out.has(name) ? `${out.get(name)}, ${v}` : v);
+    if (FRAMING.has(name) || (rules.onlyHeaders.size > 0 ? !rules.onlyHeaders.has(name) : rules.ignoredHeaders.has(name))) continue;
+    const seen = out.get(name);
+    out.set(name, seen === undefined ? v : `${seen}, ${v}`);
   }
   return out;
 }
 
-function sameEncoding(a: HttpMessage, b: HttpMessage): boolean {
-  return (headerValue(a, "content-encoding") ?? "") === (headerValue(b, "content-encoding") ?? "") && (headerValue(a, "content-type") ?? "") === (headerValue(b, "content-type") ?? "");
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
+function sameField(a: HttpMessage, b: HttpMessage, name: string): boolean {
+  return headerValue(a, name) === headerValue(b, name);
 }
 
 function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** Line-by-line comparison; an LCS alignment for texts up to 2,000 lines, positional beyond. */
-function diffText(a: string, b: string, sink: DiffSink): void {
-  if (a === b) return;
-  const la = a.split(/\r?\n/);
-  const lb = b.split(/\r?\n/);
-  if (la.length === lb.length || la.length * lb.length > 4_000_000) {
-    const n = Math.max(la.length, lb.length);
-    for (let i = 0; i < n; i++) {
-      if (la[i] === lb[i]) continue;
-      const kind = la[i] === undefined ? "extra" : lb[i] === undefined ? "missing" : "value";
-      addDifference(sink, `body:line ${i + 1}`, kind, la[i], lb[i]);
-    }
-    return;
+const LINE_BREAK = /\r?\n/;
+/** Past this many changed lines the diff gives up and lines are compared by position (only MAX_DIFFERENCES are kept anyway). */
+const MAX_EDIT_LENGTH = 2000;
+
+/** Line by line: a Myers alignment (bounded by the budget and MAX_EDIT_LENGTH), positional beyond. */
+function diffText(a: string, b: string, sink: DiffSink, budget: Budget): void {
+  const la = a.split(LINE_BREAK);
+  const lb = b.split(LINE_BREAK);
+  let ops: LineOp[] | undefined = alignLines(la, lb, { timeoutMs: budget.remaining(), maxEditLength: MAX_EDIT_LENGTH });
+  if (!ops) {
+    budget.check(); // the diff stopped for time: the verdict is incomplete
+    ops = alignByPosition(la, lb);
   }
-  // Longest common subsequence of lines, then walk it to report removed/added/changed lines.
-  const m = la.length;
-  const n = lb.length;
-  const lcs = Array.from({ length: m + 1 }, () => new Uint32Array(n + 1));
-  for (let i = m - 1; i >= 0; i--) {
-    const row = lcs[i] as Uint32Array;
-    const below = lcs[i + 1] as Uint32Array;
-    for (let j = n - 1; j >= 0; j--) row[j] = la[i] === lb[j] ? (below[j + 1] as number) + 1 : Math.max(below[j] as number, row[j + 1] as number);
-  }
-  let i = 0;
-  let j = 0;
-  while (i < m || j < n) {
-    if (i < m && j < n && la[i] === lb[j]) {
-      i++;
-      j++;
-    } else if (i < m && j < n && (lcs[i + 1] as Uint32Array)[j + 1] === (lcs[i] as Uint32Array)[j]) {
-      addDifference(sink, `body:line ${i + 1}`, "value", la[i], lb[j]);
-      i++;
-      j++;
-    } else if (j >= n || (i < m && ((lcs[i + 1] as Uint32Array)[j] as number) >= ((lcs[i] as Uint32Array)[j + 1] as number))) {
-      addDifference(sink, `body:line ${i + 1}`, "missing", la[i], undefined);
-      i++;
-    } else {
-      addDifference(sink, `body:line ${i + 1}`, "extra", undefined, lb[j]);
-      j++;
+  let line = 1;
+  for (const op of ops) {
+    budget.tick();
+    switch (op.kind) {
+      case "same":
+        line++;
+        break;
+      case "change":
+        addDifference(sink, `body:line ${line++}`, "value", op.left, op.right);
+        break;
+      case "del":
+        addDifference(sink, `body:line ${line++}`, "missing", op.text, undefined);
+        break;
+      case "add":
+        addDifference(sink, `body:line ${line}`, "extra", undefined, op.text);
+        break;
     }
   }
 }
 
-/** Compares two responses (or bare documents: a message without status and headers). */
-export function compareMessages(legacy: HttpMessage, candidate: HttpMessage, rules: CompiledRules = DEFAULT_RULES): Verdict {
+/** Compares two payloads: JSON structurally (the candidate read in one pass), other text by line, binary by SHA-256. */
+function diffBodies(a: NormalizedMessage, b: NormalizedMessage, rules: CompiledRules, sink: DiffSink, budget: Budget): void {
+  const typeA = headerValue(a, "content-type");
+  const typeB = headerValue(b, "content-type");
+  // Equal payloads (after decoding) are equal whatever they hold: no parsing.
+  if (typeA === typeB && sameBytes(a.body, b.body)) return;
+  const ta = a.codingError ? undefined : payloadText(a.body, typeA);
+  const tb = b.codingError ? undefined : payloadText(b.body, typeB);
+  if (!ta || !tb) {
+    const x = sha256(a.body);
+    const y = sha256(b.body);
+    if (x !== y) addDifference(sink, "body", !ta && !tb ? "value" : "type", `sha256:${x} (${a.body.length} bytes)`, `sha256:${y} (${b.body.length} bytes)`);
+    return;
+  }
+  if (ta.text === tb.text) return;
+  // Mostly the two are equal: one pass over both texts says so without parsing them. Else the full diff explains.
+  if (ta.json && tb.json && equalJsonTexts(ta.text, tb.text, rules, budget)) return;
+  const va = ta.json ? parseJson(ta.text) : undefined;
+  const vb = tb.json ? parseJson(tb.text) : undefined;
+  budget.check();
+  if (va !== undefined && vb !== undefined) diffJson(va, vb, rules, sink, budget);
+  // JSON on one side, text on the other (a truncated body, Python's NaN): a type change, shown as text.
+  else if (va !== undefined || vb !== undefined) addDifference(sink, "body", "type", ta.text, tb.text);
+  else diffText(ta.text, tb.text, sink, budget);
+}
+
+/**
+ * Compares two responses (or bare documents: a message without status and
+ * headers). Bodies are compared as payloads: framing and content codings are
+ * undone first (`normalizeMessage`), so those never differ by themselves. The
+ * work is bounded by the rules' budget (`budget`, default 50 ms): past it the
+ * verdict is `incomplete`.
+ */
+export function compareMessages(legacy: HttpMessage, candidate: HttpMessage, rules: CompiledRules = DEFAULT_RULES, options: CompareOptions = {}): Verdict {
+  const budget = new Budget(options.budgetMs ?? rules.budgetMs);
   const sink: DiffSink = { differences: [], truncated: false };
   if (legacy.status !== undefined && candidate.status !== undefined && legacy.status !== candidate.status) {
     addDifference(sink, "status", "status", legacy.status, candidate.status);
   }
-  if (legacy.headers && candidate.headers) {
-    const ha = headerMap(legacy, rules);
-    const hb = headerMap(candidate, rules);
-    for (const [k, v] of ha) if (hb.get(k) !== v) addDifference(sink, `headers.${k}`, "header", v, hb.get(k));
-    for (const [k, v] of hb) if (!ha.has(k)) addDifference(sink, `headers.${k}`, "header", undefined, v);
-  }
-  // Byte-identical bodies (with the same encoding) are equal whatever they hold: no parsing needed.
-  if (legacy.body.length === candidate.body.length && sameEncoding(legacy, candidate) && Buffer.from(legacy.body.buffer, legacy.body.byteOffset, legacy.body.length).equals(candidate.body)) {
-    return { equal: sink.differences.length === 0, differences: sink.differences, truncated: false };
-  }
-  const a = decodeBody(legacy);
-  const b = decodeBody(candidate);
+  // Byte-identical bodies under the same coding and type are equal whatever they hold: nothing to decode.
+  const same = sameBytes(legacy.body, candidate.body) && sameField(legacy, candidate, "content-encoding") && sameField(legacy, candidate, "content-type");
+  let a: NormalizedMessage = legacy;
+  let b: NormalizedMessage = candidate;
   try {
-    if (a.kind === "json" && b.kind === "json") diffJson(a.value, b.value, rules, sink);
-    else if (a.kind === "text" && b.kind === "text") diffText(a.text, b.text, sink);
-    else if (a.kind === "binary" || b.kind === "binary") {
-      const x = sha256(legacy.body);
-      const y = sha256(candidate.body);
-      if (x !== y) addDifference(sink, "body", a.kind === b.kind ? "value" : "type", `sha256:${x} (${legacy.body.length} bytes)`, `sha256:${y} (${candidate.body.length} bytes)`);
-    } else {
-      // JSON on one side, text on the other (a truncated body, Python's NaN): a type change, shown as text.
-      const ta = a.kind === "text" ? a.text : new TextDecoder().decode(legacy.body);
-      const tb = b.kind === "text" ? b.text : new TextDecoder().decode(candidate.body);
-      if (ta !== tb) addDifference(sink, "body", "type", ta, tb);
+    if (!same) {
+      a = normalizeMessage(legacy);
+      b = normalizeMessage(candidate);
+      budget.check();
+    }
+    if (a.headers && b.headers) {
+      const ha = headerMap(a, rules);
+      const hb = headerMap(b, rules);
+      for (const [k, v] of ha) if (hb.get(k) !== v) addDifference(sink, `headers.${k}`, "header", v, hb.get(k));
+      for (const [k, v] of hb) if (!ha.has(k)) addDifference(sink, `headers.${k}`, "header", undefined, v);
+    }
+    if (!same) {
+      const mark = sink.differences.length;
+      const wasTruncated = sink.truncated;
+      try {
+        diffBodies(a, b, rules, sink, budget);
+      } catch (err) {
+        // A document too deep for a recursive walk: compare the bytes, never crash.
+        if (!(err instanceof RangeError)) throw err;
+        sink.differences.length = mark;
+        sink.truncated = wasTruncated;
+        if (!sameBytes(a.body, b.body)) addDifference(sink, "body", "value", "(document too deep to compare structurally)", "(bytes differ)");
+      }
     }
   } catch (err) {
-    // A document too deep for a recursive walk: compare the bytes, never crash.
-    if (!(err instanceof RangeError)) throw err;
-    sink.differences.length = 0;
-    const same = Buffer.compare(Buffer.from(legacy.body), Buffer.from(candidate.body)) === 0;
-    if (!same) addDifference(sink, "body", "value", "(document too deep to compare structurally)", "(bytes differ)");
+    if (err !== BUDGET_EXCEEDED) throw err;
+    const reason = `the compare budget of ${budget.ms} ms ran out after ${Math.round(performance.now() - budget.start)} ms`;
+    return { equal: false, differences: sink.differences, truncated: sink.truncated, incomplete: true, reason };
   }
-  return { equal: sink.differences.length === 0 && !sink.truncated, differences: sink.differences, truncated: sink.truncated };
+  return { equal: sink.differences.length === 0 && !sink.truncated, differences: sink.differences, truncated: sink.truncated, incomplete: false };
 }
 
 /** Compares two JSON (or text) documents given as strings. */
-export function compareDocuments(legacy: string, candidate: string, rules: CompiledRules = DEFAULT_RULES): Verdict {
+export function compareDocuments(legacy: string, candidate: string, rules: CompiledRules = DEFAULT_RULES, options: CompareOptions = {}): Verdict {
   const enc = new TextEncoder();
-  return compareMessages({ body: enc.encode(legacy) }, { body: enc.encode(candidate) }, rules);
+  return compareMessages({ body: enc.encode(legacy) }, { body: enc.encode(candidate) }, rules, options);
 }
 
 function show(v: unknown): string {
@@ -146,7 +199,8 @@ function show(v: unknown): string {
 /** The readable form: one line per path with both values. */
 export function formatVerdict(v: Verdict): string {
   if (v.equal) return "equal\n";
+  const head = v.incomplete ? [`incomplete: ${v.reason ?? "the comparison stopped early"}${v.differences.length ? "; differences found so far:" : ""}`] : [];
   const lines = v.differences.map((d) => `${d.path}  legacy=${show(d.legacy)}  candidate=${show(d.candidate)}  [${d.kind}, ${d.severity}]`);
   if (v.truncated) lines.push(`(more differences not shown; the first ${v.differences.length} are listed)`);
-  return `${lines.join("\n")}\n`;
+  return `${[...head, ...lines].join("\n")}\n`;
 }

@@ -5,6 +5,7 @@
  * error naming the rule and its line, never a runtime surprise.
  */
 import { z } from "zod";
+import { parseDuration } from "../config/units.ts";
 import { type Decimal, parseDecimal } from "./decimal.ts";
 import { compileJsonPath, JsonPathError, PathSet, type Step } from "./json-path.ts";
 import { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
@@ -29,6 +30,31 @@ const regex = z.string().superRefine((p, ctx) => {
 });
 
 const tolerance = z.number().min(0);
+
+/** The default time a comparison may take. */
+export const DEFAULT_BUDGET_MS = 50;
+const MAX_BUDGET_MS = 10_000;
+
+const budget = z
+  .union([z.string(), z.number()])
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected a duration such as "50ms" or "1s", got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    if (ms < 1 || ms > MAX_BUDGET_MS) {
+      ctx.addIssue({ code: "custom", message: `must be 1ms to 10s, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({
+    description:
+      "Longest one comparison may take on the gateway's event loop; past it the comparison stops and its verdict is incomplete (counted as skipped.compare_budget, neither a match nor a mismatch). Default 50ms; 1ms to 10s.",
+  });
 
 /** Headers never compared unless a rule's `only` names them: transport, identity and tracing fields. */
 export const DEFAULT_IGNORED_HEADERS = [
@@ -78,6 +104,7 @@ export const compareRulesSchema = z
         only: z.array(z.string()).default([]).meta({ description: "When not empty, compare only these headers." }),
       })
       .prefault({}),
+    budget,
   })
   .meta({ description: "How two responses are compared." });
 
@@ -102,6 +129,10 @@ export interface CompiledRules {
   readonly ignoredHeaders: ReadonlySet<string>;
   /** Lowercase header names compared exclusively, when not empty. */
   readonly onlyHeaders: ReadonlySet<string>;
+  /** How long one comparison may take (ms). */
+  readonly budgetMs: number;
+  /** True when the rules set `budget` (else budgetMs is the default). */
+  readonly budgetExplicit: boolean;
 }
 
 function tol(n: number): Decimal | undefined {
@@ -126,5 +157,7 @@ export function compileRules(input: CompareRulesInput | CompareRulesConfig = {})
     nullEqualsMissing: r.null_equals_missing,
     ignoredHeaders: new Set([...DEFAULT_IGNORED_HEADERS, ...r.headers.ignore.map((h) => h.toLowerCase())]),
     onlyHeaders: new Set(r.headers.only.map((h) => h.toLowerCase())),
+    budgetMs: r.budget ?? DEFAULT_BUDGET_MS,
+    budgetExplicit: r.budget !== undefined,
   };
 }

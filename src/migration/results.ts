@@ -26,7 +26,7 @@ export const COUNTERS = [
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
 
-export const SKIP_REASONS = ["unsafe_method", "body_too_large", "concurrency_limit", "legacy_failed", "legacy_streamed", "no_recorded_response"] as const;
+export const SKIP_REASONS = ["unsafe_method", "body_too_large", "concurrency_limit", "legacy_failed", "legacy_streamed", "no_recorded_response", "compare_budget"] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export interface SampleSide {

@@ -186,7 +186,8 @@ export class Shadow {
       const j = judgePair(this.results, name, legacy, candidate, route.compareRules, route.shadow.noise, (differences) =>
         redactor.sample(new Date().toISOString(), request, legacy, candidate, differences),
       );
-      if (j.outcome === "noise_only") this.metrics.shadowNoise.inc({ route: name });
+      if (j.outcome === "incomplete") this.metrics.shadowSkipped.inc({ route: name, reason: "compare_budget" });
+      else if (j.outcome === "noise_only") this.metrics.shadowNoise.inc({ route: name });
       else if (j.outcome === "mismatched") this.metrics.shadowMismatched.inc({ route: name, severity: j.severity });
     } catch (err) {
       this.logger.error("shadow comparison failed", { route: name, error: err });

@@ -4,6 +4,7 @@
  * to a CI run. Everything taken from the recording or the services is
  * HTML-escaped: a body holding markup shows as text.
  */
+import { alignByPosition, alignLines, type LineOp } from "../compare/index.ts";
 import type { Sample } from "../migration/results.ts";
 import type { ReplayReport, ReplayRouteReport, ReportSamples } from "./report.ts";
 
@@ -21,64 +22,14 @@ function pretty(body: string): string {
   }
 }
 
-type Op = { kind: "same" | "del" | "add"; text: string } | { kind: "change"; left: string; right: string };
+/** Bounds of the report's line diff: past them, lines are shown side by side by position. */
+const REPORT_DIFF_LIMITS = { timeoutMs: 200, maxEditLength: 4000 };
 
-/** A line alignment of two texts: LCS up to 2,000 × 2,000 lines, position by position beyond. */
-export function lineDiff(a: string, b: string): Op[] {
+/** A line alignment of two texts (the compare engine's Myers diff), position by position when it would cost too much. */
+export function lineDiff(a: string, b: string): LineOp[] {
   const la = a.split("\n");
   const lb = b.split("\n");
-  if (la.length * lb.length > 4_000_000) {
-    const out: Op[] = [];
-    for (let i = 0; i < Math.max(la.length, lb.length); i++) {
-      const x = la[i];
-      const y = lb[i];
-      if (x === y) out.push({ kind: "same", text: x as string });
-      else if (x === undefined) out.push({ kind: "add", text: y as string });
-      else if (y === undefined) out.push({ kind: "del", text: x });
-      else out.push({ kind: "change", left: x, right: y });
-    }
-    return out;
-  }
-  const n = la.length;
-  const m = lb.length;
-  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) lcs[i]![j] = la[i] === lb[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  }
-  const raw: Op[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && la[i] === lb[j]) {
-      raw.push({ kind: "same", text: la[i] as string });
-      i++;
-      j++;
-    } else if (i < n && (j === m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) raw.push({ kind: "del", text: la[i++] as string });
-    else raw.push({ kind: "add", text: lb[j++] as string });
-  }
-  // A run of deletions followed by a run of additions: changed lines, paired in order, shown side by side.
-  const out: Op[] = [];
-  let k = 0;
-  while (k < raw.length) {
-    const op = raw[k] as Op;
-    if (op.kind !== "del") {
-      out.push(op);
-      k++;
-      continue;
-    }
-    const dels: string[] = [];
-    while (raw[k]?.kind === "del") dels.push((raw[k++] as { text: string }).text);
-    const adds: string[] = [];
-    while (raw[k]?.kind === "add") adds.push((raw[k++] as { text: string }).text);
-    for (let p = 0; p < Math.max(dels.length, adds.length); p++) {
-      const left = dels[p];
-      const right = adds[p];
-      if (left !== undefined && right !== undefined) out.push({ kind: "change", left, right });
-      else if (left !== undefined) out.push({ kind: "del", text: left });
-      else out.push({ kind: "add", text: right as string });
-    }
-  }
-  return out;
+  return alignLines(la, lb, REPORT_DIFF_LIMITS) ?? alignByPosition(la, lb);
 }
 
 function sideBySide(legacy: string, candidate: string): string {

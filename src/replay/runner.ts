@@ -327,7 +327,7 @@ export class Replay {
       ),
     );
     if (j.outcome === "mismatched") this.mismatched++;
-    else this.matched++;
+    else if (j.outcome !== "incomplete") this.matched++;
   }
 
   async close(): Promise<void> {

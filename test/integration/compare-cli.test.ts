@@ -64,6 +64,24 @@ describe("ficus compare", () => {
     expect(r.stderr).toContain("normalize[0].pattern: not supported by the linear-time regex engine (RE2): missing closing ]");
   });
 
+  test("curl output however it was framed or coded: plain, chunked (curl de-chunks), --raw, --compressed → exit 0", async () => {
+    const body = '{"id":7,"total":10}';
+    const plain = file("plain.http", `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const chunked = file("chunked.http", `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n${body}`);
+    const raw = file("raw.http", `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\n${body.slice(0, 4)}\r\n${(body.length - 4).toString(16)}\r\n${body.slice(4)}\r\n0\r\n\r\n`);
+    const compressed = file("compressed.http", `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 40\r\n\r\n${body}`);
+    for (const other of [chunked, raw, compressed]) expect(await runCli(["compare", plain, other])).toMatchObject({ code: 0, stdout: "equal\n" });
+  });
+
+  test("a budget set in the rules file applies; past it → exit 3, incomplete", async () => {
+    const doc = (f: (i: number) => number) => JSON.stringify(Array.from({ length: 200_000 }, (_, i) => ({ i, v: f(i) })));
+    const a = file("big-a.json", doc((i) => i));
+    const b = file("big-b.json", doc((i) => -i));
+    const r = await runCli(["compare", a, b, "--rules", file("budget.yaml", "budget: 1ms\n"), "--json"]);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ equal: false, incomplete: true });
+  });
+
   test("missing arguments → exit 2", async () => {
     expect((await runCli(["compare", legacy])).code).toBe(2);
   });

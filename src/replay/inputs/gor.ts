@@ -5,12 +5,11 @@
  * GoReplay tracked responses), 3 a response of a replay (ignored). A response
  * is joined to its request by id.
  */
-import { headerIn, indexOfSeq, parseRawHttp, splitHead } from "../../compare/index.ts";
+import { dechunk, headerIn, indexOfSeq, parseRawHttp, splitHead } from "../../compare/index.ts";
 import { type Exchange, type InputItem, type RecordedResponse, splitTarget } from "../exchange.ts";
 import type { ByteSource } from "./source.ts";
 
 const SEPARATOR = [...new TextEncoder().encode("\n🐵🙈🙉\n")];
-const CRLF = [13, 10];
 /** Requests waiting for their response; past this many the oldest goes on without one. */
 const MAX_PENDING = 1000;
 
@@ -18,23 +17,6 @@ function countLines(bytes: Uint8Array): number {
   let n = 0;
   for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) n++;
   return n;
-}
-
-/** Un-chunks a chunked body; undefined when the framing is broken. */
-function dechunk(body: Uint8Array): Uint8Array | undefined {
-  const parts: Uint8Array[] = [];
-  let i = 0;
-  for (;;) {
-    const eol = indexOfSeq(body, CRLF, i);
-    if (eol < 0) return undefined;
-    const size = Number.parseInt(new TextDecoder().decode(body.subarray(i, eol)).split(";")[0] as string, 16);
-    if (!Number.isFinite(size) || size < 0) return undefined;
-    if (size === 0) return Buffer.concat(parts);
-    const start = eol + 2;
-    if (start + size > body.length) return undefined;
-    parts.push(body.subarray(start, start + size));
-    i = start + size + 2;
-  }
 }
 
 const REQUEST_LINE = /^([A-Za-z]+) (\S+) HTTP\/\d(?:\.\d)?$/;
@@ -56,8 +38,8 @@ export function parseRawRequest(bytes: Uint8Array): { method: string; url: strin
   if (/\bchunked\b/i.test(headerIn(headers, "transfer-encoding") ?? "")) {
     const plain = dechunk(body);
     if (!plain) throw new Error("broken chunked body");
-    body = plain;
-    headers = headers.filter(([k]) => k.toLowerCase() !== "transfer-encoding");
+    body = plain.body;
+    headers = headers.filter(([k]) => !["transfer-encoding", "trailer"].includes(k.toLowerCase()));
   }
   return { method: (m[1] as string).toUpperCase(), url: m[2] as string, headers, body };
 }

@@ -5,6 +5,7 @@
  * is read in constant memory and a truncated or corrupt entry costs only
  * itself (reported with the line it starts on).
  */
+import { normalizeMessage } from "../../compare/index.ts";
 import type { Exchange, InputItem } from "../exchange.ts";
 import { splitTarget } from "../exchange.ts";
 import type { ByteSource } from "./source.ts";
@@ -42,12 +43,15 @@ export function harEntry(e: HarEntry, file: string, line: number): Exchange {
   const content = res?.content;
   // Status 0: the browser got no answer. A body the HAR left out (size > 0, no text) cannot be compared against.
   const hasResponse = res !== undefined && typeof res.status === "number" && res.status >= 100 && !(content?.text === undefined && (content?.size ?? 0) > 0);
+  // HAR content is the decoded payload (HAR 1.2 §content), while the headers still name the coding the server used;
+  // some tools store the coded bytes instead (base64). Either way the response is kept as its payload.
+  const payload = hasResponse ? normalizeMessage({ status: res.status, headers: headersOf(res.headers), body: bodyOf(content?.text, content?.encoding) ?? new Uint8Array(0) }, { mayBeDecoded: true }) : undefined;
   return {
     time: e.startedDateTime ? Date.parse(e.startedDateTime) : Number.NaN,
     route: undefined,
     request: { method: req.method.toUpperCase(), target, host, headers: headersOf(req.headers), body: bodyOf(req.postData?.text, req.postData?.encoding) },
-    response: hasResponse
-      ? { status: res.status as number, headers: headersOf(res.headers), body: bodyOf(content?.text, content?.encoding) ?? new Uint8Array(0), durationMs: typeof e.time === "number" && e.time >= 0 ? e.time : undefined }
+    response: payload
+      ? { status: res?.status as number, headers: payload.headers ?? [], body: payload.body, durationMs: typeof e.time === "number" && e.time >= 0 ? e.time : undefined }
       : undefined,
     file,
     line,

@@ -2,8 +2,11 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
+import { compileRules } from "../../../src/compare/index.ts";
+import { type Answer, judgePair } from "../../../src/migration/judge.ts";
+import { ResultsBuffer } from "../../../src/migration/results.ts";
 import type { Exchange, InputItem } from "../../../src/replay/exchange.ts";
 import { detectFormat, openRecording, parseRawRequest } from "../../../src/replay/inputs/index.ts";
 import { tempDir } from "../../helpers/processes.ts";
@@ -179,3 +182,77 @@ test("formats are recognised by name, else by content", async () => {
   await expect(detectFormat(write("w.txt", "hello"))).rejects.toThrow("not a recording Ficus can read");
   await expect(openRecording(join(dir, "missing.jsonl"))).rejects.toThrow("no such file");
 });
+
+describe("recorded responses against live answers: framing and coding are not differences", () => {
+  const BODY = '{"id":7,"items":[1,2,3],"name":"widget"}';
+
+  /** Live answers from a real server, read as the shadow stage and replay read them (fetch, decompress: false). */
+  async function liveAnswers(): Promise<Answer[]> {
+    const server = Bun.serve({
+      port: 0,
+      fetch: (req) => {
+        const path = new URL(req.url).pathname;
+        const headers = { "content-type": "application/json" };
+        if (path === "/gzip") return new Response(gzipSync(BODY), { headers: { ...headers, "content-encoding": "gzip" } });
+        if (path === "/br-streamed") {
+          const bytes = brotliCompressSync(BODY);
+          const stream = new ReadableStream({
+            start(c) {
+              c.enqueue(bytes.subarray(0, 5));
+              c.enqueue(bytes.subarray(5));
+              c.close();
+            },
+          });
+          return new Response(stream, { headers: { ...headers, "content-encoding": "br" } });
+        }
+        return new Response(BODY, { headers });
+      },
+    });
+    try {
+      const out: Answer[] = [];
+      for (const path of ["/plain", "/gzip", "/br-streamed"]) {
+        const res = await fetch(new URL(path, server.url), { decompress: false });
+        out.push({ status: res.status, headers: [...res.headers], body: new Uint8Array(await res.arrayBuffer()), durationMs: 1 });
+      }
+      return out;
+    } finally {
+      server.stop(true);
+    }
+  }
+
+  function judged(recorded: Exchange["response"], live: Answer): string {
+    if (!recorded) throw new Error("no recorded response");
+    const j = judgePair(new ResultsBuffer(1), "orders", { ...recorded, durationMs: 1 }, live, compileRules(), new Set(), () => {
+      throw new Error("a match keeps no sample");
+    });
+    return j.outcome === "mismatched" ? `mismatched: ${JSON.stringify(j.differences)}` : j.outcome;
+  }
+
+  test("regression: a response GoReplay recorded chunked matches the same answer served live (was a high-severity body mismatch)", async () => {
+    const wire = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n${BODY.slice(0, 5)}\r\n${(BODY.length - 5).toString(16)};ext=1\r\n${BODY.slice(5)}\r\n0\r\nX-Trailer: t\r\n\r\n`;
+    const p = write("chunked.gor", [`1 c1 1700000000000000000 0\nGET /orders/7 HTTP/1.1\r\nHost: h\r\n\r\n`, `2 c1 1700000000100000000 1000000\n${wire}`].join(SEP) + SEP);
+    const { exchanges, corrupt } = await readAll(p);
+    expect(corrupt).toEqual([]);
+    const recorded = exchanges[0]?.response;
+    expect(text(recorded?.body)).toBe(BODY);
+    for (const live of await liveAnswers()) expect(judged(recorded, live)).toBe("matched");
+  });
+
+  test("HAR content already decoded under a Content-Encoding header, or stored coded (base64): the payload either way", async () => {
+    const decoded = entry(1, { response: { status: 200, headers: [{ name: "content-type", value: "application/json" }, { name: "content-encoding", value: "gzip" }, { name: "content-length", value: "99" }], content: { size: BODY.length, mimeType: "application/json", text: BODY } } });
+    const coded = entry(2, { response: { status: 200, headers: [{ name: "content-type", value: "application/json" }, { name: "content-encoding", value: "br" }], content: { size: BODY.length, mimeType: "application/json", text: brotliCompressSync(BODY).toString("base64"), encoding: "base64" } } });
+    const { exchanges } = await readAll(write("coded.har", har([decoded, coded])));
+    for (const e of exchanges) {
+      expect(text(e.response?.body)).toBe(BODY);
+      expect(e.response?.headers).toEqual([["content-type", "application/json"]]);
+    }
+    const live = await liveAnswers();
+    for (const e of exchanges) for (const l of live) expect(judged(e.response, l)).toBe("matched");
+  });
+
+  test("Ficus JSON Lines (bodies recorded decoded) against live coded answers", async () => {
+    const { exchanges } = await readAll(write("decoded.jsonl", line(7, { response: { status: 200, headers: [["content-type", "application/json"]], body: BODY } })));
+    for (const l of await liveAnswers()) expect(judged(exchanges[0]?.response, l)).toBe("matched");
+  });
+});
+
