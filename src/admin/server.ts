@@ -66,6 +66,16 @@ function stamp(d = new Date()): string {
 export interface MigrationsView {
   readonly config: FicusConfig;
   readonly store: ResultsStore;
+  /**
+   * Why commands cannot be obeyed by every process (the store is one process's memory while several workers
+   * serve): promote, pause, resume, rollback and noise marks then answer 503 FICUS_STORE_UNAVAILABLE instead
+   * of reporting a change only this process would see.
+   */
+  readonly commandsUnavailable?: string | undefined;
+}
+
+function storeUnavailable(why: string): Response {
+  return new Response(errorBody("FICUS_STORE_UNAVAILABLE", why, ""), { status: 503, headers: { "content-type": "application/json" } });
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -140,6 +150,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const route = c.req.param("route");
     const known = await migrationRoutes(v.config, v.store);
     if (!known.includes(route)) return unknownRoute(route, known);
+    if (v.commandsUnavailable) return storeUnavailable(v.commandsUnavailable);
     const body = (await c.req.json().catch(() => undefined)) as { path?: unknown; reason?: unknown } | undefined;
     const reason = typeof body?.reason === "string" && body.reason !== "" ? body.reason : "marked as noise";
     if (!body || typeof body.path !== "string" || body.path === "" || body.path.length > MAX_NOISE_PATH || reason.length > MAX_NOISE_REASON) {
@@ -154,6 +165,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   app.delete("/admin/migrations/:route/noise", async (c) => {
     const v = await backend.migrations();
     const route = c.req.param("route");
+    if (v.commandsUnavailable) return storeUnavailable(v.commandsUnavailable);
     const path = c.req.query("path") ?? "";
     if (!(await v.store.unmarkNoise(route, path))) {
       return new Response(errorBody("FICUS_NOISE_MARK_UNKNOWN", `no noise mark ${JSON.stringify(path)} on route ${route}`, ""), { status: 404, headers: { "content-type": "application/json" } });
@@ -175,6 +187,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const v = await backend.migrations();
     const route = c.req.param("route");
     const action = c.req.param("action") as "promote" | "pause" | "resume" | "rollback";
+    if (v.commandsUnavailable) return storeUnavailable(v.commandsUnavailable);
     try {
       const event = await runCommand(v.config, v.store, route, action, actorOf(c), await reasonOf(c));
       backend.recorded([event]);
@@ -186,6 +199,7 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
   });
   app.post("/admin/rollback-all", async (c) => {
     const v = await backend.migrations();
+    if (v.commandsUnavailable) return storeUnavailable(v.commandsUnavailable);
     const events = await rollbackAll(v.config, v.store, actorOf(c), await reasonOf(c));
     backend.recorded(events);
     return json({ events });

@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   FICUS_ROUTE_UNKNOWN: { status: 404, description: "The admin API or CLI named a route that is not being migrated; the message lists the known ones." },
   FICUS_NOISE_MARK_UNKNOWN: { status: 404, description: "No manual noise mark for this path on this route." },
   FICUS_SIGNATURE_UNKNOWN: { status: 404, description: "No mismatch signature with this id on this route." },
-  FICUS_STORE_UNAVAILABLE: { status: 503, description: "The results store (PostgreSQL named by store.url) cannot be reached or refused the operation; nothing was changed. Retry when it is back." },
+  FICUS_STORE_UNAVAILABLE: { status: 503, description: "The results store cannot be reached or refused the operation (PostgreSQL down, the SQLite file full or locked), or it is one process's memory while several workers serve, so a command would not reach them all; nothing was changed. Retry when it is back." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },

@@ -40,13 +40,23 @@ export async function effectiveState(rc: RouteConfig, store: ResultsStore): Prom
 export async function runCommand(config: FicusConfig, store: ResultsStore, route: string, action: Exclude<Action, "rollback_all">, actor: string, reason: string): Promise<MigrationEvent> {
   checkNote(actor, reason);
   const rc = routeConfig(config, route);
-  return (await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action, plan: planOf(rc), actor, reason })).event;
+  return (await storeCall(() => store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action, plan: planOf(rc), actor, reason }))).event;
+}
+
+/** A store operation for a command: a failure of the store itself (disk full, file locked) is FICUS_STORE_UNAVAILABLE (503), nothing changed. */
+async function storeCall<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof FicusError) throw err;
+    throw new FicusError("FICUS_STORE_UNAVAILABLE", `the results store refused the command: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The kill switch: every route with a candidate back to legacy, held. */
 export async function rollbackAll(config: FicusConfig, store: ResultsStore, actor: string, reason: string): Promise<MigrationEvent[]> {
   checkNote(actor, reason);
   const events: MigrationEvent[] = [];
-  for (const rc of candidateRoutes(config)) events.push((await store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action: "rollback_all", plan: planOf(rc), actor, reason })).event);
+  for (const rc of candidateRoutes(config)) events.push((await storeCall(() => store.command({ route: rc.name, key: configKey(rc), configured: configState(rc), action: "rollback_all", plan: planOf(rc), actor, reason }))).event);
   return events;
 }

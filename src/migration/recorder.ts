@@ -136,6 +136,12 @@ export class ResultsRecorder {
     return this.failing === undefined && !(s instanceof SqliteStore && (s.location === ":memory:" || s.fileLost));
   }
 
+  /** True when the store in use is this process's own memory (the file could not be used): other processes cannot see it. */
+  get private(): boolean {
+    const s = this.store;
+    return s instanceof SqliteStore && s.location === ":memory:";
+  }
+
   /** The store, opened on first use; an in-memory one when the file cannot be used. */
   open(): ResultsStore {
     if (this.store) return this.store;

@@ -201,7 +201,13 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       migrations: async () => {
         // Workers write their results to the shared store; ask them to flush first so the view is current.
         await Promise.all(slots.map((s) => ask<boolean>(s, "flush")));
-        return { config: loaded.config, store: (await results()).open() };
+        const rec = await results();
+        const store = rec.open();
+        // The supervisor's store is its own memory: workers would never see a command applied to it.
+        const commandsUnavailable = rec.private
+          ? `the results store ${loaded.config.store.path} cannot be used (see the log), so each process keeps its results in its own memory and no command would reach the ${slots.length} workers; fix the file or its folder (ficus_store_up is 0) and retry`
+          : undefined;
+        return { config: loaded.config, store, commandsUnavailable };
       },
       // Workers poll the shared store every 200 ms; the supervisor only logs and counts.
       recorded: (events) => {
