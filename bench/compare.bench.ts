@@ -1,8 +1,10 @@
 /**
  * Compare-engine micro-benchmark (run: bun bench/compare.bench.ts).
  * A ~10 KB JSON response pair, as a shadowed API returns it: equal; with a
- * few real differences; and under a typical rule set.
+ * few real differences; under a typical rule set (with the differences, and
+ * equal); and equal but one side gzip-coded. The medians are printed last.
  */
+import { gzipSync } from "node:zlib";
 import { bench, do_not_optimize, run } from "mitata";
 import { compareMessages, compileRules, type HttpMessage } from "../src/compare/index.ts";
 
@@ -28,6 +30,7 @@ const enc = new TextEncoder();
 const headers: [string, string][] = [["content-type", "application/json"], ["date", "x"]];
 const msg = (doc: string): HttpMessage => ({ status: 200, headers, body: enc.encode(doc) });
 const [legacy, same, diff] = [msg(legacyDoc), msg(sameDoc), msg(changedDoc)];
+const gzipped: HttpMessage = { status: 200, headers: [...headers, ["content-encoding", "gzip"]], body: gzipSync(sameDoc) };
 const defaults = compileRules();
 const rules = compileRules({
   ignore: ["$.meta.request_id", "$..updated_at"],
@@ -38,6 +41,8 @@ const rules = compileRules({
 bench("10 KB pair, equal (key order differs)", () => do_not_optimize(compareMessages(legacy, same, defaults)));
 bench("10 KB pair, 3 differences", () => do_not_optimize(compareMessages(legacy, diff, defaults)));
 bench("10 KB pair, typical rules (ignore, keyed + unordered arrays, tolerance)", () => do_not_optimize(compareMessages(legacy, diff, rules)));
+bench("10 KB pair, typical rules, equal (key order differs)", () => do_not_optimize(compareMessages(legacy, same, rules)));
+bench("10 KB pair, equal, gzip against identity", () => do_not_optimize(compareMessages(legacy, gzipped, defaults)));
 
 const { benchmarks } = await run({ colors: false });
 // mitata prints the mean; the targets are medians.
