@@ -23,7 +23,7 @@ function pretty(body: string): string {
 }
 
 /** Bounds of the report's line diff: past them, lines are shown side by side by position. */
-const REPORT_DIFF_LIMITS = { timeoutMs: 200, maxEditLength: 4000 };
+const REPORT_DIFF_LIMITS = { timeoutMs: 100, maxEditLength: 4000 };
 
 /** A line alignment of two texts (the compare engine's Myers diff), position by position when it would cost too much. */
 export function lineDiff(a: string, b: string): LineOp[] {

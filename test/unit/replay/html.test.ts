@@ -26,6 +26,22 @@ describe("lineDiff", () => {
     expect(ops).toHaveLength(3000);
     expect(ops.filter((o) => o.kind !== "same")).toEqual([{ kind: "change", left: "l1500", right: "changed" }]);
   });
+
+  test("an insertion near the top of a long text is one added line, not a shifted page", () => {
+    const a = Array.from({ length: 5000 }, (_, i) => `l${i}`).join("\n");
+    const b = a.replace("l10\n", "l10\ninserted\n");
+    expect(lineDiff(a, b).filter((o) => o.kind !== "same")).toEqual([{ kind: "add", text: "inserted" }]);
+  });
+
+  test("two long texts with nothing in common are bounded: aligned by position", () => {
+    const a = Array.from({ length: 40_000 }, (_, i) => `a${i}`).join("\n");
+    const b = Array.from({ length: 40_000 }, (_, i) => `b${i}`).join("\n");
+    const t0 = performance.now();
+    const ops = lineDiff(a, b);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(ops).toHaveLength(40_000);
+    expect(ops[0]).toEqual({ kind: "change", left: "a0", right: "b0" });
+  });
 });
 
 test("everything from the recording or the services is escaped; the page has no script and fetches nothing", () => {
