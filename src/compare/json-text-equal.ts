@@ -204,6 +204,8 @@ interface Context {
   aEnd: number;
   /** Where the key just read ends. */
   keyEnd: number;
+  /** Failed whole-subtree comparisons on the current path (see `member`). */
+  rescans: number;
 }
 
 const CHECK_EVERY = 1024;
@@ -250,7 +252,9 @@ function member(a: string, ia: number, b: string, ib: number, st: State, cx: Con
   ia = ws(a, ia);
   ib = ws(b, ib);
   const c = b.charCodeAt(ib);
-  if ((c === OPEN_OBJECT || c === OPEN_ARRAY) && a.charCodeAt(ia) === c) {
+  // Each attempt scans the subtree; below MAX_RESCANS failed ones (a difference deep down) it would rescan it each
+  // level, so deeper the characters are compared as they come.
+  if ((c === OPEN_OBJECT || c === OPEN_ARRAY) && a.charCodeAt(ia) === c && cx.rescans < MAX_RESCANS) {
     const eb = skipJsonValue(b, ib);
     if (eb < 0) return -1;
     if (a.startsWith(b.slice(ib, eb), ia)) {
@@ -259,9 +263,16 @@ function member(a: string, ia: number, b: string, ib: number, st: State, cx: Con
     }
     // A rule over most of the document (say, `$.items` by key): the full diff will walk it anyway, and explain.
     if (st.matched !== undefined && !ignoredAt(st) && eb - ib > b.length / 2) return -1;
+    cx.rescans++;
+    const end = value(a, ia, b, ib, st, cx);
+    cx.rescans--;
+    return end;
   }
   return value(a, ia, b, ib, st, cx);
 }
+
+/** Failed whole-subtree comparisons allowed on one path (bounds the rescanning to this many passes over the text). */
+const MAX_RESCANS = 8;
 
 /** Two strings: compared character by character while spelled alike; else by what they say. */
 function string(a: string, ia: number, b: string, ib: number, cx: Context): number {
@@ -462,7 +473,7 @@ function array(a: string, ia: number, b: string, ib: number, st: State, cx: Cont
  * for documents nested too deep for recursion (as the full diff does).
  */
 export function equalJsonTexts(legacy: string, candidate: string, rules: CompiledRules, budget: Budget): boolean {
-  const cx: Context = { rules, budget, dead: rules.paths.dead, countdown: CHECK_EVERY, aEnd: 0, keyEnd: 0 };
+  const cx: Context = { rules, budget, dead: rules.paths.dead, countdown: CHECK_EVERY, aEnd: 0, keyEnd: 0, rescans: 0 };
   const end = value(legacy, 0, candidate, 0, rules.paths.start, cx);
   return end >= 0 && skipWs(candidate, end) === candidate.length && skipWs(legacy, cx.aEnd) === legacy.length;
 }

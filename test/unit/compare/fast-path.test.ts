@@ -65,6 +65,14 @@ describe("spellings", () => {
     expect(fast(a, b, rules)).toBe(false);
   });
 
+  test("a difference deep down costs a bounded number of passes, not one per level", () => {
+    const deep = (leaf: string) => '{"a":'.repeat(5000) + leaf + "}".repeat(5000);
+    const t0 = performance.now();
+    expect(fast(deep("1"), deep("2"), rules)).toBe(false);
+    expect(fast(deep("1"), deep("1.0"), rules)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(100);
+  });
+
   test("repeated keys are left to the full diff (JSON.parse keeps the last)", () => {
     expect(fast('{"a":1}', '{"b":2,"a":2,"a":1}', rules)).toBe(false);
     expect(fullEqual('{"a":1}', '{"a":2,"a":1}', rules)).toBe(true);
