@@ -55,7 +55,7 @@ export class Metrics {
   });
   readonly configReloads = new client.Counter({
     name: "ficus_config_reloads_total",
-    help: "Configuration reloads, by result (success, failure).",
+    help: "Configuration reloads, by result: success, failure (invalid or empty; rejected) or refused (would remove too many routes).",
     labelNames: ["result"] as const,
     registers: [this.registry],
   });

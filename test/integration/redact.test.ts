@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { until } from "../helpers/wait.ts";
 
 let legacy: Upstream;
 let candidate: Upstream;
@@ -19,15 +20,6 @@ afterAll(async () => {
   await Promise.all([legacy?.stop(), candidate?.stop()]);
 });
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < end) {
-    await Bun.sleep(50);
-    v = await read();
-  }
-  return v;
-}
 
 test("no secret of a request reaches samples, the store, a recording, the access log or the application log", async () => {
   const dir = tempDir("ficus-redact-");

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Ficus, freePort, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { until } from "../helpers/wait.ts";
 
 interface RouteReport {
   route: string;
@@ -93,15 +94,6 @@ async function report(): Promise<Record<string, RouteReport>> {
   return Object.fromEntries(r.routes.map((x) => [x.route, x]));
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < end) {
-    await Bun.sleep(50);
-    v = await read();
-  }
-  return v;
-}
 
 describe("the client always gets legacy's answer", () => {
   test("equal answers are compared and matched; the candidate request carries X-Ficus-Shadow: 1", async () => {

@@ -8,6 +8,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Ficus, freePort, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { until } from "../helpers/wait.ts";
 
 let legacy: Upstream;
 let twin: Upstream;
@@ -26,15 +27,6 @@ interface RouteReport {
   matched: number;
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await read();
-  while (!ok(v) && Date.now() < end) {
-    await Bun.sleep(50);
-    v = await read();
-  }
-  return v;
-}
 
 const report = async (g: Ficus) => ((await (await fetch(`${g.admin}/admin/migrations`)).json()) as { routes: RouteReport[] }).routes[0] as RouteReport;
 const metrics = async (g: Ficus) => (await fetch(`${g.admin}/metrics`)).text();
