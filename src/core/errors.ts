@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   // --- client-facing (data plane) ---
   FICUS_ROUTE_NOT_FOUND: { status: 404, description: "No route matches the request's host, path, method and headers, and no default_route is configured." },
   FICUS_BAD_REQUEST: { status: 400, description: "The request is malformed (for example an absolute-form target the gateway does not serve)." },
-  FICUS_BODY_TOO_LARGE: { status: 413, description: "The request body exceeds the route's max_body." },
+  FICUS_BODY_TOO_LARGE: { status: 413, description: "The request body exceeds the route's max_body (on the admin API: the endpoint's own limit, e.g. 8 MiB for a batch of experiment results)." },
   FICUS_URI_TOO_LONG: { status: 414, description: "The request target exceeds limits.max_url_bytes." },
   FICUS_HEADERS_TOO_LARGE: { status: 431, description: "The request header section exceeds limits.max_header_bytes." },
   FICUS_UPSTREAM_UNREACHABLE: { status: 502, description: "No connection could be made to the upstream endpoint (refused, reset before a response, DNS failure)." },
