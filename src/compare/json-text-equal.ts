@@ -401,6 +401,8 @@ function objectByKey(a: string, ia: number, b: string, ib: number, st: State, cx
   const aEnd = ia;
   const nullOk = cx.rules.nullEqualsMissing;
   const seen = new Set<string>();
+  /** Legacy's keys the candidate has: `seen` also holds the candidate's own extra keys, so it cannot tell. */
+  let matched = 0;
   ib = ws(b, ib + 1);
   if (b.charCodeAt(ib) === CLOSE_OBJECT) ib++;
   else {
@@ -412,8 +414,10 @@ function objectByKey(a: string, ia: number, b: string, ib: number, st: State, cx
       if (b.charCodeAt(ib) !== COLON) return -1;
       const cs = advance(st, key, cx);
       const v = index.get(key);
-      if (v !== undefined) ib = member(a, v, b, ib + 1, cs, cx);
-      else {
+      if (v !== undefined) {
+        matched++;
+        ib = member(a, v, b, ib + 1, cs, cx);
+      } else {
         // A key legacy lacks: equal only when ignored, or null under null_equals_missing.
         const vb = ws(b, ib + 1);
         ib = skipJsonValue(b, vb);
@@ -427,7 +431,7 @@ function objectByKey(a: string, ia: number, b: string, ib: number, st: State, cx
       ib = ws(b, ib);
     }
   }
-  if (seen.size < index.size) {
+  if (matched < index.size) {
     for (const [key, v] of index) {
       if (seen.has(key)) continue;
       if (!(ignoredAt(advance(st, key, cx)) || (nullOk && isNull(a, v, skipJsonValue(a, v))))) return -1;

@@ -78,6 +78,13 @@ describe("spellings", () => {
     expect(fullEqual('{"a":1}', '{"a":2,"a":1}', rules)).toBe(true);
   });
 
+  test("regression (found by the property test on CI): a legacy key the candidate lacks is not hidden by a null extra key of the candidate", () => {
+    const r = compileRules({ null_equals_missing: true });
+    expect(fast('{"":[]}', '{" ":null}', r)).toBe(false);
+    expect(fullEqual('{"":[]}', '{" ":null}', r)).toBe(false);
+    expect(fast('{"a":1,"b":null}', '{"a":1,"c":null}', r)).toBe(true);
+  });
+
   test("rules: ignored and null-equals-missing keys, keyed arrays, tolerance", () => {
     const r = compileRules({ ignore: ["$.meta"], null_equals_missing: true, arrays: { "$.items": { key: "id" } }, numbers: { abs: 0.01 } });
     expect(fast('{"meta":1,"x":null,"items":[{"id":1},{"id":2}],"n":1.001}', '{"items":[{"id":2},{"id":1}],"n":1,"y":null,"big":[1,2,3,4,5,6,7,8,9,10]}', r)).toBe(false);
