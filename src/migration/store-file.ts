@@ -21,7 +21,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 
-/** What the store tells its owner about its file (the recorder logs and counts these). */
+/** What the store tells its owner about its file (the results writer logs and counts these). */
 export type StoreFileNotice =
   /** The path no longer names the open file: nothing is there, or another file is. Once per incident. */
   | { readonly kind: "lost"; readonly found: "nothing" | "another file" }

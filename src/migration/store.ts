@@ -369,7 +369,7 @@ export class SqliteStore implements ResultsStore {
     return this.file?.lost ?? false;
   }
 
-  /** Checks that the path still names the open file, putting it back if not (one stat; the recorder calls it each flush interval). */
+  /** Checks that the path still names the open file, putting it back if not (one stat; the results writer calls it each flush interval). */
   verify(): void {
     this.file?.verify(true);
   }

@@ -14,7 +14,7 @@ import { Proxy, type WebSocketData } from "../proxy/forward.ts";
 import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import { websocketHandlers } from "../proxy/websocket.ts";
-import type { ResultsRecorder } from "../migration/recorder.ts";
+import type { ResultsWriter } from "../migration/results-writer.ts";
 import { Redactor } from "../migration/redact.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import type { ControlRow } from "../migration/store.ts";
@@ -56,8 +56,8 @@ export class Gateway {
    * Shadow/canary results of this process, flushed to the store. Created (and the migration code
    * loaded) only once a route has a candidate, so plain proxying pays nothing for it.
    */
-  recorder: ResultsRecorder | undefined;
-  private migrationLoading: Promise<ResultsRecorder> | undefined;
+  resultsWriter: ResultsWriter | undefined;
+  private migrationLoading: Promise<ResultsWriter> | undefined;
   private controlTimer: ReturnType<typeof setInterval> | undefined;
   /** Whether the migration store could be read at the last poll (stages stay as last known when not). */
   storeUp = true;
@@ -93,23 +93,23 @@ export class Gateway {
   }
 
   /** Loads the migration code and starts recording (once); the proxy mirrors from then on. */
-  migration(): Promise<ResultsRecorder> {
+  migration(): Promise<ResultsWriter> {
     this.migrationLoading ??= (async () => {
-      const [{ ResultsRecorder }, { Shadow }] = await Promise.all([import("../migration/recorder.ts"), import("../migration/shadow.ts")]);
-      const recorder = new ResultsRecorder(this.loaded.config.store, this.metrics, this.logger);
-      recorder.onFlush = async (store) => {
+      const [{ ResultsWriter }, { Shadow }] = await Promise.all([import("../migration/results-writer.ts"), import("../migration/shadow.ts")]);
+      const writer = new ResultsWriter(this.loaded.config.store, this.metrics, this.logger);
+      writer.onFlush = async (store) => {
         // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
         for (const r of this.proxy.table.routes) {
           if (r.live.stage === "shadow" || r.live.stage === "canary") r.shadow.noise = new Set((await store.noise(r.name, r.shadow.config.noise)).map((e) => e.path));
         }
       };
-      this.recorder = recorder;
-      this.proxy.shadow = new Shadow(recorder.buffer, this.metrics, this.logger);
+      this.resultsWriter = writer;
+      this.proxy.shadow = new Shadow(writer.buffer, this.metrics, this.logger);
       // Commands (promote, rollback, …) arrive through the shared store: obey them within 200 ms.
       this.controlTimer = setInterval(() => void this.pollControl(), 200);
       this.controlTimer.unref?.();
       await this.pollControl();
-      return recorder;
+      return writer;
     })();
     return this.migrationLoading;
   }
@@ -189,11 +189,11 @@ export class Gateway {
   /** Applies the runtime stage/percentage of each route with a candidate (or the file's, when stale). */
   /** Reads the runtime state of routes from the store and applies it (never overlapping, never throwing). */
   async pollControl(): Promise<void> {
-    const recorder = this.recorder;
-    if (!recorder || this.polling) return;
+    const writer = this.resultsWriter;
+    if (!writer || this.polling) return;
     this.polling = true;
     try {
-      this.lastRows = await recorder.open().controlRows();
+      this.lastRows = await writer.open().controlRows();
     } catch (err) {
       // Log the change, not every 200 ms poll.
       if (this.storeUp) this.logger.error("cannot read the migration store; keeping the last known stages", { error: err });
@@ -206,7 +206,7 @@ export class Gateway {
     if (!this.storeUp) this.logger.info("migration store readable again");
     this.storeUp = true;
     // Readable is not enough: results must reach it too (not full, not deleted, not in memory).
-    this.metrics.storeUp.set(recorder.healthy ? 1 : 0);
+    this.metrics.storeUp.set(writer.healthy ? 1 : 0);
     this.applyControl(this.proxy.table);
   }
 
@@ -290,7 +290,7 @@ export class Gateway {
     server.stop(true);
     this.proxy.close();
     if (this.controlTimer) clearInterval(this.controlTimer);
-    await this.recorder?.close();
+    await this.resultsWriter?.close();
     await this.traffic?.close();
     this.accessLog.close();
     await this.tracer?.shutdown().catch(() => {});

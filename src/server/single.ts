@@ -69,9 +69,9 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
         routes: async () => gateway.routes(),
         reload: async (force) => reload(force),
         migrations: async () => {
-          const recorder = await gateway.migration();
-          await recorder.flush();
-          return { config: gateway.config.config, store: recorder.open() };
+          const writer = await gateway.migration();
+          await writer.flush();
+          return { config: gateway.config.config, store: writer.open() };
         },
         recorded: (events) => {
           for (const e of events) recordEvent(e, gateway.metrics, logger);
@@ -89,10 +89,10 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
   // Automatic promotion and rollback on the gates (routes with a candidate and canary.auto).
   stopController = startController(
     async () => {
-      const recorder = gateway.recorder;
-      if (!recorder) return undefined;
-      await recorder.flush();
-      return { config: gateway.config.config, store: recorder.open() };
+      const writer = gateway.resultsWriter;
+      if (!writer) return undefined;
+      await writer.flush();
+      return { config: gateway.config.config, store: writer.open() };
     },
     (e) => {
       recordEvent(e, gateway.metrics, logger);

@@ -13,7 +13,7 @@ import type { ConfigSource } from "../config/source.ts";
 import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
-import type { ResultsRecorder } from "../migration/recorder.ts";
+import type { ResultsWriter } from "../migration/results-writer.ts";
 import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
@@ -37,9 +37,9 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   logger.setLevel(loaded.config.log.level);
   const metrics = new Metrics();
   // The supervisor only reads results (workers write them); loaded on first use.
-  let resultsLoading: Promise<ResultsRecorder> | undefined;
+  let resultsLoading: Promise<ResultsWriter> | undefined;
   const results = () => {
-    resultsLoading ??= import("../migration/recorder.ts").then(({ ResultsRecorder }) => new ResultsRecorder(loaded.config.store, metrics, logger));
+    resultsLoading ??= import("../migration/results-writer.ts").then(({ ResultsWriter }) => new ResultsWriter(loaded.config.store, metrics, logger));
     return resultsLoading;
   };
   const slots: WorkerSlot[] = Array.from({ length: workers }, (_, index) => ({ index, proc: undefined, ready: false, restarts: 0 }));

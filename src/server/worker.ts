@@ -71,7 +71,7 @@ export async function runWorker(logger: Logger): Promise<void> {
         return;
       }
       case "flush":
-        await gateway?.recorder?.flush();
+        await gateway?.resultsWriter?.flush();
         send({ t: "reply", id: m.id, data: true });
         return;
       case "shutdown":

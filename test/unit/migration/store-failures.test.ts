@@ -13,12 +13,12 @@ import { join } from "node:path";
 import type { FicusConfig } from "../../../src/config/schema.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { Metrics } from "../../../src/observability/metrics.ts";
-import { capPending, mergeDeltas, ResultsRecorder, retryableReason } from "../../../src/migration/recorder.ts";
+import { capPending, mergeDeltas, ResultsWriter, retryableReason } from "../../../src/migration/results-writer.ts";
 import { ResultsBuffer, type RouteDelta } from "../../../src/migration/results.ts";
 import { SqliteStore } from "../../../src/migration/store.ts";
 import { tempDir } from "../../helpers/processes.ts";
 
-const recorders: ResultsRecorder[] = [];
+const recorders: ResultsWriter[] = [];
 afterEach(async () => {
   for (const r of recorders.splice(0)) await r.close();
 });
@@ -29,7 +29,7 @@ function recorder(path: string) {
   const metrics = new Metrics({ defaultMetrics: false });
   // A flush interval far away: the test flushes by hand.
   const settings = { path, schema: "ficus", affects_readiness: false, samples_per_signature: 2, retention: 7 * 86_400_000, flush_interval: 600_000 } as FicusConfig["store"];
-  const rec = new ResultsRecorder(settings, metrics, logger);
+  const rec = new ResultsWriter(settings, metrics, logger);
   recorders.push(rec);
   return { rec, logs, metrics };
 }

@@ -105,7 +105,7 @@ export function capPending(deltas: Map<string, RouteDelta>, maxSignatures: numbe
   return { signatures: droppedSigs, paths: droppedPaths };
 }
 
-export class ResultsRecorder {
+export class ResultsWriter {
   readonly buffer: ResultsBuffer;
   private store: ResultsStore | undefined;
   private readonly timer: ReturnType<typeof setInterval>;
