@@ -56,7 +56,7 @@ export interface ProxyOptions {
 }
 
 /** Everything one request carries from start to its log line. */
-interface Exchange {
+interface RequestState {
   readonly start: number;
   readonly requestId: string;
   readonly method: string;
@@ -85,7 +85,7 @@ interface Exchange {
   release: ((keepTotal?: boolean) => void) | undefined;
 }
 
-function releaseEndpoint(ex: Exchange): void {
+function releaseEndpoint(ex: RequestState): void {
   if (!ex.endpointHeld) return;
   ex.endpointHeld = false;
   (ex.endpoint as Endpoint).inflight--;
@@ -172,11 +172,11 @@ export class Proxy {
    * in-flight count, the endpoint's outstanding count, timers, abort links.
    */
   handle = (req: Request, server: Server<unknown>): Promise<Response | undefined> => {
-    const holder: { ex: Exchange | undefined } = { ex: undefined };
+    const holder: { ex: RequestState | undefined } = { ex: undefined };
     return this.serve(req, server, holder).catch((err: unknown) => this.internalError(holder.ex, err));
   };
 
-  private internalError(ex: Exchange | undefined, err: unknown): Response {
+  private internalError(ex: RequestState | undefined, err: unknown): Response {
     const message = err instanceof Error ? err.message : String(err);
     this.opts.logger.error("request failed inside the gateway", { code: "FICUS_INTERNAL", request_id: ex?.requestId ?? "", route: ex?.route?.name, error: message });
     if (ex === undefined) return errorResponse("FICUS_INTERNAL", "the gateway failed to handle the request", "");
@@ -186,7 +186,7 @@ export class Proxy {
     return this.reject(ex, "FICUS_INTERNAL", "the gateway failed to handle the request; the log line with this request_id has the detail");
   }
 
-  private async serve(req: Request, server: Server<unknown>, holder: { ex: Exchange | undefined }): Promise<Response | undefined> {
+  private async serve(req: Request, server: Server<unknown>, holder: { ex: RequestState | undefined }): Promise<Response | undefined> {
     const start = performance.now();
     const table = this.table;
     const url = req.url;
@@ -199,7 +199,7 @@ export class Proxy {
     const method = req.method;
     const requestId = requestIdFrom(headers.get("x-request-id"));
     const client = server.requestIP(req)?.address ?? "";
-    const ex: Exchange = {
+    const ex: RequestState = {
       start,
       requestId,
       method,
@@ -429,7 +429,7 @@ export class Proxy {
    *  - unsized (chunked, SSE, close-delimited): forwarded chunk by chunk as it arrives, through a reader
    *    that counts bytes, enforces the idle timeout and accounts the exchange when the body ends.
    */
-  private async respond(ex: Exchange, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: (keepTotal?: boolean) => void): Promise<Response> {
+  private async respond(ex: RequestState, req: Request, server: Server<unknown>, res: Response, route: RuntimeRoute, ctl: AbortHandle, cleanup: (keepTotal?: boolean) => void): Promise<Response> {
     const ep = ex.endpoint as Endpoint;
     const status = res.status;
     // The comparison sees legacy's headers as legacy sent them, before the route's response ops.
@@ -570,7 +570,7 @@ export class Proxy {
   }
 
   private upgrade(
-    ex: Exchange,
+    ex: RequestState,
     req: Request,
     server: Server<unknown>,
     route: RuntimeRoute,
@@ -605,7 +605,7 @@ export class Proxy {
     return this.reject(ex, "FICUS_BAD_REQUEST", "invalid WebSocket upgrade request");
   }
 
-  private reject(ex: Exchange, code: ErrorCode, message: string, extra?: Record<string, string>): Response {
+  private reject(ex: RequestState, code: ErrorCode, message: string, extra?: Record<string, string>): Response {
     ex.shadow?.skip("legacy_failed");
     const res = errorResponse(code, message, ex.requestId, extra);
     ex.status = res.status;
@@ -614,7 +614,7 @@ export class Proxy {
     return res;
   }
 
-  private clientGone(ex: Exchange): Response {
+  private clientGone(ex: RequestState): Response {
     ex.shadow?.skip("legacy_failed");
     ex.status = 499;
     this.finish(ex);
@@ -622,7 +622,7 @@ export class Proxy {
   }
 
   /** Records metrics, the access log line and the span; exactly once per request. */
-  private finish(ex: Exchange): void {
+  private finish(ex: RequestState): void {
     if (ex.done) return;
     ex.done = true;
     // A recorded request that ended without a whole response (errors, client gone): counted, not written.
