@@ -272,14 +272,40 @@ function fieldLine(buf: Uint8Array, start: number, a: number, z: number, p: Head
   i++;
   while (i < z && (buf[i] === SP || buf[i] === HTAB)) i++;
   const v0 = i;
-  let v1 = i;
-  for (; i < z; i++) {
-    const c = buf[i]!;
-    if (c > SP && c !== 0x7f) v1 = i + 1;
-    else if (c !== SP && c !== HTAB) return fail(mode, "bad_field_value");
-  }
+  while (i < z && FIELD_VALUE[buf[i]!] === 1) i++;
+  if (i < z) return fail(mode, "bad_field_value");
+  let v1 = z;
+  while (v1 > v0 && (buf[v1 - 1] === SP || buf[v1 - 1] === HTAB)) v1--;
   p.fields.push(a - start, nameEnd - start, v0 - start, v1 - start);
   return undefined;
+}
+
+const FAST_NO = -1;
+
+/**
+ * The common case of a field line, in one pass: a complete, valid line (or
+ * the empty line) at `a`. Returns the index after its LF, after recording
+ * the field, or FAST_NO when anything is unusual — the careful path then
+ * judges the line with the checks in their defined order. On success both
+ * paths give the same result.
+ */
+function fastFieldLine(buf: Uint8Array, start: number, a: number, windowEnd: number, p: HeadProgress, limits: HeadLimits): number {
+  // The CR may lie at most maxHeaderLine bytes after `a`, and its LF inside the window.
+  const crMax = a + limits.maxHeaderLine < windowEnd - 2 ? a + limits.maxHeaderLine : windowEnd - 2;
+  const bound = crMax + 1;
+  let i = a;
+  while (i < bound && TCHAR[buf[i]!] === 1) i++;
+  if (i === a || i >= bound || buf[i] !== COLON || p.fields.length >= limits.maxHeaders * 4) return FAST_NO;
+  const nameEnd = i++;
+  while (i < bound && (buf[i] === SP || buf[i] === HTAB)) i++;
+  const v0 = i;
+  let c = 0;
+  while (i < bound && (((c = buf[i]!) > 0x1f && c !== 0x7f) || c === HTAB)) i++;
+  if (i >= bound || c !== CR || buf[i + 1] !== LF) return FAST_NO;
+  let v1 = i;
+  while (v1 > v0 && (buf[v1 - 1] === SP || buf[v1 - 1] === HTAB)) v1--;
+  p.fields.push(a - start, nameEnd - start, v0 - start, v1 - start);
+  return i + 2;
 }
 
 /**
@@ -292,6 +318,14 @@ function scan(buf: Uint8Array, start: number, end: number, limits: HeadLimits, p
   let lineStart = start + p.line;
   let from = start + p.scanned;
   for (;;) {
+    if (p.started) {
+      if (buf[lineStart] === CR && lineStart + 1 < windowEnd && buf[lineStart + 1] === LF) return lineStart + 2;
+      const next = fastFieldLine(buf, start, lineStart, windowEnd, p, limits);
+      if (next !== FAST_NO) {
+        lineStart = from = next;
+        continue;
+      }
+    }
     const firstLine = !p.started;
     const checkMethod = firstLine && mode === REQUEST && !p.methodDone;
     const lineLimit = firstLine ? limits.maxRequestLine : limits.maxHeaderLine;
@@ -344,9 +378,10 @@ function lineTooLong(mode: Mode, firstLine: boolean): HeadError {
 }
 
 function fieldStrings(text: string, offsets: number[]): string[] {
-  const out: string[] = [];
-  for (let k = 0; k < offsets.length; k += 4) {
-    out.push(text.slice(offsets[k]!, offsets[k + 1]!), text.slice(offsets[k + 2]!, offsets[k + 3]!));
+  const out = new Array<string>(offsets.length >> 1);
+  for (let k = 0, j = 0; k < offsets.length; k += 4, j += 2) {
+    out[j] = text.slice(offsets[k]!, offsets[k + 1]!);
+    out[j + 1] = text.slice(offsets[k + 2]!, offsets[k + 3]!);
   }
   return out;
 }

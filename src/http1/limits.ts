@@ -61,9 +61,10 @@ function check(name: string, value: number, max: number): void {
 export function headLimits(overrides: Partial<HeadLimits> = {}): Readonly<HeadLimits> {
   const l = { ...DEFAULT_HEAD_LIMITS, ...overrides };
   check("maxHead", l.maxHead, MAX_HEAD_BYTES);
-  check("maxRequestLine", l.maxRequestLine, l.maxHead);
-  check("maxHeaderLine", l.maxHeaderLine, l.maxHead);
-  check("maxHeaders", l.maxHeaders, l.maxHead);
+  // A line limit above maxHead is allowed: maxHead bounds the line anyway.
+  check("maxRequestLine", l.maxRequestLine, MAX_HEAD_BYTES);
+  check("maxHeaderLine", l.maxHeaderLine, MAX_HEAD_BYTES);
+  check("maxHeaders", l.maxHeaders, MAX_HEAD_BYTES);
   return Object.freeze(l);
 }
 
@@ -73,7 +74,7 @@ export function chunkedLimits(overrides: Partial<ChunkedLimits> = {}): Readonly<
   check("maxExtension", l.maxExtension, MAX_HEAD_BYTES);
   check("maxExtensionTotal", l.maxExtensionTotal, Number.MAX_SAFE_INTEGER);
   check("maxTrailerSection", l.maxTrailerSection, MAX_HEAD_BYTES);
-  check("maxTrailerLine", l.maxTrailerLine, l.maxTrailerSection);
-  check("maxTrailers", l.maxTrailers, l.maxTrailerSection);
+  check("maxTrailerLine", l.maxTrailerLine, MAX_HEAD_BYTES);
+  check("maxTrailers", l.maxTrailers, MAX_HEAD_BYTES);
   return Object.freeze(l);
 }
