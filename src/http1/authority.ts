@@ -128,8 +128,9 @@ function isHttpScheme(s: string, colon: number): boolean {
  * before decoding; this sees the others:
  * - asterisk-form "*" only for OPTIONS;
  * - authority-form (host:port) only, and always, for CONNECT;
- * - absolute-form "scheme:…"; for http and https an authority with a
- *   non-empty host and no userinfo (RFC 9110 §4.2.1, §4.2.4).
+ * - absolute-form, for the http and https schemes only (what a gateway can
+ *   serve; RFC 9110 §7.4), with an authority holding a non-empty host and no
+ *   userinfo (RFC 9110 §4.2.1, §4.2.4).
  */
 export function targetProblem(method: string, target: string): string | undefined {
   if (method === "CONNECT") {
@@ -139,8 +140,8 @@ export function targetProblem(method: string, target: string): string | undefine
   if (target.charCodeAt(0) === 0x2f) return undefined;
   if (target === "*") return method === "OPTIONS" ? undefined : "asterisk-form (*) is only for OPTIONS";
   const colon = schemeEnd(target);
-  if (colon < 0) return "is neither origin-form (/path), absolute-form (scheme:…), authority-form (CONNECT) nor *";
-  if (!isHttpScheme(target, colon)) return undefined;
+  if (colon < 0) return "is neither origin-form (/path), absolute-form (http://…), authority-form (CONNECT) nor *";
+  if (!isHttpScheme(target, colon)) return "is absolute-form with a scheme other than http or https";
   const auth = absoluteAuthority(target);
   if (auth === undefined) return "is an http(s) URI without an authority (//host)";
   const p = hostProblem(target.slice(auth.start, auth.end), true, false);

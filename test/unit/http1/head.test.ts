@@ -35,7 +35,7 @@ const requests: RequestCase[] = [
   ["authority-form for CONNECT", "CONNECT example.com:443 HTTP/1.1", { target: "example.com:443" }],
   ["CONNECT to an IPv6 literal", "CONNECT [::1]:8443 HTTP/1.1", { target: "[::1]:8443" }],
   ["absolute-form", "GET http://example.com:8080/p?q HTTP/1.1", { target: "http://example.com:8080/p?q" }],
-  ["absolute-form, other scheme", "GET urn:isbn:123 HTTP/1.1", { target: "urn:isbn:123" }],
+  ["absolute-form, https in any case", "GET HTTPS://example.com HTTP/1.1", { target: "HTTPS://example.com" }],
   // request line
   ["empty method (leading SP)", " GET / HTTP/1.1", [400, "bad_method"]],
   ["tab after method", "GET\t/ HTTP/1.1", [400, "bad_method"]],
@@ -59,6 +59,8 @@ const requests: RequestCase[] = [
   ["absolute-form with userinfo", "GET http://user:pw@example.com/ HTTP/1.1", [400, "bad_target"]],
   ["absolute-form with empty host", "GET http:///x HTTP/1.1", [400, "bad_target"]],
   ["absolute-form http without //", "GET http:example.com HTTP/1.1", [400, "bad_target"]],
+  ["absolute-form, other scheme", "GET urn:isbn:123 HTTP/1.1", [400, "bad_target"]],
+  ["absolute-form, ftp", "GET ftp://example.com/f HTTP/1.1", [400, "bad_target"]],
   ["lowercase HTTP-name", "GET / http/1.1", [400, "bad_version"]],
   ["version with extra digit", "GET / HTTP/1.10", [400, "bad_version"]],
   ["version without minor", "GET / HTTP/1", [400, "bad_version"]],

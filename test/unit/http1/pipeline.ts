@@ -31,8 +31,10 @@ export interface Verdict {
   messages: ReadMessage[];
   /** The first refusal: its code, status and where the refused message starts. */
   error: { code: string; status: number; at: number } | null;
-  /** The input ended inside a message. */
+  /** The input ended inside a message (for responses, a refusal instead: code "truncated"). */
   pending: boolean;
+  /** Where the input ended when pending: in a head or in a body. */
+  pendingIn: "head" | "body" | null;
   /** A message asked to close the connection and bytes followed it. */
   dataAfterClose: boolean;
 }
@@ -49,21 +51,28 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Only CRLF pairs from `pos` to the end: what a server skips between requests. */
+/** Only CRLF pairs from `pos` to the end (the last maybe cut after its CR): what a server skips between requests. */
 function onlyEmptyLines(bytes: Uint8Array, pos: number): boolean {
-  for (let i = pos; i < bytes.length; i += 2) if (bytes[i] !== 13 || bytes[i + 1] !== 10) return false;
+  for (let i = pos; i < bytes.length; i += 2) if (bytes[i] !== 13 || (i + 1 < bytes.length && bytes[i + 1] !== 10)) return false;
   return true;
+}
+
+/** Bytes after a message that closes the connection, other than stray CR and LF (which llhttp also ignores). */
+function dataAfter(bytes: Uint8Array, pos: number): boolean {
+  for (let i = pos; i < bytes.length; i++) if (bytes[i] !== 13 && bytes[i] !== 10) return true;
+  return false;
 }
 
 /** Reads requests from `bytes` as a server would. */
 export function readRequests(bytes: Uint8Array): Verdict {
-  const v: Verdict = { messages: [], error: null, pending: false, dataAfterClose: false };
+  const v: Verdict = { messages: [], error: null, pending: false, pendingIn: null, dataAfterClose: false };
   let pos = 0;
   while (pos < bytes.length) {
     const start = pos;
     const r = parseRequestHead(bytes, pos, bytes.length);
     if (r.kind === "incomplete") {
       v.pending = !onlyEmptyLines(bytes, pos);
+      v.pendingIn = v.pending ? "head" : null;
       return v;
     }
     if (r.kind === "error") {
@@ -101,11 +110,12 @@ export function readRequests(bytes: Uint8Array): Verdict {
       return v;
     }
     if (framing.kind === "length") {
+      msg.body = bytes.slice(pos, pos + framing.length);
       if (bytes.length - pos < framing.length) {
         v.pending = true;
+        v.pendingIn = "body";
         return v;
       }
-      msg.body = bytes.slice(pos, pos + framing.length);
       pos += framing.length;
     } else if (framing.kind === "chunked") {
       const d = new ChunkedDecoder();
@@ -117,13 +127,14 @@ export function readRequests(bytes: Uint8Array): Verdict {
       }
       if (!res.done) {
         v.pending = true;
+        v.pendingIn = "body";
         return v;
       }
       msg.fields.push(...(res.trailers ?? []));
       pos += res.consumed;
     }
     if (!conn.keepAlive) {
-      v.dataAfterClose = pos < bytes.length;
+      v.dataAfterClose = dataAfter(bytes, pos);
       return v;
     }
   }
@@ -132,13 +143,15 @@ export function readRequests(bytes: Uint8Array): Verdict {
 
 /** Reads responses to `method` requests from `bytes` as a client would, the stream ending where `bytes` does. */
 export function readResponses(bytes: Uint8Array, method: string): Verdict {
-  const v: Verdict = { messages: [], error: null, pending: false, dataAfterClose: false };
+  const v: Verdict = { messages: [], error: null, pending: false, pendingIn: null, dataAfterClose: false };
   let pos = 0;
   while (pos < bytes.length) {
     const start = pos;
     const r = parseResponseHead(bytes, pos, bytes.length);
     if (r.kind === "incomplete") {
-      v.pending = true;
+      if (!dataAfter(bytes, pos)) return v; // stray CR/LF at the end, as llhttp ignores
+      // The stream ends here: a response cut inside its head is refused.
+      v.error = { code: "truncated", status: 502, at: start };
       return v;
     }
     if (r.kind === "error") {
@@ -171,11 +184,11 @@ export function readResponses(bytes: Uint8Array, method: string): Verdict {
       return v;
     }
     if (framing.kind === "length") {
+      msg.body = bytes.slice(pos, pos + framing.length);
       if (bytes.length - pos < framing.length) {
-        v.pending = true;
+        v.error = { code: "truncated", status: 502, at: start };
         return v;
       }
-      msg.body = bytes.slice(pos, pos + framing.length);
       pos += framing.length;
     } else if (framing.kind === "chunked") {
       const d = new ChunkedDecoder();
@@ -186,14 +199,14 @@ export function readResponses(bytes: Uint8Array, method: string): Verdict {
         return v;
       }
       if (!res.done) {
-        v.pending = true;
+        v.error = { code: "truncated", status: 502, at: start };
         return v;
       }
       msg.fields.push(...(res.trailers ?? []));
       pos += res.consumed;
     }
     if (!msg.keepAlive) {
-      v.dataAfterClose = pos < bytes.length;
+      v.dataAfterClose = dataAfter(bytes, pos);
       return v;
     }
   }
