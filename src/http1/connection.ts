@@ -23,17 +23,26 @@ export interface ConnectionInfo {
 const EMPTY: readonly string[] = Object.freeze([]);
 const PERSISTENT_11: ConnectionInfo = Object.freeze({ keepAlive: true, options: EMPTY, upgrade: EMPTY });
 const CLOSING_10: ConnectionInfo = Object.freeze({ keepAlive: false, options: EMPTY, upgrade: EMPTY });
+const KEEP_ALIVE = Object.freeze(["keep-alive"]);
+const CLOSE = Object.freeze(["close"]);
+const KEEP_ALIVE_INFO: ConnectionInfo = Object.freeze({ keepAlive: true, options: KEEP_ALIVE, upgrade: EMPTY });
+const CLOSE_INFO: ConnectionInfo = Object.freeze({ keepAlive: false, options: CLOSE, upgrade: EMPTY });
 
 /** Connection semantics of a request or response head. */
 export function connectionInfo(head: RequestHead | ResponseHead): ConnectionInfo {
-  let any = false;
+  let count = 0;
+  let value = "";
   for (let i = 0; i < head.fields.length; i += 2) {
-    if (nameIs(head.fields[i]!, "connection")) {
-      any = true;
-      break;
+    const name = head.fields[i]!;
+    if (name.length === 10 && nameIs(name, "connection")) {
+      count++;
+      value = head.fields[i + 1]!;
     }
   }
-  if (!any) return head.version === 1 ? PERSISTENT_11 : CLOSING_10;
+  if (count === 0) return head.version === 1 ? PERSISTENT_11 : CLOSING_10;
+  // The common single values, without building lists.
+  if (count === 1 && nameIs(value, "close")) return CLOSE_INFO;
+  if (count === 1 && nameIs(value, "keep-alive")) return KEEP_ALIVE_INFO;
   const options = listTokens(head.fields, "connection");
   const close = options.includes("close");
   const keepAlive = !close && (head.version === 1 || options.includes("keep-alive"));

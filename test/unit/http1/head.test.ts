@@ -120,6 +120,13 @@ describe("request heads (RFC 9112 §2–3, §5)", () => {
     expect(r).toMatchObject({ kind: "ok", head: { method: "GET", fields: ["Host", "a"] }, next: b.length });
   });
 
+  test("a view with a byte offset decodes its own bytes, every byte one character", () => {
+    const backing = bytes("xxxxxGET /v HTTP/1.1\r\nX: \x80\x9f\xff\r\n\r\n");
+    const view = backing.subarray(5);
+    const r = parseRequestHead(view, 0, view.length);
+    expect(r).toMatchObject({ kind: "ok", head: { target: "/v", fields: ["X", "\x80\x9f\xff"] }, next: view.length });
+  });
+
   test("bytes past `end` are not read", () => {
     const b = bytes("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     expect(parseRequestHead(b, 0, b.length - 1).kind).toBe("incomplete");
