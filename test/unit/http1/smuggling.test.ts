@@ -16,7 +16,7 @@
 import { describe, expect, test } from "bun:test";
 import { connectionInfo } from "../../../src/http1/connection.ts";
 import { requestFraming, responseFraming } from "../../../src/http1/framing.ts";
-import { parseRequestHead, parseResponseHead } from "../../../src/http1/head.ts";
+import { type HeadProgress, parseRequestHead, parseResponseHead } from "../../../src/http1/head.ts";
 import { bytes, readRequests, readResponses, text, type Verdict } from "./pipeline.ts";
 
 type Expect = { refuse: [status: number, code: string] } | { messages: { target?: string; status?: number; framing: string; body: string }[] };
@@ -28,7 +28,6 @@ const H = "Host: a.test\r\n";
 const post = (fields: string, body: string) => `POST /x HTTP/1.1\r\n${H}${fields}\r\n${body}`;
 const NEXT = "GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n";
 const refuse = (status: number, code: string): Expect => ({ refuse: [status, code] });
-const one = (framing: string, body: string): Expect => ({ messages: [{ target: "/x", framing, body }] });
 const two = (framing: string, body: string): Expect => ({
   messages: [
     { target: "/x", framing, body },
@@ -156,7 +155,7 @@ function summary(v: Verdict): Expect {
 
 /** The same stream read as it would arrive one byte at a time: the head from an accumulating buffer. */
 function firstHeadBytewise(input: Uint8Array, response: boolean): unknown {
-  let progress;
+  let progress: HeadProgress | undefined;
   for (let end = 1; end <= input.length; end++) {
     const r = response ? parseResponseHead(input, 0, end, undefined, progress) : parseRequestHead(input, 0, end, undefined, progress);
     if (r.kind !== "incomplete") return r;
