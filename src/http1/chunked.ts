@@ -32,7 +32,11 @@ export interface ChunkedError {
 
 /** What one `push` did. */
 export interface ChunkedResult {
-  /** Bytes of the input taken; on `done`, bytes after them belong to the next message. */
+  /**
+   * Bytes of the input taken; on `done`, bytes after them belong to the next
+   * message. After an error it only says how far decoding got: the message,
+   * and the connection, are lost.
+   */
   consumed: number;
   /** Chunk data in this input, as views into it (valid while the caller keeps the input unchanged). */
   chunks: Uint8Array[];
