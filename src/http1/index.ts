@@ -52,3 +52,4 @@ export {
   type Wire,
   wireBytes,
 } from "./serialize.ts";
+export { intervalScheduler, type TickScheduler, Timer, TimerWheel, type TimerWheelOptions } from "./timers.ts";
