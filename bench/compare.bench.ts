@@ -3,6 +3,9 @@
  * A ~10 KB JSON response pair, as a shadowed API returns it: equal; with a
  * few real differences; under a typical rule set (with the differences, and
  * equal); and equal but one side gzip-coded. The medians are printed last.
+ * Last, once each: how long a hostile normalize pattern (the largest program
+ * accepted, every instruction alive on letters) holds the event loop under the
+ * default 50 ms budget.
  */
 import { gzipSync } from "node:zlib";
 import { bench, do_not_optimize, run } from "mitata";
@@ -48,3 +51,23 @@ const { benchmarks } = await run({ colors: false });
 // mitata prints the mean; the targets are medians.
 console.log("\np50:");
 for (const b of benchmarks) for (const r of b.runs) if (r.stats) console.log(`  ${(r.stats.p50 / 1000).toFixed(1).padStart(7)} µs  ${r.name}`);
+
+{
+  const hostile = compileRules({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
+  const uuid = compileRules({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
+  console.log("");
+  const pair = (count: number, length: number, s = "abcdefghij".repeat(length / 10)) =>
+    (["a", "b"] as const).map((end) => msg(JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ id: crypto.randomUUID(), i, s: `${s}${end}` })) }))) as [HttpMessage, HttpMessage];
+  for (const [name, rules, count, length] of [
+    ["[a-z]{1000}[0-9] on $..*", hostile, 200, 1000],
+    ["[a-z]{1000}[0-9] on $..*", hostile, 20, 10_000],
+    ["[a-z]{1000}[0-9] on $..*", hostile, 2, 60_000],
+    ["[a-z]{1000}[0-9] on $..*", hostile, 1, 200_000],
+    ["UUID on $..id", uuid, 200, 1000],
+  ] as const) {
+    const [a, b] = pair(count, length);
+    const t0 = performance.now();
+    const v = compareMessages(a, b, rules);
+    console.log(`normalize ${name}, ${count} differing strings of ${length} characters: ${(performance.now() - t0).toFixed(1)} ms, ${v.incomplete ? "incomplete" : v.equal ? "equal" : "different"}`);
+  }
+}

@@ -13,6 +13,8 @@ const CHECK_EVERY = 1024;
 export class Budget {
   private steps = 0;
   readonly deadline: number;
+  /** Why the comparison stopped, when `stop` said so (else the time ran out). */
+  stopReason: string | undefined;
 
   constructor(
     readonly ms: number,
@@ -29,6 +31,12 @@ export class Budget {
   /** Looks at the clock now (after a step that cannot be counted, such as a native parse). */
   check(): void {
     if (performance.now() > this.deadline) throw BUDGET_EXCEEDED;
+  }
+
+  /** Stops the comparison (its verdict incomplete) for a reason other than the clock: work that cannot fit the budget is not started. */
+  stop(reason: string): never {
+    this.stopReason = reason;
+    throw BUDGET_EXCEEDED;
   }
 
   /** Milliseconds left (Infinity for an unlimited budget). */

@@ -7,11 +7,12 @@
  * ordered array whose elements are only rearranged is one `order` difference.
  * The walk keeps one mutable path and formats it only for a difference.
  */
-import type { Budget } from "./budget.ts";
+import { BUDGET_EXCEEDED, type Budget } from "./budget.ts";
 import { canonicalNumber, decimalEquals, parseDecimal, withinTolerance } from "./decimal.ts";
 import { formatPath, KeyedSegment, type MatchState, type Segment } from "./json-path.ts";
 import { JsonNumber, type JsonValue, kindOf, numberText } from "./json-value.ts";
-import type { ArrayMode, CompiledRules, PathRule } from "./rules.ts";
+import { PAST_DEADLINE, TOO_LONG } from "./regex.ts";
+import { type ArrayMode, type CompiledRules, NORMALIZE_MAX_CHARS, NORMALIZE_MAX_RESULT, type NormalizeRule, type PathRule } from "./rules.ts";
 
 import { parseInstant, sameInstant } from "./timestamps.ts";
 
@@ -142,9 +143,10 @@ class Walker {
         if (r.kind === "ignore") return;
         if (r.kind === "array") arrayMode = r.array;
         else if (r.kind === "timestamp") timestamp = true;
-        else if (r.kind === "normalize") {
-          if (typeof a === "string") a = r.pattern.replaceAll(a, r.replace);
-          if (typeof b === "string") b = r.pattern.replaceAll(b, r.replace);
+        // Equal strings stay equal whatever a pattern does to them: only differing ones are run through it.
+        else if (r.kind === "normalize" && !(typeof a === "string" && a === b)) {
+          if (typeof a === "string") a = this.normalize(r, a);
+          if (typeof b === "string") b = this.normalize(r, b);
         }
       }
     }
@@ -178,6 +180,31 @@ class Walker {
       case "array":
         this.arrays(a as JsonValue[], b as JsonValue[], states, arrayMode ?? { mode: "ordered" });
     }
+  }
+
+  /**
+   * One normalize replacement, within the budget: a pattern is never started on
+   * a string over NORMALIZE_MAX_CHARS, nor when its worst-case cost exceeds the
+   * time left (a regex cannot be interrupted); a result growing past
+   * NORMALIZE_MAX_RESULT is abandoned; the clock is read after it. Each stops
+   * the comparison: its verdict is incomplete, never a guess.
+   */
+  private normalize(r: NormalizeRule, s: string): string {
+    if (s.length > NORMALIZE_MAX_CHARS) {
+      this.budget.stop(`${r.name} (${r.pattern.source}) was not applied at ${this.here()}: the string has ${s.length} characters, more than the ${NORMALIZE_MAX_CHARS} a pattern is run on`);
+    }
+    const cost = r.pattern.costMs(s.length);
+    const left = this.budget.remaining();
+    if (cost > left) {
+      this.budget.stop(
+        `the compare budget of ${this.budget.ms} ms ran out: ${r.name} at ${this.here()} could take up to ${Math.ceil(cost)} ms on a string of ${s.length} characters, and ${Math.max(0, Math.floor(left))} ms were left`,
+      );
+    }
+    const out = r.pattern.replaceWithin(s, r.replace, { maxLength: NORMALIZE_MAX_RESULT, deadline: this.budget.deadline });
+    if (out === TOO_LONG) this.budget.stop(`${r.name} (${r.pattern.source}) was not applied at ${this.here()}: its result would be longer than ${NORMALIZE_MAX_RESULT} characters`);
+    if (out === PAST_DEADLINE) throw BUDGET_EXCEEDED;
+    this.budget.check();
+    return out;
   }
 
   private objects(a: Record<string, JsonValue>, b: Record<string, JsonValue>, states: State): void {

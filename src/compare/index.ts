@@ -178,7 +178,7 @@ export function compareMessages(legacy: HttpMessage, candidate: HttpMessage, rul
     }
   } catch (err) {
     if (err !== BUDGET_EXCEEDED) throw err;
-    const reason = `the compare budget of ${budget.ms} ms ran out after ${Math.round(performance.now() - budget.start)} ms`;
+    const reason = budget.stopReason ?? `the compare budget of ${budget.ms} ms ran out after ${Math.round(performance.now() - budget.start)} ms`;
     return { equal: false, differences: sink.differences, truncated: sink.truncated, incomplete: true, reason };
   }
   return { equal: sink.differences.length === 0 && !sink.truncated, differences: sink.differences, truncated: sink.truncated, incomplete: false };

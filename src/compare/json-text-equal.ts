@@ -12,7 +12,7 @@
  * Written as plain functions passing cursors along: measured several times
  * faster on Bun than methods keeping the cursor in a field.
  */
-import type { Budget } from "./budget.ts";
+import { BUDGET_EXCEEDED, type Budget } from "./budget.ts";
 import { type DiffSink, diffJson, ignoredAt, numbersEqual, type State } from "./diff-json.ts";
 import { JsonNumber, parseJson } from "./json-value.ts";
 import type { CompiledRules } from "./rules.ts";
@@ -318,7 +318,15 @@ function ruled(a: string, ia: number, b: string, ib: number, st: State, cx: Cont
   const y = parseJson(b.slice(ib, eb));
   if (x === undefined || y === undefined) return -1;
   const sink: DiffSink = { differences: [], truncated: false };
-  diffJson(x, y, cx.rules, sink, cx.budget, st);
+  try {
+    diffJson(x, y, cx.rules, sink, cx.budget, st);
+  } catch (err) {
+    // A rule that stopped the comparison (a normalize pattern it could not afford) is left to the full
+    // diff, which stops there too and, knowing the path, names it.
+    if (err !== BUDGET_EXCEEDED || cx.budget.stopReason === undefined) throw err;
+    cx.budget.stopReason = undefined;
+    return -1;
+  }
   if (sink.differences.length > 0 || sink.truncated) return -1;
   cx.aEnd = ea;
   return eb;

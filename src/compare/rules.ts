@@ -97,7 +97,7 @@ export const compareRulesSchema = z
         }),
       )
       .default([])
-      .meta({ description: "Regex replacements applied to string values on both sides before comparing. Patterns use RE2 syntax (linear time; no backreferences or lookaround); the replacement may use $1, $<name>, $& and $$." }),
+      .meta({ description: "Regex replacements applied to string values on both sides before comparing (only where the two differ). Patterns use RE2 syntax (linear time; no backreferences or lookaround; at most 1,100 instructions once counted repetitions are expanded, so one {1000} fits and two do not); the replacement may use $1, $<name>, $& and $$. A string over 64 KiB, or one the pattern might not finish within the time left, is not normalized: the verdict is then incomplete." }),
     headers: z
       .strictObject({
         ignore: z.array(z.string()).default([]).meta({ description: "More headers not to compare (added to the defaults: date, server, x-request-id, content-length, …)." }),
@@ -118,7 +118,25 @@ export type PathRule =
   | { readonly kind: "ignore" }
   | { readonly kind: "array"; readonly array: ArrayMode }
   | { readonly kind: "timestamp" }
-  | { readonly kind: "normalize"; readonly pattern: UserRegex; readonly replace: string };
+  | NormalizeRule;
+
+/** A normalize rule; `name` (`normalize[2]`) is how a verdict names it. */
+export interface NormalizeRule {
+  readonly kind: "normalize";
+  readonly name: string;
+  readonly pattern: UserRegex;
+  readonly replace: string;
+}
+
+/**
+ * Strings longer than this are never run through a normalize pattern (matching
+ * costs up to the pattern's program size per character): where such a string
+ * would need it (the two sides differ), the verdict is incomplete.
+ */
+export const NORMALIZE_MAX_CHARS = 64 * 1024;
+
+/** A normalized string may grow to this many characters (`$'` in a replacement repeats the rest of the string per match); past it the verdict is incomplete. */
+export const NORMALIZE_MAX_RESULT = 1024 * 1024;
 
 export interface CompiledRules {
   readonly paths: PathSet<PathRule>;
@@ -149,7 +167,7 @@ export function compileRules(input: CompareRulesInput | CompareRulesConfig = {})
     entries.push([compileJsonPath(p), { kind: "array", array }]);
   }
   for (const p of r.timestamps) entries.push([compileJsonPath(p), { kind: "timestamp" }]);
-  for (const n of r.normalize) entries.push([compileJsonPath(n.path), { kind: "normalize", pattern: compileUserRegex(n.pattern), replace: n.replace }]);
+  r.normalize.forEach((n, i) => entries.push([compileJsonPath(n.path), { kind: "normalize", name: `normalize[${i}]`, pattern: compileUserRegex(n.pattern), replace: n.replace }]));
   return {
     paths: new PathSet(entries),
     absTol: tol(r.numbers.abs),

@@ -1,6 +1,7 @@
 /** The time budget: a comparison past it stops with an incomplete verdict, which callers count as neither match nor mismatch. */
 import { describe, expect, test } from "bun:test";
 import { compareDocuments, compareMessages, compareRulesSchema, compileRules, DEFAULT_BUDGET_MS, formatVerdict } from "../../../src/compare/index.ts";
+import { NORMALIZE_MAX_CHARS } from "../../../src/compare/rules.ts";
 import { judgeAA, judgePair } from "../../../src/migration/judge.ts";
 import { ResultsBuffer } from "../../../src/migration/results.ts";
 
@@ -71,5 +72,61 @@ describe("compare budget", () => {
     const v = compareMessages({ status: 200, headers: [["x-a", "1"]], body: enc.encode(A) }, { status: 201, headers: [["x-a", "2"]], body: enc.encode(B) }, compileRules({ budget: "1ms" }));
     expect(v.incomplete).toBe(true);
     expect(v.differences.map((d) => d.path)).toEqual(["status", "headers.x-a"]);
+  });
+});
+
+describe("normalize within the budget", () => {
+  // The largest pattern still accepted, every instruction alive on letters: ~25 µs per character.
+  const hostile = compileRules({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
+  const docs = (count: number, length: number) => {
+    const s = "abcdefghij".repeat(length / 10);
+    const doc = (end: string) => JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ i, s: `${s}${end}` })) });
+    return [doc("a"), doc("b")] as const;
+  };
+
+  test("regression: a costly pattern on many differing strings stops near the 50 ms budget (was 5 s for 20 strings of 10 KB)", () => {
+    for (const [count, length] of [
+      [200, 1000],
+      [20, 10_000],
+      [2, 60_000],
+    ] as const) {
+      const [a, b] = docs(count, length);
+      const t0 = performance.now();
+      const v = compareDocuments(a, b, hostile);
+      expect(performance.now() - t0).toBeLessThan(250);
+      expect(v.incomplete).toBe(true);
+      expect(v.reason).toMatch(/^the compare budget of 50 ms ran out: normalize\[0\] at \$\.items\[\d+\]\.s could take up to \d+ ms on a string of \d+ characters, and \d+ ms were left$/);
+    }
+  });
+
+  test("regression: a string over 64 KiB is not run through a pattern; the verdict says so (offline too)", () => {
+    const [a, b] = docs(1, 200_000);
+    const t0 = performance.now();
+    const v = compareDocuments(a, b, hostile, { budgetMs: Number.POSITIVE_INFINITY });
+    expect(performance.now() - t0).toBeLessThan(250);
+    expect(v).toMatchObject({ equal: false, incomplete: true });
+    expect(v.reason).toBe(`normalize[0] ([a-z]{1000}[0-9]) was not applied at $.items[0].s: the string has 200001 characters, more than the ${NORMALIZE_MAX_CHARS} a pattern is run on`);
+  });
+
+  test("equal strings are never run through a pattern, however long", () => {
+    const s = "abcdefghij".repeat(10_000);
+    const a = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ i, s })) });
+    const b = JSON.stringify({ items: Array.from({ length: 50 }, (_, i) => ({ s, i })) });
+    const t0 = performance.now();
+    expect(compareDocuments(a, b, hostile)).toMatchObject({ equal: true, incomplete: false });
+    expect(performance.now() - t0).toBeLessThan(250);
+  });
+
+  test("a replacement whose result would pass 1 Mi characters stops the comparison", () => {
+    const rules = compileRules({ normalize: [{ path: "$.s", pattern: "", replace: "$'" }] });
+    const v = compareDocuments(JSON.stringify({ s: "a".repeat(10_000) }), JSON.stringify({ s: "b".repeat(10_000) }), rules);
+    expect(v.incomplete).toBe(true);
+    expect(v.reason).toBe("normalize[0] () was not applied at $.s: its result would be longer than 1048576 characters");
+  });
+
+  test("cheap patterns on ordinary strings are unaffected", () => {
+    const rules = compileRules({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
+    const doc = () => JSON.stringify({ items: Array.from({ length: 500 }, (_, i) => ({ id: crypto.randomUUID(), n: i })) });
+    expect(compareDocuments(doc(), doc(), rules)).toMatchObject({ equal: true, incomplete: false });
   });
 });
