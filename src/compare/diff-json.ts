@@ -269,68 +269,124 @@ class Walker {
   }
 
   private unordered(a: JsonValue[], b: JsonValue[], states: State): void {
-    // Match equal elements as multisets (by canonical text), then pair what is left in order.
+    this.multiset(a, indices(a.length), b, indices(b.length), states, (i) => i, (j) => j);
+  }
+
+  /**
+   * Matches elements as multisets: equal ones (by canonical text) first; then,
+   * when few are left, pairs equal under the rules (an ignored or normalized
+   * field, a tolerance); then what is left in order, so a changed element shows
+   * its field-level differences. `segA` and `segB` name an element in paths.
+   */
+  private multiset(a: JsonValue[], ia: readonly number[], b: JsonValue[], ib: readonly number[], states: State, segA: (i: number) => Segment, segB: (j: number) => Segment): void {
     const pool = new Map<string, number[]>();
-    for (let j = 0; j < b.length; j++) {
+    for (const j of ib) {
       const c = canonical(b[j] as JsonValue);
       const list = pool.get(c);
       if (list) list.push(j);
       else pool.set(c, [j]);
     }
-    const usedB = new Uint8Array(b.length);
-    const unmatchedA: number[] = [];
-    for (let i = 0; i < a.length; i++) {
-      const list = pool.get(canonical(a[i] as JsonValue));
-      const j = list?.pop();
-      if (j === undefined) unmatchedA.push(i);
-      else usedB[j] = 1;
+    const used = new Set<number>();
+    let leftA: number[] = [];
+    for (const i of ia) {
+      const j = pool.get(canonical(a[i] as JsonValue))?.pop();
+      if (j === undefined) leftA.push(i);
+      else used.add(j);
     }
-    const unmatchedB: number[] = [];
-    for (let j = 0; j < b.length; j++) if (usedB[j] === 0) unmatchedB.push(j);
-    // Pair what is left in order, so a changed element shows its field-level differences.
-    const n = Math.min(unmatchedA.length, unmatchedB.length);
-    for (let k = 0; k < n; k++) this.element(a[unmatchedA[k] as number] as JsonValue, b[unmatchedB[k] as number] as JsonValue, states, unmatchedA[k] as number);
-    for (let k = n; k < unmatchedA.length; k++) this.lone(a[unmatchedA[k] as number] as JsonValue, undefined, states, unmatchedA[k] as number);
-    for (let k = n; k < unmatchedB.length; k++) this.lone(undefined, b[unmatchedB[k] as number] as JsonValue, states, unmatchedB[k] as number);
+    let leftB = ib.filter((j) => !used.has(j));
+    if (leftA.length > 0 && leftB.length > 0 && leftA.length * leftB.length <= MAX_RULED_PAIRINGS) {
+      const pairedB = new Set<number>();
+      leftA = leftA.filter((i) => {
+        const x = a[i] as JsonValue;
+        const st = this.child(states, segA(i));
+        const j = leftB.find((j) => !pairedB.has(j) && this.equalUnderRules(x, b[j] as JsonValue, st));
+        if (j === undefined) return true;
+        pairedB.add(j);
+        return false;
+      });
+      leftB = leftB.filter((j) => !pairedB.has(j));
+    }
+    const n = Math.min(leftA.length, leftB.length);
+    for (let k = 0; k < n; k++) this.element(a[leftA[k] as number] as JsonValue, b[leftB[k] as number] as JsonValue, states, segA(leftA[k] as number));
+    for (let k = n; k < leftA.length; k++) this.lone(a[leftA[k] as number] as JsonValue, undefined, states, segA(leftA[k] as number));
+    for (let k = n; k < leftB.length; k++) this.lone(undefined, b[leftB[k] as number] as JsonValue, states, segB(leftB[k] as number));
   }
 
+  /** True when two values compare equal under the rules (a trial walk; its differences are dropped). */
+  private equalUnderRules(x: JsonValue, y: JsonValue, st: State): boolean {
+    const trial: DiffSink = { differences: [], truncated: false };
+    new Walker(this.rules, trial, this.budget).walk(x, y, st);
+    return trial.differences.length === 0 && !trial.truncated;
+  }
+
+  /**
+   * Elements matched by the value of `field`, compared by JSON type and value
+   * (1 and "1" are different keys, as are true and "true"; 1 and 1.0 are one).
+   * Elements sharing a key are matched among themselves as a multiset;
+   * elements without the key are compared by position among themselves.
+   */
   private keyed(a: JsonValue[], b: JsonValue[], states: State, field: string): void {
     const keyOf = (v: JsonValue): string | undefined => {
       if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof JsonNumber || !Object.hasOwn(v, field)) return undefined;
-      const k = v[field] as JsonValue;
-      return typeof k === "string" ? k : canonical(k);
+      return canonical(v[field] as JsonValue);
     };
-    const display = (v: JsonValue): string => {
-      const k = (v as Record<string, JsonValue>)[field] as JsonValue;
-      return typeof k === "string" ? k : typeof k === "number" || k instanceof JsonNumber ? numberText(k) : canonical(k);
+    const segment = (v: JsonValue) => new KeyedSegment(field, keyText((v as Record<string, JsonValue>)[field] as JsonValue));
+    const group = (xs: JsonValue[], unkeyed: number[]) => {
+      const groups = new Map<string, number[]>();
+      xs.forEach((v, i) => {
+        const k = keyOf(v);
+        if (k === undefined) unkeyed.push(i);
+        else {
+          const list = groups.get(k);
+          if (list) list.push(i);
+          else groups.set(k, [i]);
+        }
+      });
+      return groups;
     };
-    const byKey = new Map<string, JsonValue>();
-    const unkeyedB: number[] = [];
-    b.forEach((v, j) => {
-      const k = keyOf(v);
-      if (k === undefined || byKey.has(k)) unkeyedB.push(j);
-      else byKey.set(k, v);
-    });
     const unkeyedA: number[] = [];
-    const seen = new Set<string>();
-    a.forEach((v, i) => {
-      const k = keyOf(v);
-      if (k === undefined || seen.has(k)) {
-        unkeyedA.push(i);
-        return;
-      }
-      seen.add(k);
-      const seg = new KeyedSegment(field, display(v));
-      if (byKey.has(k)) this.element(v, byKey.get(k) as JsonValue, states, seg);
-      else this.lone(v, undefined, states, seg);
-    });
-    for (const [k, v] of byKey) if (!seen.has(k)) this.lone(undefined, v, states, new KeyedSegment(field, display(v)));
-    // Elements without the key (or with a repeated one) are compared by position among themselves.
+    const unkeyedB: number[] = [];
+    const groupsA = group(a, unkeyedA);
+    const groupsB = group(b, unkeyedB);
+    for (const [k, ia] of groupsA) {
+      const ib = groupsB.get(k);
+      const seg = segment(a[ia[0] as number] as JsonValue);
+      if (ib === undefined) for (const i of ia) this.lone(a[i] as JsonValue, undefined, states, seg);
+      else if (ia.length === 1 && ib.length === 1) this.element(a[ia[0] as number] as JsonValue, b[ib[0] as number] as JsonValue, states, seg);
+      else this.multiset(a, ia, b, ib, states, () => seg, () => seg);
+    }
+    for (const [k, ib] of groupsB) if (!groupsA.has(k)) for (const j of ib) this.lone(undefined, b[j] as JsonValue, states, segment(b[j] as JsonValue));
     const n = Math.min(unkeyedA.length, unkeyedB.length);
     for (let i = 0; i < n; i++) this.element(a[unkeyedA[i] as number] as JsonValue, b[unkeyedB[i] as number] as JsonValue, states, unkeyedA[i] as number);
     for (let i = n; i < unkeyedA.length; i++) this.lone(a[unkeyedA[i] as number] as JsonValue, undefined, states, unkeyedA[i] as number);
     for (let i = n; i < unkeyedB.length; i++) this.lone(undefined, b[unkeyedB[i] as number] as JsonValue, states, unkeyedB[i] as number);
   }
+}
+
+/** At most this many trial comparisons pair the elements of a multiset left unmatched by their canonical text. */
+const MAX_RULED_PAIRINGS = 64;
+
+function indices(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** A string key that would read as another JSON value (1, true, null, "…", {…}, […]) or as nothing: shown quoted. */
+const AMBIGUOUS_KEY = /^(?:true|false|null|-?\d[\d.eE+-]*|["{[][\s\S]*|)$/;
+
+/** How a key value is shown in a path ($.items[id=7], $.items[id="7"] for the string "7"). */
+function keyText(k: JsonValue): string {
+  return typeof k === "string" && !AMBIGUOUS_KEY.test(k) ? k : jsonText(k);
+}
+
+/** JSON text with keys sorted and numbers as written. */
+function jsonText(v: JsonValue): string {
+  if (typeof v === "number" || v instanceof JsonNumber) return numberText(v);
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(jsonText).join(",")}]`;
+  return `{${Object.keys(v)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${jsonText(v[k] as JsonValue)}`)
+    .join(",")}}`;
 }
 
 function isPermutation(a: JsonValue[], b: JsonValue[]): boolean {

@@ -97,6 +97,16 @@ describe("arrays", () => {
     ["keyed: missing and extra elements", '{"items":[{"id":1},{"id":2}]}', '{"items":[{"id":2},{"id":3}]}', { arrays: { "$.items": { key: "id" } } }, [{ path: "$.items[id=1]", kind: "missing" }, { path: "$.items[id=3]", kind: "extra" }]],
     ["keyed: string keys", '{"u":[{"k":"a","v":1}]}', '{"u":[{"k":"a","v":2}]}', { arrays: { "$.u": { key: "k" } } }, [{ path: "$.u[k=a].v", kind: "value" }]],
     ["keyed: rules apply inside keyed elements", '{"items":[{"id":1,"t":"x"}]}', '{"items":[{"id":1,"t":"y"}]}', { arrays: { "$.items": { key: "id" } }, ignore: ["$.items[*].t"] }, []],
+    ["regression: keyed, duplicate keys are matched as a multiset", '[{"id":1,"v":1},{"id":1,"v":2}]', '[{"id":1,"v":2},{"id":1,"v":1}]', { arrays: { $: { key: "id" } } }, []],
+    ["keyed: a changed duplicate is reported by its key", '[{"id":1,"v":1},{"id":1,"v":2}]', '[{"id":1,"v":2},{"id":1,"v":3}]', { arrays: { $: { key: "id" } } }, [{ path: "$[id=1].v", kind: "value", legacy: 1, candidate: 3 }]],
+    ["keyed: one more duplicate is extra", '[{"id":1,"v":1}]', '[{"id":1,"v":1},{"id":1,"v":1}]', { arrays: { $: { key: "id" } } }, [{ path: "$[id=1]", kind: "extra" }]],
+    ["keyed: duplicates equal under the rules", '[{"id":1,"v":1,"t":"a"},{"id":1,"v":2,"t":"b"}]', '[{"id":1,"v":2,"t":"c"},{"id":1,"v":1,"t":"d"}]', { arrays: { $: { key: "id" } }, ignore: ["$[*].t"] }, []],
+    ["regression: keyed, 1 and \"1\" are different keys", '[{"id":1}]', '[{"id":"1"}]', { arrays: { $: { key: "id" } } }, [{ path: "$[id=1]", kind: "missing" }, { path: '$[id="1"]', kind: "extra" }]],
+    ["regression: keyed, true and \"true\" are different keys (were matched as one)", '[{"id":true,"v":1}]', '[{"id":"true","v":1}]', { arrays: { $: { key: "id" } } }, [{ path: "$[id=true]", kind: "missing" }, { path: '$[id="true"]', kind: "extra" }]],
+    ["keyed: null and \"null\" are different keys", '[{"id":null}]', '[{"id":"null"}]', { arrays: { $: { key: "id" } } }, [{ path: "$[id=null]", kind: "missing" }, { path: '$[id="null"]', kind: "extra" }]],
+    ["keyed: 1 and 1.0 are one key (numbers by value)", '[{"id":1,"v":1}]', '[{"id":1.0,"v":1}]', { arrays: { $: { key: "id" } } }, []],
+    ["keyed: object keys by value", '[{"id":{"a":1,"b":2},"v":1}]', '[{"id":{"b":2,"a":1},"v":2}]', { arrays: { $: { key: "id" } } }, [{ path: '$[id={"a":1,"b":2}].v', kind: "value" }]],
+    ["unordered: elements equal under the rules are matched", '{"a":[{"k":1,"t":1},{"k":2,"t":2}]}', '{"a":[{"k":2,"t":9},{"k":1,"t":8}]}', { arrays: { "$.a": "unordered" }, ignore: ["$.a[*].t"] }, []],
     ["nested array rule via ..", '{"a":{"b":{"tags":[1,2]}}}', '{"a":{"b":{"tags":[2,1]}}}', { arrays: { "$..tags": "unordered" } }, []],
   ]);
 });
@@ -215,6 +225,16 @@ describe("properties", () => {
       fc.property(fc.array(json, { maxLength: 8 }), fc.integer(), (arr, seed) => {
         const perm = [...arr].map((x, i) => [((i + 1) * 2654435761 + seed) % 1000, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
         return compareDocuments(JSON.stringify({ a: arr }), JSON.stringify({ a: perm }), compileRules({ arrays: { "$.a": "unordered" } })).equal;
+      }),
+    );
+  });
+
+  test("keyed arrays: any permutation is equal, repeated keys included", () => {
+    const element = fc.record({ id: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom("0", "1", "true"), fc.boolean()), v: json });
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 10 }), fc.integer(), (arr, seed) => {
+        const perm = [...arr].map((x, i) => [((i + 1) * 2654435761 + seed) % 1000, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+        return compareDocuments(JSON.stringify(arr), JSON.stringify(perm), compileRules({ arrays: { $: { key: "id" } } })).equal;
       }),
     );
   });
