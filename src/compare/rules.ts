@@ -29,7 +29,12 @@ const regex = z.string().superRefine((p, ctx) => {
   }
 });
 
-const tolerance = z.number().min(0);
+/** A tolerance: a finite number ≥ 0 (YAML's `.inf` or `.nan` is named as such, not as "expected number, got number"). */
+const tolerance = z.preprocess((v, ctx) => {
+  if (typeof v !== "number" || Number.isFinite(v)) return v;
+  ctx.addIssue({ code: "custom", message: `must be a finite number (0 or more), got ${String(v)}` });
+  return 0;
+}, z.number().min(0));
 
 /** The default time a comparison may take. */
 export const DEFAULT_BUDGET_MS = 50;

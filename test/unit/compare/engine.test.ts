@@ -1,7 +1,10 @@
 /** The compare engine, table-driven: each rule with many cases, plus the invariants as property tests. */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { type CompareRulesInput, compareDocuments, compileRules, type Difference } from "../../../src/compare/index.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CompareRulesInput, compareDocuments, compareRulesSchema, compileRules, type Difference, loadRulesFile } from "../../../src/compare/index.ts";
 
 type Case = [name: string, legacy: string, candidate: string, rules: CompareRulesInput, want: Partial<Difference>[]];
 
@@ -285,5 +288,32 @@ describe("regressions", () => {
   test("hex such as a UUID inside a string does not look like a huge exponent", () => {
     const v = compareDocuments('{"trace":"3f1c0a9b-4e123-8d2e-9f00-1e2f3a4b5c6d","n":1e400}', '{"trace":"3f1c0a9b-4e123-8d2e-9f00-1e2f3a4b5c6d","n":2e400}');
     expect(v.differences.map((d) => d.path)).toEqual(["$.n"]);
+  });
+});
+
+describe("rules validation", () => {
+  test("regression: numbers.abs: .inf says a finite number is required (was: expected number, got number null)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ficus-rules-"));
+    try {
+      const path = join(dir, "rules.yaml");
+      writeFileSync(path, "numbers: { abs: .inf, rel: .nan }\n");
+      let message = "";
+      try {
+        loadRulesFile(path);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain("numbers.abs: must be a finite number (0 or more), got Infinity (rules.yaml:1)");
+      expect(message).toContain("numbers.rel: must be a finite number (0 or more), got NaN (rules.yaml:1)");
+      expect(message).not.toContain("got number null");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("tolerances: finite numbers of 0 or more", () => {
+    expect(compileRules({ numbers: { abs: 0.5, rel: 0 } }).absTol).toBeDefined();
+    expect(compareRulesSchema.safeParse({ numbers: { abs: -1 } }).success).toBe(false);
+    expect(compareRulesSchema.safeParse({ numbers: { abs: Number.NEGATIVE_INFINITY } }).error?.issues[0]?.message).toBe("must be a finite number (0 or more), got -Infinity");
   });
 });
