@@ -28,6 +28,9 @@ export class JsonPathError extends Error {}
 
 const NAME = /^[^.[\]\s'"]+/;
 
+/** The most steps a pattern may have (a matcher state packs a step into 8 bits; real paths have a handful). */
+export const MAX_PATH_STEPS = 64;
+
 /** Compiles a pattern; throws JsonPathError with the position of the problem. */
 export function compileJsonPath(pattern: string): Step[] {
   if (!pattern.startsWith("$")) throw new JsonPathError(`a path must start with "$", got ${JSON.stringify(pattern)}`);
@@ -60,6 +63,7 @@ export function compileJsonPath(pattern: string): Step[] {
       steps.push({ descendant, sel: { key: m[0] } });
       i += m[0].length;
     }
+    if (steps.length > MAX_PATH_STEPS) throw new JsonPathError(`a path may have at most ${MAX_PATH_STEPS} steps, ${JSON.stringify(pattern.length > 80 ? `${pattern.slice(0, 77)}...` : pattern)} has more`);
   }
   return steps;
 }
@@ -95,6 +99,8 @@ export class PathSet<T> {
   readonly start: MatchState<T>;
 
   constructor(entries: readonly (readonly [Step[], T])[]) {
+    // A state item is pattern × 256 + step: a step past 255 would read as the next pattern's.
+    for (const [steps] of entries) if (steps.length > MAX_PATH_STEPS) throw new JsonPathError(`a path may have at most ${MAX_PATH_STEPS} steps, got ${steps.length}`);
     this.patterns = entries.map((e) => e[0]);
     this.payloads = entries.map((e) => e[1]);
     for (const steps of this.patterns) {
