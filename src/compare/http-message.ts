@@ -23,6 +23,8 @@ export interface HttpMessage {
 export interface NormalizedMessage extends HttpMessage {
   /** Why the declared Content-Encoding could not be undone (the body is then the bytes as received, and the field is kept). */
   readonly codingError?: string | undefined;
+  /** True when the coding was not undone because the payload is larger than decodedLimit allows (a decompression bomb): such bodies cannot be compared. */
+  readonly overLimit?: boolean | undefined;
 }
 
 export type DecodedBody =
@@ -43,8 +45,32 @@ export function headerValue(msg: HttpMessage, name: string): string | undefined 
   return headerIn(msg.headers, name);
 }
 
-type Decoder = (bytes: Uint8Array) => Uint8Array;
+/**
+ * Decoded bodies are capped, so a decompression bomb (a few KB of gzip that
+ * expand to gigabytes) is never allocated in full on the event loop: a body may
+ * decode to DECODED_MAX_RATIO times its encoded size, at least
+ * DECODED_MIN_LIMIT and at most DECODED_MAX_BYTES (zlib's maxOutputLength
+ * stops the decoder there). Real JSON and text compress 5–20×.
+ */
+export const DECODED_MAX_RATIO = 64;
+export const DECODED_MIN_LIMIT = 1024 * 1024;
+export const DECODED_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The most bytes a body of `encodedLength` bytes may decode to. */
+export function decodedLimit(encodedLength: number): number {
+  return Math.min(DECODED_MAX_BYTES, Math.max(DECODED_MIN_LIMIT, DECODED_MAX_RATIO * encodedLength));
+}
+
+/** decodeContentWithin's answer for a body whose payload is larger than the limit. */
+export const OVER_LIMIT: unique symbol = Symbol("decoded body over the limit");
+
+type Decoder = (bytes: Uint8Array, options: { maxOutputLength: number }) => Uint8Array;
 const zstd = (zlib as unknown as { zstdDecompressSync?: Decoder }).zstdDecompressSync;
+
+/** Node's (and Bun's) error when maxOutputLength is reached. */
+function isOverLimit(err: unknown): boolean {
+  return err instanceof RangeError && (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+}
 
 /** Content codings undone (RFC 9110 §8.4.1); zstd where the runtime has it (Bun, Node ≥ 22.15). */
 const DECODERS: Readonly<Record<string, Decoder>> = {
@@ -52,20 +78,27 @@ const DECODERS: Readonly<Record<string, Decoder>> = {
   "x-gzip": zlib.gunzipSync,
   br: zlib.brotliDecompressSync,
   // "deflate" is zlib-wrapped by the RFC, raw in some servers: accept both.
-  deflate: (b) => {
+  deflate: (b, options) => {
     try {
-      return zlib.inflateSync(b);
-    } catch {
-      return zlib.inflateRawSync(b);
+      return zlib.inflateSync(b, options);
+    } catch (err) {
+      if (isOverLimit(err)) throw err;
+      return zlib.inflateRawSync(b, options);
     }
   },
   ...(zstd ? { zstd } : {}),
 };
 
-/** Undoes Content-Encoding (several codings in reverse order of application). Undefined when it fails. */
-export function decodeContent(body: Uint8Array, encoding: string | undefined): Uint8Array | undefined {
+/**
+ * Undoes Content-Encoding (several codings in reverse order of application),
+ * each step stopped at `limit` bytes of output: OVER_LIMIT past it (nothing
+ * larger is allocated), undefined when a coding is unknown or the bytes are not
+ * in it.
+ */
+export function decodeContentWithin(body: Uint8Array, encoding: string | undefined, limit: number): Uint8Array | typeof OVER_LIMIT | undefined {
   if (!encoding || body.length === 0) return body;
   const codings = encoding.toLowerCase().split(",");
+  const options = { maxOutputLength: limit };
   let out: Uint8Array = body;
   try {
     for (let i = codings.length - 1; i >= 0; i--) {
@@ -73,12 +106,18 @@ export function decodeContent(body: Uint8Array, encoding: string | undefined): U
       if (c === "" || c === "identity") continue;
       const decode = DECODERS[c];
       if (!decode) return undefined;
-      out = decode(out);
+      out = decode(out, options);
     }
-  } catch {
-    return undefined;
+  } catch (err) {
+    return isOverLimit(err) ? OVER_LIMIT : undefined;
   }
   return out;
+}
+
+/** Undoes Content-Encoding; undefined when it fails or the payload is larger than decodedLimit allows. */
+export function decodeContent(body: Uint8Array, encoding: string | undefined): Uint8Array | undefined {
+  const out = decodeContentWithin(body, encoding, decodedLimit(body.length));
+  return out === OVER_LIMIT ? undefined : out;
 }
 
 /** Fields about how the bytes travelled, never compared once the body is the payload. */
@@ -106,9 +145,15 @@ export function normalizeMessage(msg: HttpMessage, opts: { readonly mayBeDecoded
   if (coding === undefined && !drop) return msg;
   let body = msg.body;
   let codingError: string | undefined;
+  let overLimit: true | undefined;
   if (coding !== undefined) {
-    const decoded = decodeContent(body, coding);
-    if (decoded) body = decoded;
+    const limit = decodedLimit(body.length);
+    const decoded = decodeContentWithin(body, coding, limit);
+    if (decoded === OVER_LIMIT) {
+      // Decodable but too large: really coded (whatever mayBeDecoded says), and never decoded in full.
+      codingError = `content encoding ${JSON.stringify(coding)} decodes to more than ${limit} bytes (the limit for ${body.length} bytes received: ${DECODED_MAX_RATIO}×, 1 MiB to 64 MiB)`;
+      overLimit = true;
+    } else if (decoded) body = decoded;
     else if (!opts.mayBeDecoded) codingError = `content encoding ${JSON.stringify(coding)} could not be decoded`;
   }
   const keepCoding = codingError !== undefined;
@@ -116,7 +161,7 @@ export function normalizeMessage(msg: HttpMessage, opts: { readonly mayBeDecoded
     const n = k.toLowerCase();
     return !FRAMING.has(n) && (keepCoding || n !== "content-encoding");
   });
-  return { status: msg.status, headers: kept, body, codingError };
+  return { status: msg.status, headers: kept, body, codingError, overLimit };
 }
 
 const BINARY_TYPE = /^(image|audio|video|font)\/|^application\/(octet-stream|pdf|zip|gzip|x-tar|x-protobuf|protobuf|grpc|wasm|vnd\.)/i;

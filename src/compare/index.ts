@@ -18,7 +18,20 @@ import { alignByPosition, alignLines, type LineOp } from "./line-diff.ts";
 import { compileRules, type CompiledRules } from "./rules.ts";
 
 export { canonical, type DiffKind, type Difference, MAX_DIFFERENCES, SEVERITY, type Severity } from "./diff-json.ts";
-export { decodeBody, decodeContent, headerIn, type HttpMessage, type NormalizedMessage, normalizeMessage } from "./http-message.ts";
+export {
+  DECODED_MAX_BYTES,
+  DECODED_MAX_RATIO,
+  DECODED_MIN_LIMIT,
+  decodeBody,
+  decodeContent,
+  decodeContentWithin,
+  decodedLimit,
+  headerIn,
+  type HttpMessage,
+  type NormalizedMessage,
+  normalizeMessage,
+  OVER_LIMIT,
+} from "./http-message.ts";
 export { dechunk, indexOfSeq, looksLikeHttp, parseRawHttp, splitHead, unframe } from "./raw-http.ts";
 export { JsonNumber, type JsonValue, parseJson } from "./json-value.ts";
 export { alignByPosition, alignLines, type LineDiffLimits, type LineOp } from "./line-diff.ts";
@@ -155,6 +168,9 @@ export function compareMessages(legacy: HttpMessage, candidate: HttpMessage, rul
     if (!same) {
       a = normalizeMessage(legacy);
       b = normalizeMessage(candidate);
+      // A body that decodes past its limit (a decompression bomb) cannot be compared: neither a match nor a mismatch.
+      if (a.overLimit) budget.stop(`the legacy body cannot be compared: ${a.codingError}`);
+      if (b.overLimit) budget.stop(`the candidate body cannot be compared: ${b.codingError}`);
       budget.check();
     }
     if (a.headers && b.headers) {

@@ -7,7 +7,20 @@
  */
 import { describe, expect, test } from "bun:test";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
-import { compareMessages, dechunk, type HttpMessage, normalizeMessage, parseRawHttp } from "../../../src/compare/index.ts";
+import {
+  compareMessages,
+  DECODED_MAX_BYTES,
+  DECODED_MAX_RATIO,
+  DECODED_MIN_LIMIT,
+  dechunk,
+  decodeContent,
+  decodeContentWithin,
+  decodedLimit,
+  type HttpMessage,
+  normalizeMessage,
+  OVER_LIMIT,
+  parseRawHttp,
+} from "../../../src/compare/index.ts";
 
 const enc = new TextEncoder();
 const concat = (...parts: (string | Uint8Array)[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? enc.encode(p) : p)));
@@ -124,5 +137,60 @@ describe("dechunk", () => {
     expect(dechunk(enc.encode("5\r\nhel"))).toBeUndefined();
     expect(dechunk(enc.encode("5\r\nhello\r\n0\r\n\r\nextra"))).toBeUndefined();
     expect(dechunk(enc.encode("zz\r\n"))).toBeUndefined();
+  });
+});
+
+describe("decompression bombs: decoded bodies are capped", () => {
+  // 8 MiB of "a" gzip to ~8 KB (cap: 1 MiB); 256 MiB of spaces brotli to a few hundred bytes.
+  const gzipBomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x61), { level: 9 });
+  const brBomb = brotliCompressSync(Buffer.alloc(256 * 1024 * 1024, 0x20));
+  const json = (coding: string, body: Uint8Array): HttpMessage => ({ status: 200, headers: [["Content-Type", "application/json"], ["Content-Encoding", coding]], body });
+
+  test("the bombs are real: a few KB (or bytes) that expand far past the cap", () => {
+    expect(gzipBomb.length).toBeLessThan(16 * 1024);
+    expect(brBomb.length).toBeLessThan(1024);
+    expect(decodedLimit(gzipBomb.length)).toBe(DECODED_MIN_LIMIT);
+    expect(decodedLimit(10 * 1024 * 1024)).toBe(DECODED_MAX_BYTES);
+    expect(decodedLimit(100_000)).toBe(100_000 * DECODED_MAX_RATIO);
+  });
+
+  test.each([
+    ["gzip", () => gzipBomb],
+    ["br", () => brBomb],
+    ["deflate", () => deflateSync(Buffer.alloc(8 * 1024 * 1024, 0x61))],
+    ["gzip, br", () => brotliCompressSync(gzipBomb)],
+  ])("regression: a %s bomb is not decoded in full; the comparison is incomplete, never a verdict on a guess", (coding, bomb) => {
+    const bytes = bomb();
+    const t0 = performance.now();
+    const n = normalizeMessage(json(coding, bytes));
+    expect(n.overLimit).toBe(true);
+    expect(n.body).toBe(bytes);
+    expect(n.codingError).toStartWith(`content encoding ${JSON.stringify(coding)} decodes to more than ${decodedLimit(bytes.length)} bytes`);
+    expect(n.headers).toContainEqual(["Content-Encoding", coding]);
+    expect(decodeContentWithin(bytes, coding, decodedLimit(bytes.length))).toBe(OVER_LIMIT);
+    expect(decodeContent(bytes, coding)).toBeUndefined();
+    const v = compareMessages(json("identity", enc.encode('{"a":1}')), json(coding, bytes));
+    expect(v).toMatchObject({ equal: false, incomplete: true });
+    expect(v.reason).toStartWith(`the candidate body cannot be compared: content encoding ${JSON.stringify(coding)} decodes to more than`);
+    expect(compareMessages(json(coding, bytes), json("identity", enc.encode("{}"))).reason).toStartWith("the legacy body cannot be compared");
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  test("a maybe-decoded input (HAR, curl --compressed) holding a bomb is not taken as the payload either", () => {
+    const n = normalizeMessage(json("gzip", gzipBomb), { mayBeDecoded: true });
+    expect(n.overLimit).toBe(true);
+    expect(n.body).toBe(gzipBomb);
+  });
+
+  test("the same bomb on both sides, byte for byte, is equal without decoding", () => {
+    expect(compareMessages(json("gzip", gzipBomb), json("gzip", gzipBomb))).toMatchObject({ equal: true, incomplete: false });
+  });
+
+  test("a highly compressible payload within 64× its coded size still decodes", () => {
+    const doc = JSON.stringify({ rows: Array.from({ length: 20_000 }, (_, i) => ({ id: i % 10, status: "active", ok: true })) });
+    const coded = gzipSync(doc);
+    expect(doc.length / coded.length).toBeGreaterThan(30);
+    expect(doc.length).toBeGreaterThan(DECODED_MIN_LIMIT / 2);
+    expect(compareMessages(json("identity", enc.encode(doc)), json("gzip", coded))).toMatchObject({ equal: true, incomplete: false });
   });
 });
