@@ -8,7 +8,7 @@
  *
  * Which names look secret is decided in core/secret-names.ts.
  */
-import type { Difference } from "../compare/index.ts";
+import { type Difference, headerIn, normalizeMessage } from "../compare/index.ts";
 import { compileJsonPath, KeyedSegment, type MatchState, PathSet, type Segment } from "../compare/json-path.ts";
 import { type JsonValue, JsonNumber, parseJson } from "../compare/json-value.ts";
 import type { Answer } from "./judge.ts";
@@ -66,6 +66,32 @@ function redactPairs(s: string, rule: NameRule): string {
 export function contentTypeOf(fields: Iterable<readonly [string, string]>): string | undefined {
   for (const [k, v] of fields) if (k.toLowerCase() === "content-type") return v;
   return undefined;
+}
+
+/** Fields that describe a body's coded bytes, dropped once a sample holds the payload. */
+const CODED_FIELDS = new Set(["content-encoding", "content-length"]);
+
+/**
+ * A message as a sample shows it: the body with its Content-Encoding undone
+ * (bounded as the compare engine bounds it), so redaction reads the plain
+ * payload and the sample is readable, and without the fields that described the
+ * coded bytes. A body whose coding cannot be undone (corrupt, unknown, or a
+ * decompression bomb) is not kept at all: its coded bytes could hold secrets
+ * redaction cannot see. `note` then replaces the body.
+ */
+function payloadOf(
+  fields: readonly (readonly [string, string])[],
+  body: Uint8Array | undefined,
+): { readonly fields: readonly (readonly [string, string])[]; readonly body: Uint8Array | undefined; readonly note?: string } {
+  const coding = headerIn(fields, "content-encoding");
+  if (coding === undefined || !body || body.byteLength === 0) return { fields, body };
+  const n = normalizeMessage({ headers: fields, body });
+  if (n.codingError !== undefined) return { fields, body: undefined, note: `${REDACTED} (${body.byteLength} bytes not kept: ${n.codingError})` };
+  return { fields: fields.filter(([k]) => !CODED_FIELDS.has(k.toLowerCase())), body: n.body };
+}
+
+function bytesOf(b: Uint8Array | ArrayBuffer | undefined): Uint8Array | undefined {
+  return b === undefined || b instanceof Uint8Array ? b : new Uint8Array(b);
 }
 
 /** A string that is a URL or an origin-form target with a query or fragment that may hold parameters (no regex: strings can be long). */
@@ -249,17 +275,18 @@ export class Redactor {
     return typeof v === "string" ? this.url(v) : v;
   }
 
-  /** One side's answer as a sample stores it. */
+  /** One side's answer as a sample stores it: its payload (content coding undone), redacted. */
   side(a: Answer): SampleSide {
+    const p = payloadOf(a.headers, a.body);
     return {
       status: a.status,
-      headers: this.headers(a.headers),
-      body: this.body(a.body, contentTypeOf(a.headers)),
+      headers: this.headers(p.fields),
+      body: p.note ?? this.body(p.body, contentTypeOf(p.fields)),
       duration_ms: Number.isFinite(a.durationMs) ? Math.round(a.durationMs * 1000) / 1000 : 0,
     };
   }
 
-  /** A mismatch sample: the request, both answers and the differences (the first 50), all redacted. */
+  /** A mismatch sample: the request, both answers (their payloads) and the differences (the first 50), all redacted. */
   sample(
     time: string,
     request: { readonly method: string; readonly target: string; readonly headers: Iterable<readonly [string, string]>; readonly body: Uint8Array | ArrayBuffer | undefined },
@@ -267,9 +294,10 @@ export class Redactor {
     candidate: Answer,
     differences: readonly Difference[],
   ): Sample {
+    const req = payloadOf([...request.headers], bytesOf(request.body));
     return {
       time,
-      request: { method: request.method, path: this.url(request.target), headers: this.headers(request.headers), body: this.body(request.body, contentTypeOf(request.headers)) },
+      request: { method: request.method, path: this.url(request.target), headers: this.headers(req.fields), body: req.note ?? this.body(req.body, contentTypeOf(req.fields)) },
       legacy: this.side(legacy),
       candidate: this.side(candidate),
       differences: differences.slice(0, 50).map((d) => this.difference(d)),

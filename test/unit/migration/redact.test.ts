@@ -1,5 +1,6 @@
 /** Redaction of samples, recordings and reports: which names look secret (a table), and what is hidden where. */
 import { describe, expect, test } from "bun:test";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { compareMessages, compileRules } from "../../../src/compare/index.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { DEFAULT_REDACT, REDACTED, Redactor, wordParts } from "../../../src/migration/redact.ts";
@@ -218,6 +219,46 @@ describe("samples", () => {
     expect(byPath["$.customer.email"]).toEqual([REDACTED, REDACTED]);
     expect(byPath["headers.x-auth-token"]).toEqual([REDACTED, REDACTED]);
     expect(sample.request.path).toBe(`/u?token=${REDACTED}`);
+  });
+
+  test("regression: a coded answer is stored as its redacted payload, not as its compressed bytes", () => {
+    const coded = (coding: string, bytes: Uint8Array, body: unknown) => ({
+      status: 200,
+      headers: [["content-type", "application/json"], ["content-encoding", coding], ["content-length", "999"], ["x-v", "1"]] as [string, string][],
+      body: bytes,
+      durationMs: 1,
+      plain: body,
+    });
+    const legacyDoc = { user: { password: "hunter2", name: "a" } };
+    const candidateDoc = { user: { password: "swordfish", name: "b" } };
+    const legacy = coded("gzip", gzipSync(JSON.stringify(legacyDoc)), legacyDoc);
+    const candidate = coded("br", brotliCompressSync(JSON.stringify(candidateDoc)), candidateDoc);
+    const request = { method: "POST", target: "/login", headers: [["content-type", "application/json"], ["content-encoding", "gzip"]] as [string, string][], body: gzipSync('{"password":"p@ss","user":"u"}') };
+    const verdict = compareMessages(legacy, candidate);
+    const sample = r.sample("t", request, legacy, candidate, verdict.differences);
+    expect(JSON.parse(sample.legacy.body)).toEqual({ user: { password: REDACTED, name: "a" } });
+    expect(JSON.parse(sample.candidate.body)).toEqual({ user: { password: REDACTED, name: "b" } });
+    expect(JSON.parse(sample.request.body)).toEqual({ password: REDACTED, user: "u" });
+    // The fields that described the coded bytes go with them; the others stay.
+    expect(sample.legacy.headers).toEqual({ "content-type": "application/json", "x-v": "1" });
+    expect(sample.request.headers).toEqual({ "content-type": "application/json" });
+    const text = JSON.stringify(sample);
+    for (const secret of ["hunter2", "swordfish", "p@ss"]) expect(text).not.toContain(secret);
+  });
+
+  test("a coded body that cannot be decoded (corrupt, unknown coding, a decompression bomb) is not kept", () => {
+    const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x61));
+    for (const [coding, body] of [
+      ["gzip", enc('{"password":"in clear but labelled gzip"}')],
+      ["compress", enc('{"password":"x"}')],
+      ["gzip", bomb],
+    ] as const) {
+      const a = { status: 200, headers: [["content-encoding", coding]] as [string, string][], body, durationMs: 1 };
+      const side = r.side(a);
+      expect(side.body).toStartWith(`${REDACTED} (${body.byteLength} bytes not kept: content encoding ${JSON.stringify(coding)}`);
+      expect(side.headers).toEqual({ "content-encoding": coding });
+      expect(side.body).not.toContain("password");
+    }
   });
 
   test("a difference holding a whole object is redacted inside", () => {
