@@ -9,7 +9,7 @@
  * costs up to (program size × input length). Both factors are bounded: a
  * pattern compiling to more than MAX_PROGRAM_SIZE instructions is rejected
  * (RE2's own idea of a maximum program size; each counted repetition is
- * expanded, so `[a-z]{1000}` alone is 1,000), and callers on the event loop
+ * expanded, so `[a-z]{1000}` alone is 1,002), and callers on the event loop
  * weigh `costMs(length)` against their time budget before running a pattern.
  *
  * Syntax: https://github.com/google/re2/wiki/Syntax. Replacements follow
