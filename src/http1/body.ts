@@ -167,3 +167,14 @@ export function bufferSource(bytes: Uint8Array): BodySource {
     },
   };
 }
+
+/** Joins pieces into one new buffer of exactly `size` bytes (its `.buffer` holds nothing else). */
+export function concatBytes(parts: readonly Uint8Array[], size = parts.reduce((n, p) => n + p.byteLength, 0)): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
