@@ -9,7 +9,7 @@
  */
 import { gzipSync } from "node:zlib";
 import { bench, do_not_optimize, run } from "mitata";
-import { compareMessages, compileRules, type HttpMessage } from "../src/compare/index.ts";
+import { compareMessages, compileRules, compileRulesInput, type HttpMessage } from "../src/compare/index.ts";
 
 const items = (shift: number) =>
   Array.from({ length: 70 }, (_, i) => ({
@@ -35,7 +35,7 @@ const msg = (doc: string): HttpMessage => ({ status: 200, headers, body: enc.enc
 const [legacy, same, diff] = [msg(legacyDoc), msg(sameDoc), msg(changedDoc)];
 const gzipped: HttpMessage = { status: 200, headers: [...headers, ["content-encoding", "gzip"]], body: gzipSync(sameDoc) };
 const defaults = compileRules();
-const rules = compileRules({
+const rules = compileRulesInput({
   ignore: ["$.meta.request_id", "$..updated_at"],
   arrays: { "$.items": { key: "id" }, "$..tags": "unordered" },
   numbers: { abs: 0.001 },
@@ -53,8 +53,8 @@ console.log("\np50:");
 for (const b of benchmarks) for (const r of b.runs) if (r.stats) console.log(`  ${(r.stats.p50 / 1000).toFixed(1).padStart(7)} µs  ${r.name}`);
 
 {
-  const hostile = compileRules({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
-  const uuid = compileRules({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
+  const hostile = compileRulesInput({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
+  const uuid = compileRulesInput({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
   console.log("");
   const pair = (count: number, length: number, s = "abcdefghij".repeat(length / 10)) =>
     (["a", "b"] as const).map((end) => msg(JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ id: crypto.randomUUID(), i, s: `${s}${end}` })) }))) as [HttpMessage, HttpMessage];

@@ -7,11 +7,11 @@
  * ordered array whose elements are only rearranged is one `order` difference.
  * The walk keeps one mutable path and formats it only for a difference.
  */
+import { formatPath, KeyedSegment, type MatchState, type Segment } from "../core/json-path.ts";
+import { PAST_DEADLINE, TOO_LONG } from "../core/regex.ts";
 import { BUDGET_EXCEEDED, type Budget } from "./budget.ts";
 import { canonicalNumber, decimalEquals, parseDecimal, withinTolerance } from "./decimal.ts";
-import { formatPath, KeyedSegment, type MatchState, type Segment } from "./json-path.ts";
 import { JsonNumber, type JsonValue, kindOf, numberText } from "./json-value.ts";
-import { PAST_DEADLINE, TOO_LONG } from "./regex.ts";
 import { type ArrayMode, type CompiledRules, NORMALIZE_MAX_CHARS, NORMALIZE_MAX_RESULT, type NormalizeRule, type PathRule } from "./rules.ts";
 
 import { parseInstant, sameInstant } from "./timestamps.ts";

@@ -2,7 +2,7 @@
  * The compare engine: does the candidate answer like legacy? Usable on its
  * own (`ficus compare`, or this module) and by the shadow stage.
  *
- *   const verdict = compareMessages(legacyResponse, candidateResponse, compileRules({ ignore: ["$.meta.request_id"] }));
+ *   const verdict = compareMessages(legacyResponse, candidateResponse, compileRulesInput({ ignore: ["$.meta.request_id"] }));
  *
  * It compares the status, the headers (minus a default ignore list), and the
  * bodies: JSON structurally, other text line by line, binary by SHA-256. Any
@@ -35,9 +35,10 @@ export {
 export { dechunk, indexOfSeq, looksLikeHttp, parseRawHttp, splitHead, unframe } from "./raw-http.ts";
 export { JsonNumber, type JsonValue, parseJson } from "./json-value.ts";
 export { alignByPosition, alignLines, type LineDiffLimits, type LineOp } from "./line-diff.ts";
-export { compareRulesSchema, compileRules, type CompiledRules, type CompareRulesInput, DEFAULT_BUDGET_MS, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
-export { loadRulesFile } from "./rules-file.ts";
-export { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
+export { compareRulesSchema } from "../config/compare-schema.ts";
+export { compileRules, type CompiledRules, type CompareRulesConfig, type CompareRulesInput, DEFAULT_BUDGET_MS, DEFAULT_COMPARE_RULES, DEFAULT_IGNORED_HEADERS } from "./rules.ts";
+export { compileRulesInput, loadRulesFile } from "./rules-file.ts";
+export { compileUserRegex, type UserRegex, UserRegexError } from "../core/regex.ts";
 
 export interface Verdict {
   /** True when nothing differs. Never true for an incomplete verdict. */

@@ -1,65 +1,21 @@
 /**
- * Compare rules: the schema (shared by a rules file and, later, a route's
- * `compare:` block) and their compiled form. JSONPath patterns and regular
- * expressions are checked when the rules load, so a bad rule is a config
- * error naming the rule and its line, never a runtime surprise.
+ * Compare rules compiled for the engine: the validated rules object (a
+ * route's `compare:` block as the config loaded it, CompareRulesConfig) in,
+ * JSONPath steps, RE2 programs and exact tolerances out. No zod here: the
+ * schema is src/config/compare-schema.ts and runs once, when the config loads;
+ * the data plane compiles each route's already-validated rules at every start
+ * and reload. Raw input (tests, a rules file, an experiment batch) goes
+ * through compileRulesInput in rules-file.ts, which validates first.
  */
-import { z } from "zod";
-import { parseDuration } from "../config/units.ts";
+import type { CompareRulesConfig } from "../config/compare-schema.ts";
+import { compileJsonPath, PathSet, type Step } from "../core/json-path.ts";
+import { compileUserRegex, type UserRegex } from "../core/regex.ts";
 import { type Decimal, parseDecimal } from "./decimal.ts";
-import { compileJsonPath, JsonPathError, PathSet, type Step } from "./json-path.ts";
-import { compileUserRegex, type UserRegex, UserRegexError } from "./regex.ts";
 
-const jsonPath = z.string().superRefine((p, ctx) => {
-  try {
-    compileJsonPath(p);
-  } catch (err) {
-    if (err instanceof JsonPathError) ctx.addIssue({ code: "custom", message: err.message });
-    else throw err;
-  }
-});
-
-/** A user pattern, checked on the linear-time engine (RE2) that will run it. */
-const regex = z.string().superRefine((p, ctx) => {
-  try {
-    compileUserRegex(p);
-  } catch (err) {
-    if (err instanceof UserRegexError) ctx.addIssue({ code: "custom", message: err.message });
-    else throw err;
-  }
-});
-
-/** A tolerance: a finite number ≥ 0 (YAML's `.inf` or `.nan` is named as such, not as "expected number, got number"). */
-const tolerance = z.preprocess((v, ctx) => {
-  if (typeof v !== "number" || Number.isFinite(v)) return v;
-  ctx.addIssue({ code: "custom", message: `must be a finite number (0 or more), got ${String(v)}` });
-  return 0;
-}, z.number().min(0));
+export type { CompareRulesConfig, CompareRulesInput } from "../config/compare-schema.ts";
 
 /** The default time a comparison may take. */
 export const DEFAULT_BUDGET_MS = 50;
-const MAX_BUDGET_MS = 10_000;
-
-const budget = z
-  .union([z.string(), z.number()])
-  .optional()
-  .transform((v, ctx) => {
-    if (v === undefined) return undefined;
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `expected a duration such as "50ms" or "1s", got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    if (ms < 1 || ms > MAX_BUDGET_MS) {
-      ctx.addIssue({ code: "custom", message: `must be 1ms to 10s, got ${JSON.stringify(v)}` });
-      return z.NEVER;
-    }
-    return ms;
-  })
-  .meta({
-    description:
-      "Longest one comparison may take on the gateway's event loop; past it the comparison stops and its verdict is incomplete (counted as skipped.compare_budget, neither a match nor a mismatch). Default 50ms; 1ms to 10s.",
-  });
 
 /** Headers never compared unless a rule's `only` names them: transport, identity and tracing fields. */
 export const DEFAULT_IGNORED_HEADERS = [
@@ -77,44 +33,21 @@ export const DEFAULT_IGNORED_HEADERS = [
   "x-ficus-served-by",
 ];
 
-export const compareRulesSchema = z
-  .strictObject({
-    ignore: z.array(jsonPath).default([]).meta({ description: 'JSONPath patterns whose values are not compared, e.g. "$.meta.request_id", "$.items[*].updated_at", "$..etag".' }),
-    numbers: z
-      .strictObject({
-        abs: tolerance.default(0).meta({ description: "Numbers within this absolute difference are equal. Default 0." }),
-        rel: tolerance.default(0).meta({ description: "Numbers within this fraction of the larger magnitude are equal. Default 0." }),
-      })
-      .prefault({})
-      .meta({ description: "Number tolerances (off by default; exact comparison never loses precision)." }),
-    null_equals_missing: z.boolean().default(false).meta({ description: "A null value equals an absent key. Default false." }),
-    arrays: z
-      .record(jsonPath, z.union([z.enum(["ordered", "unordered"]), z.strictObject({ key: z.string().min(1) })]))
-      .default({})
-      .meta({ description: 'How arrays compare: "ordered" (default), "unordered" (as multisets), or { key: FIELD } (elements matched by that field).' }),
-    timestamps: z.array(jsonPath).default([]).meta({ description: "Values compared as instants across formats and offsets." }),
-    normalize: z
-      .array(
-        z.strictObject({
-          path: jsonPath,
-          pattern: regex,
-          replace: z.string(),
-        }),
-      )
-      .default([])
-      .meta({ description: "Regex replacements applied to string values on both sides before comparing (only where the two differ). Patterns use RE2 syntax (linear time; no backreferences or lookaround; at most 1,100 instructions once counted repetitions are expanded, so one {1000} fits and two do not); the replacement may use $1, $<name>, $& and $$. A string over 64 KiB, or one the pattern might not finish within the time left, is not normalized: the verdict is then incomplete." }),
-    headers: z
-      .strictObject({
-        ignore: z.array(z.string()).default([]).meta({ description: "More headers not to compare (added to the defaults: date, server, x-request-id, content-length, …)." }),
-        only: z.array(z.string()).default([]).meta({ description: "When not empty, compare only these headers." }),
-      })
-      .prefault({}),
-    budget,
-  })
-  .meta({ description: "How two responses are compared." });
-
-export type CompareRulesInput = z.input<typeof compareRulesSchema>;
-export type CompareRulesConfig = z.output<typeof compareRulesSchema>;
+/**
+ * The rules when none are given: what compareRulesSchema.parse({}) returns
+ * (a unit test holds the two equal), written out so compiling the defaults
+ * needs no zod.
+ */
+export const DEFAULT_COMPARE_RULES: CompareRulesConfig = {
+  ignore: [],
+  numbers: { abs: 0, rel: 0 },
+  null_equals_missing: false,
+  arrays: {},
+  timestamps: [],
+  normalize: [],
+  headers: { ignore: [], only: [] },
+  budget: undefined,
+};
 
 export type ArrayMode = { readonly mode: "ordered" } | { readonly mode: "unordered" } | { readonly mode: "keyed"; readonly key: string };
 
@@ -162,9 +95,13 @@ function tol(n: number): Decimal | undefined {
   return n > 0 ? parseDecimal(String(n)) : undefined;
 }
 
-/** Compiles validated rules (or defaults when none are given). */
-export function compileRules(input: CompareRulesInput | CompareRulesConfig = {}): CompiledRules {
-  const r = compareRulesSchema.parse(input);
+/**
+ * Compiles validated rules (the defaults when none are given). `r` must be
+ * the schema's output (a route's `compare`, compareRulesSchema.parse(...)):
+ * nothing is checked again here, and a pattern the schema would have refused
+ * throws. For raw input use compileRulesInput (rules-file.ts).
+ */
+export function compileRules(r: CompareRulesConfig = DEFAULT_COMPARE_RULES): CompiledRules {
   const entries: [Step[], PathRule][] = [];
   for (const p of r.ignore) entries.push([compileJsonPath(p), { kind: "ignore" }]);
   for (const [p, mode] of Object.entries(r.arrays)) {

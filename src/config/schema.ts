@@ -6,9 +6,9 @@
  * added by the loader). Units are parsed here, so the runtime reads numbers.
  */
 import { z } from "zod";
-import { compareRulesSchema } from "../compare/rules.ts";
 import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
 import { fieldNameProblem, fieldValueProblem } from "../core/http-grammar.ts";
+import { compareRulesSchema } from "./compare-schema.ts";
 import { formatDuration, formatSize, MAX_TIMER_MS, parseDuration, parseSize } from "./units.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;

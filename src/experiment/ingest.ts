@@ -13,8 +13,8 @@
  * that gave no answer; a `try` past its timeout is a candidate timeout.
  */
 import { z } from "zod";
-import { type CompiledRules, compareRulesSchema, compileRules } from "../compare/index.ts";
-import { compileJsonPath, JsonPathError } from "../compare/json-path.ts";
+import { type CompiledRules, compareRulesSchema, compileRulesInput } from "../compare/index.ts";
+import { compileJsonPath, JsonPathError } from "../core/json-path.ts";
 import type { FicusConfig } from "../config/schema.ts";
 import { FicusError } from "../core/errors.ts";
 import { type Answer, judgeAA, judgePair } from "../migration/judge.ts";
@@ -179,7 +179,7 @@ export class ExperimentJudge {
     const key = JSON.stringify([compare ?? null, redact ?? []]);
     const hit = this.compiled.get(name);
     if (hit && hit.key === key && hit.settings === settings) return hit;
-    const c: Compiled = { key, settings, rules: compileRules(compareRulesSchema.parse(compare ?? {})), redactor: new Redactor(settings, redact ?? []) };
+    const c: Compiled = { key, settings, rules: compileRulesInput(compare ?? {}), redactor: new Redactor(settings, redact ?? []) };
     if (this.compiled.size >= 1000) this.compiled.clear();
     this.compiled.set(name, c);
     return c;

@@ -9,7 +9,7 @@
  *          ~  matches a regular expression (path~^/orders/\d+$)
  *          !~ does not match it
  *
- * Regular expressions run on RE2 (compare/regex.ts): linear time in the
+ * Regular expressions run on RE2 (core/regex.ts): linear time in the
  * field, whatever the pattern, so a filter like `path~(a+)+$` cannot stall a
  * replay; backreferences and lookaround are refused as usage errors.
  *

@@ -1,6 +1,6 @@
 /** The time budget: a comparison past it stops with an incomplete verdict, which callers count as neither match nor mismatch. */
 import { describe, expect, test } from "bun:test";
-import { compareDocuments, compareMessages, compareRulesSchema, compileRules, DEFAULT_BUDGET_MS, formatVerdict } from "../../../src/compare/index.ts";
+import { compareDocuments, compareMessages, compareRulesSchema, compileRules, compileRulesInput, DEFAULT_BUDGET_MS, formatVerdict } from "../../../src/compare/index.ts";
 import { NORMALIZE_MAX_CHARS } from "../../../src/compare/rules.ts";
 import { judgeAA, judgePair } from "../../../src/migration/judge.ts";
 import { ResultsBuffer } from "../../../src/migration/results.ts";
@@ -13,7 +13,7 @@ const lines = (n: number, f: (i: number) => string) => Array.from({ length: n },
 describe("compare budget", () => {
   test("a JSON pair that cannot be compared within 1 ms: incomplete, neither equal nor a full list", () => {
     const t0 = performance.now();
-    const v = compareDocuments(A, B, compileRules({ budget: "1ms" }));
+    const v = compareDocuments(A, B, compileRulesInput({ budget: "1ms" }));
     expect(v.incomplete).toBe(true);
     expect(v.equal).toBe(false);
     expect(v.reason).toMatch(/^the compare budget of 1 ms ran out after \d+ ms$/);
@@ -24,7 +24,7 @@ describe("compare budget", () => {
 
   test("equal documents whose one-pass check outlasts the budget: incomplete too", () => {
     const reordered = JSON.stringify({ items: (JSON.parse(A) as { items: unknown[] }).items.map((x) => Object.fromEntries(Object.entries(x as object).reverse())) });
-    const v = compareDocuments(A, reordered, compileRules({ budget: 1 }));
+    const v = compareDocuments(A, reordered, compileRulesInput({ budget: 1 }));
     expect(v.incomplete).toBe(true);
     expect(compareDocuments(A, reordered, compileRules(), { budgetMs: Number.POSITIVE_INFINITY })).toMatchObject({ equal: true, incomplete: false });
   });
@@ -32,7 +32,7 @@ describe("compare budget", () => {
   test("a line diff that cannot finish within 1 ms: incomplete", () => {
     const a = lines(60_000, (i) => `line ${i}`);
     const b = lines(60_000, (i) => (i % 2 === 0 ? `changed ${i}` : `line ${i}`));
-    const v = compareDocuments(a, b, compileRules({ budget: "1ms" }));
+    const v = compareDocuments(a, b, compileRulesInput({ budget: "1ms" }));
     expect(v.incomplete).toBe(true);
     const done = compareDocuments(a, b, compileRules(), { budgetMs: Number.POSITIVE_INFINITY });
     expect(done.incomplete).toBe(false);
@@ -44,8 +44,8 @@ describe("compare budget", () => {
     expect(v).toMatchObject({ equal: false, incomplete: false });
     expect(v.reason).toBeUndefined();
     expect(compileRules().budgetMs).toBe(DEFAULT_BUDGET_MS);
-    expect(compileRules({ budget: "2s" }).budgetMs).toBe(2000);
-    expect(compileRules({ budget: 250 }).budgetMs).toBe(250);
+    expect(compileRulesInput({ budget: "2s" }).budgetMs).toBe(2000);
+    expect(compileRulesInput({ budget: 250 }).budgetMs).toBe(250);
     for (const bad of ["fast", "0ms", "1m"]) {
       const r = compareRulesSchema.safeParse({ budget: bad });
       expect(r.success).toBe(false);
@@ -57,7 +57,7 @@ describe("compare budget", () => {
     const buffer = new ResultsBuffer(1);
     const enc = new TextEncoder();
     const answer = (doc: string) => ({ status: 200, headers: [["content-type", "application/json"]] as [string, string][], body: enc.encode(doc), durationMs: 2 });
-    const rules = compileRules({ budget: "1ms" });
+    const rules = compileRulesInput({ budget: "1ms" });
     const j = judgePair(buffer, "orders", answer(A), answer(B), rules, new Set(), () => {
       throw new Error("no sample for an incomplete verdict");
     });
@@ -69,7 +69,7 @@ describe("compare budget", () => {
 
   test("messages too: the headers found before the budget ran out are kept", () => {
     const enc = new TextEncoder();
-    const v = compareMessages({ status: 200, headers: [["x-a", "1"]], body: enc.encode(A) }, { status: 201, headers: [["x-a", "2"]], body: enc.encode(B) }, compileRules({ budget: "1ms" }));
+    const v = compareMessages({ status: 200, headers: [["x-a", "1"]], body: enc.encode(A) }, { status: 201, headers: [["x-a", "2"]], body: enc.encode(B) }, compileRulesInput({ budget: "1ms" }));
     expect(v.incomplete).toBe(true);
     expect(v.differences.map((d) => d.path)).toEqual(["status", "headers.x-a"]);
   });
@@ -77,7 +77,7 @@ describe("compare budget", () => {
 
 describe("normalize within the budget", () => {
   // The largest pattern still accepted, every instruction alive on letters: ~25 µs per character.
-  const hostile = compileRules({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
+  const hostile = compileRulesInput({ normalize: [{ path: "$..*", pattern: "[a-z]{1000}[0-9]", replace: "X" }] });
   const docs = (count: number, length: number) => {
     const s = "abcdefghij".repeat(length / 10);
     const doc = (end: string) => JSON.stringify({ items: Array.from({ length: count }, (_, i) => ({ i, s: `${s}${end}` })) });
@@ -120,14 +120,14 @@ describe("normalize within the budget", () => {
   });
 
   test("a replacement whose result would pass 1 Mi characters stops the comparison", () => {
-    const rules = compileRules({ normalize: [{ path: "$.s", pattern: "", replace: "$'" }] });
+    const rules = compileRulesInput({ normalize: [{ path: "$.s", pattern: "", replace: "$'" }] });
     const v = compareDocuments(JSON.stringify({ s: "a".repeat(10_000) }), JSON.stringify({ s: "b".repeat(10_000) }), rules);
     expect(v.incomplete).toBe(true);
     expect(v.reason).toBe("normalize[0] () was not applied at $.s: its result would be longer than 1048576 characters");
   });
 
   test("cheap patterns on ordinary strings are unaffected", () => {
-    const rules = compileRules({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
+    const rules = compileRulesInput({ normalize: [{ path: "$..id", pattern: "^[0-9a-f-]{36}$", replace: "<uuid>" }] });
     const doc = () => JSON.stringify({ items: Array.from({ length: 500 }, (_, i) => ({ id: crypto.randomUUID(), n: i })) });
     expect(compareDocuments(doc(), doc(), rules)).toMatchObject({ equal: true, incomplete: false });
   });

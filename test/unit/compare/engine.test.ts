@@ -4,14 +4,14 @@ import fc from "fast-check";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CompareRulesInput, compareDocuments, compareRulesSchema, compileRules, type Difference, loadRulesFile } from "../../../src/compare/index.ts";
+import { type CompareRulesInput, compareDocuments, compareRulesSchema, compileRules, compileRulesInput, type Difference, loadRulesFile } from "../../../src/compare/index.ts";
 
 type Case = [name: string, legacy: string, candidate: string, rules: CompareRulesInput, want: Partial<Difference>[]];
 
 function check(cases: Case[]): void {
   for (const [name, legacy, candidate, rules, want] of cases) {
     test(name, () => {
-      const v = compareDocuments(legacy, candidate, compileRules(rules));
+      const v = compareDocuments(legacy, candidate, compileRulesInput(rules));
       expect(v.differences.map((d) => ({ path: d.path, kind: d.kind }))).toEqual(want.map((w) => ({ path: w.path as string, kind: w.kind as Difference["kind"] })));
       for (let i = 0; i < want.length; i++) expect(v.differences[i]).toMatchObject(want[i] as object);
       expect(v.equal).toBe(want.length === 0);
@@ -199,7 +199,7 @@ describe("scale", () => {
     expect(v.differences).toHaveLength(1);
     expect(v.differences[0]?.path).toBe("$.items[77777].v");
     const t1 = performance.now();
-    expect(compareDocuments(a, b, compileRules({ arrays: { "$.items": { key: "id" } }, budget: "10s" })).differences[0]?.path).toBe("$.items[id=77777].v");
+    expect(compareDocuments(a, b, compileRulesInput({ arrays: { "$.items": { key: "id" } }, budget: "10s" })).differences[0]?.path).toBe("$.items[id=77777].v");
     expect(performance.now() - t1).toBeLessThan(1000);
   });
 
@@ -243,7 +243,7 @@ describe("properties", () => {
     fc.assert(
       fc.property(fc.array(json, { maxLength: 8 }), fc.integer(), (arr, seed) => {
         const perm = [...arr].map((x, i) => [((i + 1) * 2654435761 + seed) % 1000, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
-        return compareDocuments(JSON.stringify({ a: arr }), JSON.stringify({ a: perm }), compileRules({ arrays: { "$.a": "unordered" } })).equal;
+        return compareDocuments(JSON.stringify({ a: arr }), JSON.stringify({ a: perm }), compileRulesInput({ arrays: { "$.a": "unordered" } })).equal;
       }),
     );
   });
@@ -253,13 +253,13 @@ describe("properties", () => {
     fc.assert(
       fc.property(fc.array(element, { maxLength: 10 }), fc.integer(), (arr, seed) => {
         const perm = [...arr].map((x, i) => [((i + 1) * 2654435761 + seed) % 1000, x] as const).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
-        return compareDocuments(JSON.stringify(arr), JSON.stringify(perm), compileRules({ arrays: { $: { key: "id" } } })).equal;
+        return compareDocuments(JSON.stringify(arr), JSON.stringify(perm), compileRulesInput({ arrays: { $: { key: "id" } } })).equal;
       }),
     );
   });
 
   test("an ignored path hides any change to it", () => {
-    fc.assert(fc.property(json, json, json, (base, x, y) => compareDocuments(JSON.stringify({ base, noise: x }), JSON.stringify({ base, noise: y }), compileRules({ ignore: ["$.noise"] })).equal));
+    fc.assert(fc.property(json, json, json, (base, x, y) => compareDocuments(JSON.stringify({ base, noise: x }), JSON.stringify({ base, noise: y }), compileRulesInput({ ignore: ["$.noise"] })).equal));
   });
 
   test("comparison is symmetric in equality", () => {
@@ -312,7 +312,7 @@ describe("rules validation", () => {
   });
 
   test("tolerances: finite numbers of 0 or more", () => {
-    expect(compileRules({ numbers: { abs: 0.5, rel: 0 } }).absTol).toBeDefined();
+    expect(compileRulesInput({ numbers: { abs: 0.5, rel: 0 } }).absTol).toBeDefined();
     expect(compareRulesSchema.safeParse({ numbers: { abs: -1 } }).success).toBe(false);
     expect(compareRulesSchema.safeParse({ numbers: { abs: Number.NEGATIVE_INFINITY } }).error?.issues[0]?.message).toBe("must be a finite number (0 or more), got -Infinity");
   });

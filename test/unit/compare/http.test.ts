@@ -1,7 +1,7 @@
 /** Comparing whole responses: status, headers, encodings, charsets, binary bodies, curl -i input. */
 import { describe, expect, test } from "bun:test";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
-import { compareMessages, compileRules, type HttpMessage, parseRawHttp } from "../../../src/compare/index.ts";
+import { compareMessages, compileRulesInput, type HttpMessage, parseRawHttp } from "../../../src/compare/index.ts";
 
 const enc = new TextEncoder();
 const msg = (status: number, headers: [string, string][], body: string | Uint8Array): HttpMessage => ({ status, headers, body: typeof body === "string" ? enc.encode(body) : body });
@@ -26,8 +26,8 @@ describe("status and headers", () => {
   test("headers.ignore adds to the defaults; headers.only restricts", () => {
     const a = msg(200, [["x-a", "1"], ["x-b", "1"]], "");
     const b = msg(200, [["x-a", "2"], ["x-b", "2"]], "");
-    expect(compareMessages(a, b, compileRules({ headers: { ignore: ["X-A"] } })).differences.map((d) => d.path)).toEqual(["headers.x-b"]);
-    expect(compareMessages(a, b, compileRules({ headers: { only: ["x-a"] } })).differences.map((d) => d.path)).toEqual(["headers.x-a"]);
+    expect(compareMessages(a, b, compileRulesInput({ headers: { ignore: ["X-A"] } })).differences.map((d) => d.path)).toEqual(["headers.x-b"]);
+    expect(compareMessages(a, b, compileRulesInput({ headers: { only: ["x-a"] } })).differences.map((d) => d.path)).toEqual(["headers.x-a"]);
   });
 });
 
@@ -42,20 +42,20 @@ describe("bodies are decoded before comparing", () => {
   ];
   for (const [name, coding, bytes] of cases) {
     test(`${name} equals the identity body`, () => {
-      const v = compareMessages(msg(200, [JSON_CT], body), msg(200, [JSON_CT, ["Content-Encoding", coding]], bytes), compileRules({ headers: { ignore: ["content-encoding"] } }));
+      const v = compareMessages(msg(200, [JSON_CT], body), msg(200, [JSON_CT, ["Content-Encoding", coding]], bytes), compileRulesInput({ headers: { ignore: ["content-encoding"] } }));
       expect(v.differences).toEqual([]);
     });
   }
 
   test("a corrupt encoded body is compared as bytes, not an error", () => {
-    const v = compareMessages(msg(200, [JSON_CT], body), msg(200, [JSON_CT, ["Content-Encoding", "gzip"]], enc.encode("not gzip")), compileRules({ headers: { ignore: ["content-encoding"] } }));
+    const v = compareMessages(msg(200, [JSON_CT], body), msg(200, [JSON_CT, ["Content-Encoding", "gzip"]], enc.encode("not gzip")), compileRulesInput({ headers: { ignore: ["content-encoding"] } }));
     expect(v.equal).toBe(false);
     expect(v.differences[0]?.path).toBe("body");
   });
 
   test("charsets: latin-1 and UTF-8 spellings of the same text are equal", () => {
     const latin1 = new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0x63, 0x61, 0x66, 0xe9, 0x22, 0x7d]); // {"n":"café"} in ISO-8859-1
-    const v = compareMessages(msg(200, [["Content-Type", "application/json; charset=iso-8859-1"]], latin1), msg(200, [["Content-Type", "application/json; charset=utf-8"]], '{"n":"café"}'), compileRules({ headers: { ignore: ["content-type"] } }));
+    const v = compareMessages(msg(200, [["Content-Type", "application/json; charset=iso-8859-1"]], latin1), msg(200, [["Content-Type", "application/json; charset=utf-8"]], '{"n":"café"}'), compileRulesInput({ headers: { ignore: ["content-type"] } }));
     expect(v.differences).toEqual([]);
   });
 

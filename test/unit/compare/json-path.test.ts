@@ -1,7 +1,7 @@
 /** JSONPath patterns of compare rules: compiling, the step limit, and the matcher's states. */
 import { describe, expect, test } from "bun:test";
 import { compareRulesSchema } from "../../../src/compare/index.ts";
-import { compileJsonPath, JsonPathError, MAX_PATH_STEPS, PathSet, type Step } from "../../../src/compare/json-path.ts";
+import { compileJsonPath, JsonPathError, MAX_PATH_STEPS, PathSet, type Step } from "../../../src/core/json-path.ts";
 
 const deep = (n: number) => `$${".a".repeat(n)}`;
 

@@ -17,7 +17,7 @@ const json = c.compareMessages({ body: enc.encode('{"a":1}') }, { body: enc.enco
 const text = c.compareDocuments("x\\ny", "x\\nz");
 const png = [["content-type", "image/png"]];
 const bin = c.compareMessages({ headers: png, body: enc.encode("x") }, { headers: png, body: enc.encode("y") });
-const re = c.compileRules({ normalize: [{ path: "$.s", pattern: "(a+)+$", replace: "X" }] });
+const re = c.compileRulesInput({ normalize: [{ path: "$.s", pattern: "(a+)+$", replace: "X" }] });
 const norm = c.compareDocuments('{"s":"aaaa"}', '{"s":"aa"}', re);
 console.log(JSON.stringify([json.differences[0].path, text.differences[0].path, bin.differences[0].legacy.slice(0, 7), norm.equal]));
 `,

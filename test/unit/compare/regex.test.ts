@@ -1,8 +1,8 @@
 /** User regexes run on RE2 (linear time): catastrophic patterns finish at once, unsupported syntax is rejected by name. */
 import { describe, expect, test } from "bun:test";
-import { compareDocuments, compileRules, compileUserRegex, UserRegexError } from "../../../src/compare/index.ts";
-import { MAX_PROGRAM_SIZE, PAST_DEADLINE, TOO_LONG } from "../../../src/compare/regex.ts";
-import { compareRulesSchema } from "../../../src/compare/rules.ts";
+import { compareDocuments, compileRulesInput, compileUserRegex, UserRegexError } from "../../../src/compare/index.ts";
+import { MAX_PROGRAM_SIZE, PAST_DEADLINE, TOO_LONG } from "../../../src/core/regex.ts";
+import { compareRulesSchema } from "../../../src/config/compare-schema.ts";
 
 describe("compileUserRegex", () => {
   test("regression: (a+)+$ on 40 a's and a '!' finishes in milliseconds", () => {
@@ -60,7 +60,7 @@ describe("compileUserRegex", () => {
 
 describe("compare.normalize on RE2", () => {
   test("regression: a catastrophic normalize pattern does not block the comparison", () => {
-    const rules = compileRules({ normalize: [{ path: "$.s", pattern: "(a+)+$", replace: "X" }] });
+    const rules = compileRulesInput({ normalize: [{ path: "$.s", pattern: "(a+)+$", replace: "X" }] });
     const t0 = performance.now();
     const v = compareDocuments(JSON.stringify({ s: `${"a".repeat(40)}!` }), JSON.stringify({ s: `${"a".repeat(40)}?` }), rules);
     const w = compareDocuments(JSON.stringify({ s: "a".repeat(40) }), JSON.stringify({ s: "aaa" }), rules);

@@ -1,7 +1,7 @@
 /** Redaction of samples, recordings and reports: which names look secret (a table), and what is hidden where. */
 import { describe, expect, test } from "bun:test";
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { compareMessages, compileRules } from "../../../src/compare/index.ts";
+import { compareMessages, compileRulesInput } from "../../../src/compare/index.ts";
 import { configSchema } from "../../../src/config/schema.ts";
 import { DEFAULT_REDACT, REDACTED, Redactor, wordParts } from "../../../src/migration/redact.ts";
 
@@ -208,7 +208,7 @@ describe("samples", () => {
       ["content-type", "application/json"],
       ["x-auth-token", "t2"],
     ]);
-    const rules = compileRules({ arrays: { "$.list": { key: "id" } } });
+    const rules = compileRulesInput({ arrays: { "$.list": { key: "id" } } });
     const verdict = compareMessages(legacy, candidate, rules);
     const sample = c.sample("t", { method: "GET", target: "/u?token=x", headers: [["authorization", "Bearer x"]], body: undefined }, legacy, candidate, verdict.differences);
     const text = JSON.stringify(sample);
