@@ -53,3 +53,13 @@ export {
   wireBytes,
 } from "./serialize.ts";
 export { intervalScheduler, type TickScheduler, Timer, TimerWheel, type TimerWheelOptions } from "./timers.ts";
+export {
+  type ClientError,
+  type ClientErrorCode,
+  type ClientExchange,
+  type ClientRequest,
+  type ClientResponse,
+  ConnectionPool,
+  type PoolOptions,
+  TunnelTarget,
+} from "./client.ts";
