@@ -53,6 +53,7 @@ export {
   wireBytes,
 } from "./serialize.ts";
 export { intervalScheduler, type TickScheduler, Timer, TimerWheel, type TimerWheelOptions } from "./timers.ts";
+export { type Http1Server, listen, type ServerOptions, type ServerRequest, type ServerResponse } from "./server.ts";
 export {
   type ClientError,
   type ClientErrorCode,
