@@ -495,7 +495,9 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
       return;
     }
     this.socket = socket;
-    if (!success) {
+    // Bun reports an unverified certificate as a failure even with
+    // rejectUnauthorized: false (and then leaves the socket open): decide here.
+    if (!success && this.core.config.tls?.rejectUnauthorized !== false) {
       const code = (error as { code?: string } | null)?.code;
       this.connectFailed("connect_failed", `TLS handshake failed: ${error?.message ?? "unauthorized"}`, code ?? "tls_handshake");
       return;

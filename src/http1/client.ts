@@ -28,7 +28,7 @@ export { ClientError, type ClientErrorCode } from "./client-error.ts";
 export interface PoolOptions {
   host: string;
   port: number;
-  /** An https upstream: `true`, or Bun's TLS options. The server name (SNI) is `host` unless given (and unless host is an IP address). */
+  /** An https upstream: `true`, or Bun's TLS options. The server name (SNI and certificate check) is `host` unless given. */
   tls?: boolean | TLSOptions;
   /** Idle keep-alive connections kept (default 64); a connection returned to a full pool is closed. */
   maxIdle?: number;
@@ -56,15 +56,15 @@ function count(name: string, value: number | undefined, fallback: number, min: n
   return value;
 }
 
-const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-
+/**
+ * Bun's TLS options with the server name (SNI, and the name the certificate
+ * is checked against) set to `host` unless given. Never an empty object: Bun
+ * reads `tls: {}` as no TLS at all.
+ */
 function tlsOptions(host: string, tls: boolean | TLSOptions | undefined): TLSOptions | undefined {
   if (tls === undefined || tls === false) return undefined;
   const options: TLSOptions = tls === true ? {} : { ...tls };
-  // RFC 6066 §3: no IP literal in SNI.
-  if (options.serverName === undefined && options.servername === undefined && !IPV4.test(host) && !host.includes(":")) {
-    options.serverName = host;
-  }
+  if (options.serverName === undefined) options.serverName = options.servername ?? host;
   return options;
 }
 

@@ -55,7 +55,7 @@ export {
 export { intervalScheduler, type TickScheduler, Timer, TimerWheel, type TimerWheelOptions } from "./timers.ts";
 export { type Http1Server, listen, type ServerOptions, type ServerRequest, type ServerResponse } from "./server.ts";
 export {
-  type ClientError,
+  ClientError,
   type ClientErrorCode,
   type ClientExchange,
   type ClientRequest,
