@@ -14,7 +14,7 @@
  * timeout, abort or stray byte destroys it.
  */
 import type { Socket, SocketHandler, TLSOptions } from "bun";
-import type { BodyError, BodySink, BodySource } from "./body.ts";
+import type { BodyError, BodySink, BodySource, BodyTarget } from "./body.ts";
 import { ResponseBody, type BodyOwner, TunnelTarget, type TunnelOwner } from "./client-body.ts";
 import { ClientError, type ClientErrorCode } from "./client-error.ts";
 import { ChunkedDecoder } from "./chunked.ts";
@@ -85,7 +85,7 @@ export interface ClientResponse {
    * connection both ways; bytes that came after the head come first. Never
    * pooled.
    */
-  tunnel: { source: BodySource; target: TunnelTarget } | undefined;
+  tunnel?: { source: BodySource; target: BodyTarget } | undefined;
 }
 
 /** Options of a pool, checked and with defaults applied (see client.ts). */
@@ -486,6 +486,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
       return;
     }
     this.socket = socket;
+    socket.setNoDelay(true);
     if (this.core.config.tls === undefined) this.ready();
   }
 
@@ -1093,8 +1094,14 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
 
   // ---- closing ----
 
+  /** A TLS session failure, or one of our handlers threw (a sink's exception, passed on after the connection is cleaned up). */
   onError(error: Error): void {
     this.lost(error);
+    if (typeof (error as { code?: unknown } | undefined)?.code !== "string") {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   onClose(error: Error | undefined): void {

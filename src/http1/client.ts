@@ -22,7 +22,6 @@ import { type ChunkedLimits, chunkedLimits, type HeadLimits, headLimits } from "
 import { TimerWheel } from "./timers.ts";
 
 export type { ClientExchange, ClientRequest, ClientResponse } from "./client-connection.ts";
-export { TunnelTarget } from "./client-body.ts";
 export { ClientError, type ClientErrorCode } from "./client-error.ts";
 
 export interface PoolOptions {

@@ -62,5 +62,4 @@ export {
   type ClientResponse,
   ConnectionPool,
   type PoolOptions,
-  TunnelTarget,
 } from "./client.ts";

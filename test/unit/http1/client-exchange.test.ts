@@ -465,6 +465,35 @@ describe("1xx", () => {
     expect(p.idle).toBe(0);
   });
 
+  test("a 2xx to CONNECT is a tunnel too", async () => {
+    const up = upstream(
+      rawUpstream({
+        data(c, chunk) {
+          if (c.state.open === true) {
+            c.socket.write(chunk);
+            return;
+          }
+          if (c.received.includes("\r\n\r\n")) {
+            c.state.open = true;
+            c.socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+          }
+        },
+      }),
+    );
+    const p = pool(up.port);
+    const res = await p.request({ method: "CONNECT", target: "example.com:443", fields: ["host", "example.com:443"] }).response;
+    expect(res.framing.kind).toBe("tunnel");
+    const rec = recordingSink();
+    res.tunnel!.source.start(rec.sink);
+    res.tunnel!.target.write(enc.encode("raw bytes"));
+    await until(() => rec.text() === "raw bytes");
+    res.tunnel!.target.abort({ code: "cancelled", reason: "test" });
+    await rec.done;
+    expect(rec.error?.code).toBe("cancelled");
+    expect(p.active).toBe(0);
+    await until(() => up.conns[0]!.closed);
+  });
+
   test("a non-101 answer to an upgrade request is an ordinary response", async () => {
     const up = upstream(httpUpstream(() => ok("no upgrade")));
     const p = pool(up.port);
