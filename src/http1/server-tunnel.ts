@@ -95,7 +95,7 @@ export class Tunnel implements BodySource, BodyTarget {
     } catch (error) {
       this.conn.server.onError(error, "body");
     }
-    if (this.writeEnded && this.conn.outBytes === 0) this.conn.end();
+    if (this.writeEnded && this.conn.outBytes === 0 && !this.closed) this.conn.end();
   }
 
   onPeerEnd(): void {
@@ -108,9 +108,14 @@ export class Tunnel implements BodySource, BodyTarget {
   }
 
   /** The socket is gone. */
-  onClosed(_error: Error | undefined): void {
+  onClosed(error: Error | undefined): void {
     this.closed = true;
     if (this.sourceDone || this.cancelled) return;
+    if (error === undefined && this.writeEnded && this.started && !this.paused && this.pending === undefined) {
+      // After our FIN, Bun reports the client's FIN as a clean close (no `end` event).
+      this.endSource();
+      return;
+    }
     this.sourceDone = true;
     this.pending = undefined;
     const sink = this.sink;
