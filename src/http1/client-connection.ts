@@ -560,6 +560,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
     this.continueTimer?.cancel();
     this.ex = null;
     this.body = null;
+    this.res = R_NONE;
     this.tunnel?.detach();
     this.tunnel = null;
     this.outq.length = 0;

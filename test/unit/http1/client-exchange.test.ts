@@ -580,17 +580,20 @@ describe("https upstream", () => {
       hostname: "127.0.0.1",
       port: 0,
       tls,
-      async fetch(req) {
-        return new Response(`secure ${req.method} ${(await req.arrayBuffer()).byteLength}`);
+      async fetch(req, srv) {
+        return new Response(`secure ${req.method} ${(await req.arrayBuffer()).byteLength}`, { headers: { "x-client-port": String(srv.requestIP(req)?.port) } });
       },
     });
     cleanup.push(() => server.stop(true));
     const p = pool(server.port!, { tls: { rejectUnauthorized: false } });
+    const ports = new Set<string>();
     for (let i = 0; i < 3; i++) {
       const res = await p.request({ method: "POST", target: "/", fields: ["host", "localhost"], body: enc.encode("12345") }).response;
       expect(res.status).toBe(200);
       expect(dec.decode(await readBody(res.body!))).toBe("secure POST 5");
+      ports.add(res.fields[res.fields.findIndex((f) => f.toLowerCase() === "x-client-port") + 1]!);
     }
+    expect(ports.size).toBe(1); // one connection, kept alive
     expect(p.idle).toBe(1);
 
     const strict = pool(server.port!, { tls: true });
