@@ -157,7 +157,7 @@ describe("response bodies", () => {
       res.body!.start({
         onData(chunk) {
           received += chunk.byteLength;
-          if (++pieces % 256 === 0) peak = Math.max(peak, process.memoryUsage.rss());
+          if (++pieces % 32 === 0) peak = Math.max(peak, process.memoryUsage.rss());
           return true;
         },
         onEnd: () => resolve(),
