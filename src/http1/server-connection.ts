@@ -18,7 +18,8 @@ import type { ChunkedLimits, HeadLimits } from "./limits.ts";
 import { requestFraming } from "./framing.ts";
 import { type HeadProgress, parseRequestHead, type RequestHead } from "./head.ts";
 import { requestAuthority } from "./host.ts";
-import { responseHead, type Wire } from "./serialize.ts";
+import { STATUS_REASONS, type Wire } from "./serialize.ts";
+import { encodeHead, HEAD_ROOM, headSize, putAscii, putNumber } from "./server-head.ts";
 import type { ServerRequest, ServerResponse } from "./server.ts";
 import { Exchange, Request, RequestBody } from "./server-exchange.ts";
 import { Tunnel } from "./server-tunnel.ts";
@@ -71,13 +72,24 @@ const T_LINGER = 5;
 
 /** How long a closing connection keeps reading (and dropping) input after its FIN, so that a client still sending gets our response before a reset. */
 const LINGER_MS = 2000;
-/** Below this, a head and its first body bytes are copied into one buffer for one socket write. */
-const COALESCE_MAX = 65536;
 
 const CONTINUE_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 const TIMEOUT_ERROR: BodyError = Object.freeze({ code: "timeout", reason: "no request body byte arrived within the body timeout" });
 const CLOSED_ERROR: BodyError = Object.freeze({ code: "closed", reason: "the client closed the connection before the body ended" });
+
+const EMPTY: readonly string[] = Object.freeze([]);
+
+/** The head of an answer the server writes itself: the fields, Content-Length, `connection: close`. */
+function errorHead(status: number, fields: readonly string[], length: number): Uint8Array {
+  const reason = STATUS_REASONS[status] ?? "";
+  const out = new Uint8Array(headSize(reason, fields) + HEAD_ROOM);
+  let at = encodeHead(out, status, reason, fields);
+  at = putAscii(out, at, "content-length: ");
+  at = putNumber(out, at, length, 10);
+  at = putAscii(out, at, "\r\nconnection: close\r\n\r\n");
+  return out.subarray(0, at);
+}
 
 function phaseTimer(conn: Connection): void {
   conn.onPhaseTimer();
@@ -89,13 +101,6 @@ function sendTimer(conn: Connection): void {
 
 function wireLength(w: Wire): number {
   return typeof w === "string" ? w.length : w.byteLength;
-}
-
-/** Copies `w` (ASCII string or bytes) into `out` at `at`; returns the index after it. */
-function put(out: Buffer, at: number, w: Wire): number {
-  if (typeof w === "string") return at + out.write(w, at, "latin1");
-  out.set(w, at);
-  return at + w.byteLength;
 }
 
 export class Connection {
@@ -410,32 +415,6 @@ export class Connection {
     return false;
   }
 
-  /**
-   * Writes `head` (if any), `prefix`, `data` and `suffix` — in one socket
-   * write when they are small enough to copy together.
-   */
-  sendParts(head: Wire | undefined, prefix: string, data: Uint8Array, suffix: string): boolean {
-    const headLen = head === undefined ? 0 : wireLength(head);
-    const total = headLen + prefix.length + data.byteLength + suffix.length;
-    if (total <= COALESCE_MAX || (headLen === 0 && prefix.length === 0 && suffix.length === 0)) {
-      if (headLen === 0 && prefix.length === 0 && suffix.length === 0) return this.send(data);
-      const out = Buffer.allocUnsafe(total);
-      let at = 0;
-      if (head !== undefined) at = put(out, at, head);
-      if (prefix.length > 0) at += out.write(prefix, at, "latin1");
-      out.set(data, at);
-      at += data.byteLength;
-      if (suffix.length > 0) out.write(suffix, at, "latin1");
-      return this.send(out);
-    }
-    let ok = true;
-    if (head !== undefined) ok = this.send(prefix.length > 0 ? (typeof head === "string" ? head + prefix : joinWire(head, prefix)) : head);
-    else if (prefix.length > 0) ok = this.send(prefix);
-    ok = this.send(data) && ok;
-    if (suffix.length > 0) ok = this.send(suffix) && ok;
-    return ok;
-  }
-
   enqueue(w: Wire, written: number): void {
     if (this.out === undefined) this.out = [];
     if (this.out.length === 0) this.outOffset = written;
@@ -515,12 +494,12 @@ export class Connection {
       fields = ["content-type", "text/plain; charset=utf-8"];
       body = Buffer.from(`${status}\n`);
     }
-    let head: Wire;
+    let head: Uint8Array;
     try {
-      head = responseHead(status, undefined, [...fields, "content-length", String(body.byteLength), "connection", "close"]);
+      head = errorHead(status, fields, body.byteLength);
     } catch (error) {
       this.server.onError(error, "errorResponse");
-      head = responseHead(status, undefined, ["content-length", "0", "connection", "close"]);
+      head = errorHead(status, EMPTY, 0);
       body = new Uint8Array(0);
     }
     const ex = this.exchange;
@@ -531,7 +510,14 @@ export class Connection {
       ex.body?.detach();
     }
     this.closeAfter = true;
-    this.sendParts(head, "", body, "");
+    if (body.byteLength === 0) {
+      this.send(head);
+    } else {
+      const out = new Uint8Array(head.byteLength + body.byteLength);
+      out.set(head, 0);
+      out.set(body, head.byteLength);
+      this.send(out);
+    }
     this.closeGracefully();
   }
 
@@ -682,12 +668,5 @@ export class Connection {
   sendContinue(): void {
     this.send(CONTINUE_100);
   }
-}
-
-function joinWire(head: Uint8Array, tail: string): Uint8Array {
-  const out = Buffer.allocUnsafe(head.byteLength + tail.length);
-  out.set(head, 0);
-  out.write(tail, head.byteLength, "latin1");
-  return out;
 }
 

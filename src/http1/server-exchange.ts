@@ -11,16 +11,24 @@
  * close when the request body has not all arrived, on shutdown, for
  * HTTP/1.0 without keep-alive, after a close-delimited body).
  */
-import type { BodyError, BodySink, BodySource } from "./body.ts";
+import type { BodyError, BodySink, BodySource, BodyTarget } from "./body.ts";
 import type { ChunkedDecoder } from "./chunked.ts";
 import type { RequestHead } from "./head.ts";
 import { nameIs } from "./fields.ts";
-import { chunkHeader, lastChunk, responseHead, type Wire } from "./serialize.ts";
+import { chunkHeader, LAST_CHUNK, lastChunk, STATUS_REASONS } from "./serialize.ts";
+import { digits, encodeHead, HEAD_ROOM, headSize, putAscii, putNumber } from "./server-head.ts";
 import type { ServerRequest, ServerResponse } from "./server.ts";
 import type { AbortReason, Connection } from "./server-connection.ts";
 
 const NO_TRAILERS: readonly string[] = Object.freeze([]);
 const CRLF = "\r\n";
+
+/** A large chunk: its size line, the data as it is, CRLF (three writes, no copy). True when all went out. */
+function chunkBytesLarge(conn: Connection, data: Uint8Array): boolean {
+  const a = conn.send(chunkHeader(data.byteLength));
+  const b = conn.send(data);
+  return conn.send(CRLF) && a && b;
+}
 
 const CANCELLED: BodyError = Object.freeze({ code: "cancelled", reason: "the server answered the request itself" });
 const NOT_READ: BodyError = Object.freeze({ code: "cancelled", reason: "the response finished before the body was read" });
@@ -343,27 +351,28 @@ function checkFields(fields: readonly string[]): void {
   }
 }
 
-/** `head` (ending in CRLF CRLF) with `lines` inserted before its final CRLF. */
-function withLines(head: Wire, lines: string): Wire {
-  if (lines.length === 0) return head;
-  if (typeof head === "string") return head.slice(0, head.length - 2) + lines + CRLF;
-  const out = Buffer.allocUnsafe(head.byteLength + lines.length);
-  out.set(head.subarray(0, head.byteLength - 2), 0);
-  const at = head.byteLength - 2 + out.write(lines, head.byteLength - 2, "latin1");
-  out[at] = 0x0d;
-  out[at + 1] = 0x0a;
-  return out;
-}
+/** Below this, a head and body bytes (or a chunk and its framing) are copied into one buffer for one socket write. */
+const COALESCE_MAX = 64 * 1024;
+/** A Content-Length body up to this size gets room in the head's buffer. */
+const INLINE_MAX = 16 * 1024;
 
-function joinWire(a: Wire, b: Wire): Wire {
-  if (typeof a === "string" && typeof b === "string") return a + b;
-  const al = typeof a === "string" ? a.length : a.byteLength;
-  const bl = typeof b === "string" ? b.length : b.byteLength;
-  const out = Buffer.allocUnsafe(al + bl);
-  if (typeof a === "string") out.write(a, 0, "latin1");
-  else out.set(a, 0);
-  if (typeof b === "string") out.write(b, al, "latin1");
-  else out.set(b, al);
+const CONNECTION_CLOSE = "connection: close\r\n";
+const CONNECTION_KEEP_ALIVE = "connection: keep-alive\r\n";
+const CONNECTION_UPGRADE = "connection: upgrade\r\n";
+const TRANSFER_CHUNKED = "transfer-encoding: chunked\r\n";
+const CONTENT_LENGTH = "content-length: ";
+
+/** One chunk of a chunked body, framing included, in one buffer (data up to COALESCE_MAX). */
+function chunkBytes(data: Uint8Array): Uint8Array {
+  const n = data.byteLength;
+  const out = new Uint8Array(digits(n, 16) + n + 4);
+  let at = putNumber(out, 0, n, 16);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  out.set(data, at);
+  at += n;
+  out[at++] = 0x0d;
+  out[at] = 0x0a;
   return out;
 }
 
@@ -381,11 +390,16 @@ export class Exchange implements ServerResponse {
   /** Decided when the head went out: the connection persists after this response. */
   keptAlive = false;
   status = 0;
-  /** The head built by writeHead, without framing and Connection lines, until it goes out. */
-  head: Wire | undefined = undefined;
-  framingLine = "";
+  /** The head written by writeHead (status line and fields), with room for what finishHead adds and a small body. */
+  headBuf: Uint8Array | undefined = undefined;
+  /** Bytes of headBuf in use. */
+  headUsed = 0;
+  /** The head went out. */
   flushed = false;
   framing = F_NONE;
+  /** The Content-Length announced. */
+  length = 0;
+  /** Content-Length bytes still to write. */
   remaining = 0;
   bodyless = false;
   wantClose = false;
@@ -414,39 +428,34 @@ export class Exchange implements ServerResponse {
     const noBodyStatus = status < 200 || status === 204 || status === 304 || (connect && status < 300);
     const bodyless = noBodyStatus || req.method === "HEAD";
     let kind = F_NONE;
-    let line = "";
-    let remaining = 0;
+    let length = 0;
     if (typeof framing === "number") {
       if (!Number.isSafeInteger(framing) || framing < 0) throw new TypeError(`http1 server: invalid Content-Length ${String(framing)}`);
       // RFC 9110 §8.6: no Content-Length in 1xx, 204 or a 2xx to CONNECT; a 304 may carry one.
       if (!(noBodyStatus && status !== 304)) {
         kind = F_LENGTH;
-        line = `content-length: ${framing}\r\n`;
-        remaining = framing;
+        length = framing;
       }
     } else if (framing === "chunked") {
       if (!noBodyStatus) {
-        if (req.version === 1) {
-          kind = F_CHUNKED;
-          line = "transfer-encoding: chunked\r\n";
-        } else if (!bodyless) {
-          kind = F_CLOSE;
-        }
+        if (req.version === 1) kind = F_CHUNKED;
+        else if (!bodyless) kind = F_CLOSE;
       }
     } else if (framing === "none") {
-      if (!bodyless) {
-        // A body-bearing status without framing would be read until close (RFC 9112 §6.3): say it is empty.
-        kind = F_LENGTH;
-        line = "content-length: 0\r\n";
-      }
+      // A body-bearing status without framing would be read until close (RFC 9112 §6.3): say it is empty.
+      if (!bodyless) kind = F_LENGTH;
     } else {
       throw new TypeError(`http1 server: invalid framing ${String(framing)}`);
     }
-    this.head = responseHead(status, reason, fields);
+    const phrase = reason ?? STATUS_REASONS[status] ?? "";
+    const inline = kind === F_LENGTH && !bodyless && length <= INLINE_MAX ? length : 0;
+    const buf = new Uint8Array(headSize(phrase, fields) + HEAD_ROOM + inline);
+    this.headUsed = encodeHead(buf, status, phrase, fields);
+    this.headBuf = buf;
     this.status = status;
     this.framing = kind;
-    this.framingLine = line;
-    this.remaining = remaining;
+    this.length = length;
+    this.remaining = bodyless ? 0 : length;
     this.bodyless = bodyless;
     this.headSent = true;
   }
@@ -460,33 +469,94 @@ export class Exchange implements ServerResponse {
     checkFields(fields);
     // RFC 9110 §15.2: no 1xx to an HTTP/1.0 client.
     if (this.req.version === 0) return;
-    const head = responseHead(status, undefined, fields);
+    const phrase = STATUS_REASONS[status] ?? "";
+    const buf = new Uint8Array(headSize(phrase, fields) + 2);
+    const at = encodeHead(buf, status, phrase, fields);
+    buf[at] = 0x0d;
+    buf[at + 1] = 0x0a;
     if (status === 100) this.continueSent = true;
-    this.conn.send(head);
+    this.conn.send(buf);
   }
 
-  /** The head with its framing and Connection lines, now that what follows is known. */
-  flushHead(): Wire {
+  /**
+   * Completes the head in its buffer with the framing and Connection lines,
+   * now that what follows is known; returns its end. The buffer is written
+   * by the caller (with body bytes after it when they fit).
+   */
+  finishHead(): number {
     const conn = this.conn;
     const status = this.status;
-    let connection = "";
+    const buf = this.headBuf!;
+    let at = this.headUsed;
+    if (this.framing === F_LENGTH) {
+      at = putAscii(buf, at, CONTENT_LENGTH);
+      at = putNumber(buf, at, this.length, 10);
+      buf[at++] = 0x0d;
+      buf[at++] = 0x0a;
+    } else if (this.framing === F_CHUNKED) {
+      at = putAscii(buf, at, TRANSFER_CHUNKED);
+    }
     if (status === 101) {
-      connection = "connection: upgrade\r\n";
+      at = putAscii(buf, at, CONNECTION_UPGRADE);
     } else if (!(this.req.method === "CONNECT" && status < 300)) {
+      // RFC 9112 §9.3: close when the request or the handler says so, on shutdown, after a close-delimited
+      // body, or when the rest of the request body has not arrived (it would have to be read first).
       let keep = this.reqKeepAlive && !this.wantClose && !conn.closeAfter && !conn.server.closing && !conn.peerEnded && this.framing !== F_CLOSE;
       if (keep && this.body !== undefined && !this.body.arrived()) keep = false;
       this.keptAlive = keep;
       if (!keep) {
         conn.closeAfter = true;
-        connection = "connection: close\r\n";
+        at = putAscii(buf, at, CONNECTION_CLOSE);
       } else if (this.req.version === 0) {
-        connection = "connection: keep-alive\r\n";
+        at = putAscii(buf, at, CONNECTION_KEEP_ALIVE);
       }
     }
-    const head = withLines(this.head!, this.framingLine + connection);
-    this.head = undefined;
+    buf[at++] = 0x0d;
+    buf[at++] = 0x0a;
     this.flushed = true;
-    return head;
+    this.headUsed = at;
+    return at;
+  }
+
+  /** Sends the head alone (no body bytes yet). */
+  sendHead(): boolean {
+    const end = this.finishHead();
+    const buf = this.headBuf!;
+    this.headBuf = undefined;
+    return this.conn.send(end === buf.byteLength ? buf : buf.subarray(0, end));
+  }
+
+  /** Sends the head and the first body bytes (`prefix` + `data` + CRLF for a chunk), in one write when small. */
+  sendHeadWith(data: Uint8Array, chunked: boolean): boolean {
+    const end = this.finishHead();
+    const head = this.headBuf!;
+    this.headBuf = undefined;
+    const n = data.byteLength;
+    const frame = chunked ? digits(n, 16) + 4 : 0;
+    const total = end + frame + n;
+    let out: Uint8Array;
+    if (total <= head.byteLength) {
+      out = total === head.byteLength ? head : head.subarray(0, total);
+    } else if (total <= COALESCE_MAX) {
+      out = new Uint8Array(total);
+      out.set(head.subarray(0, end), 0);
+    } else {
+      const ok = this.conn.send(head.subarray(0, end));
+      const rest = chunked ? chunkBytesLarge(this.conn, data) : this.conn.send(data);
+      return ok && rest;
+    }
+    let at = end;
+    if (chunked) {
+      at = putNumber(out, at, n, 16);
+      out[at++] = 0x0d;
+      out[at++] = 0x0a;
+    }
+    out.set(data, at);
+    if (chunked) {
+      out[at + n] = 0x0d;
+      out[at + n + 1] = 0x0a;
+    }
+    return this.conn.send(out);
   }
 
   write(chunk: Uint8Array): boolean {
@@ -497,15 +567,16 @@ export class Exchange implements ServerResponse {
     const n = chunk.byteLength;
     let ok: boolean;
     if (this.bodyless || n === 0) {
-      ok = this.flushed ? conn.outBytes === 0 : conn.send(this.flushHead());
+      ok = this.flushed ? conn.outBytes === 0 : this.sendHead();
     } else if (this.framing === F_CHUNKED) {
-      ok = conn.sendParts(this.flushed ? undefined : this.flushHead(), chunkHeader(n), chunk, CRLF);
+      if (!this.flushed) ok = this.sendHeadWith(chunk, true);
+      else ok = n <= COALESCE_MAX ? conn.send(chunkBytes(chunk)) : chunkBytesLarge(conn, chunk) && conn.outBytes === 0;
     } else {
       if (this.framing === F_LENGTH) {
         if (n > this.remaining) throw new RangeError(`http1 server: ${n} bytes written where ${this.remaining} remain of the Content-Length`);
         this.remaining -= n;
       }
-      ok = conn.sendParts(this.flushed ? undefined : this.flushHead(), "", chunk, "");
+      ok = this.flushed ? conn.send(chunk) : this.sendHeadWith(chunk, false);
     }
     if (!ok) this.needDrain = true;
     return ok;
@@ -515,12 +586,21 @@ export class Exchange implements ServerResponse {
     if (this.dead || this.finished) return;
     if (!this.headSent) throw new Error("http1 server: end before writeHead");
     const conn = this.conn;
-    const head = this.flushed ? undefined : this.flushHead();
     if (!this.bodyless && this.framing === F_CHUNKED) {
-      const tail = lastChunk(trailers ?? NO_TRAILERS);
-      conn.send(head === undefined ? tail : joinWire(head, tail));
+      const hasTrailers = trailers !== undefined && trailers.length > 0;
+      if (!this.flushed && !hasTrailers) {
+        // Head and last chunk together: HEAD_ROOM keeps room for "0\r\n\r\n".
+        const end = this.finishHead();
+        const buf = this.headBuf!;
+        this.headBuf = undefined;
+        const last = putAscii(buf, end, LAST_CHUNK);
+        conn.send(last === buf.byteLength ? buf : buf.subarray(0, last));
+      } else {
+        if (!this.flushed) this.sendHead();
+        conn.send(hasTrailers ? lastChunk(trailers) : LAST_CHUNK);
+      }
     } else {
-      if (head !== undefined) conn.send(head);
+      if (!this.flushed) this.sendHead();
       if (!this.bodyless && this.framing === F_LENGTH && this.remaining > 0) {
         // The client would wait for bytes that never come: close, so it sees the body cut.
         conn.closeAfter = true;
@@ -542,13 +622,13 @@ export class Exchange implements ServerResponse {
     else conn.destroy("closed");
   }
 
-  tunnel(): { source: BodySource; target: import("./body.ts").BodyTarget } {
+  tunnel(): { source: BodySource; target: BodyTarget } {
     const connect2xx = this.req.method === "CONNECT" && this.status >= 200 && this.status < 300;
     if (!this.headSent || !(this.status === 101 || connect2xx)) throw new Error("http1 server: tunnel() needs a 101 (or a 2xx to CONNECT) written first");
     if (this.finished || this.dead) throw new Error("http1 server: the response is finished");
     if (this.body !== undefined && !this.body.received) throw new Error("http1 server: tunnel() before the request body was read");
     const conn = this.conn;
-    if (!this.flushed) conn.send(this.flushHead());
+    if (!this.flushed) this.sendHead();
     this.finished = true;
     return conn.startTunnel(this);
   }
