@@ -10,6 +10,20 @@
 
 export type Side = "legacy" | "candidate";
 
+/** A request's header fields: a web Headers object, or the flat list the data plane carries. */
+export type HeaderLookup = Headers | readonly string[];
+
+function header(h: HeaderLookup, lower: string): string | null {
+  if (!Array.isArray(h)) return (h as Headers).get(lower);
+  const list = h as readonly string[];
+  let out: string | null = null;
+  for (let i = 0; i < list.length; i += 2) {
+    // Several Cookie fields are one cookie-string joined by "; " (RFC 9113 §8.2.3); other lists by ", ".
+    if ((list[i] as string).toLowerCase() === lower) out = out === null ? (list[i + 1] as string) : `${out}${lower === "cookie" ? "; " : ", "}${list[i + 1]}`;
+  }
+  return out;
+}
+
 export interface CanarySettings {
   /** Mutable: commands change it at runtime. */
   percent: number;
@@ -43,13 +57,13 @@ export function cookieValue(header: string | null, name: string): string | undef
 }
 
 /** The sticky key of a request, or undefined when it has none. */
-export function stickyKey(s: CanarySettings, headers: Headers, clientIp: string): string | undefined {
+export function stickyKey(s: CanarySettings, headers: HeaderLookup, clientIp: string): string | undefined {
   if (s.header !== undefined) {
-    const v = headers.get(s.header);
+    const v = header(headers, s.header);
     if (v !== null && v !== "") return v;
   }
   if (s.cookie !== undefined) {
-    const v = cookieValue(headers.get("cookie"), s.cookie);
+    const v = cookieValue(header(headers, "cookie"), s.cookie);
     if (v !== undefined && v !== "") return v;
   }
   return s.fallback === "ip" && clientIp !== "" ? clientIp : undefined;
@@ -61,7 +75,7 @@ export interface CanaryState {
 }
 
 /** Decides the side for one request. */
-export function assign(s: CanarySettings, state: CanaryState, headers: Headers, clientIp: string): Side {
+export function assign(s: CanarySettings, state: CanaryState, headers: HeaderLookup, clientIp: string): Side {
   if (s.percent <= 0) return "legacy";
   if (s.percent >= 100) return "candidate";
   const key = stickyKey(s, headers, clientIp);

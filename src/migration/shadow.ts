@@ -13,7 +13,7 @@
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
-import type { RuntimeRoute } from "../proxy/route-table.ts";
+import type { MigrationRoute } from "./routes.ts";
 import type { Side } from "./canary.ts";
 import { type Answer, judgeAA, judgePair } from "./judge.ts";
 import type { ResultsBuffer, SkipReason } from "./results.ts";
@@ -45,7 +45,7 @@ export class ShadowCall {
 
   constructor(
     private readonly shadow: Shadow,
-    readonly route: RuntimeRoute,
+    readonly route: MigrationRoute,
     /** Who served the client; the mirror went to the other side. */
     readonly servedBy: Side,
     readonly method: string,
@@ -85,7 +85,7 @@ export class Shadow {
   ) {}
 
   /** Whether to mirror this request (counts the request, and the reason when not). */
-  decide(route: RuntimeRoute, method: string, contentLength: number, unsizedBody: boolean): ShadowDecision {
+  decide(route: MigrationRoute, method: string, contentLength: number, unsizedBody: boolean): ShadowDecision {
     const s = route.shadow;
     const name = route.name;
     this.results.count(name, "total");
@@ -109,7 +109,7 @@ export class Shadow {
    * Starts the mirror call to the side that is not serving: the candidate (and, for an A/A share of safe
    * requests, legacy a second time) when legacy serves; legacy when the candidate serves (canary).
    */
-  start(route: RuntimeRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
+  start(route: MigrationRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
     route.shadow.inflight++;
     this.results.count(route.name, "shadowed");
     const controller = new AbortController();
@@ -152,7 +152,13 @@ export class Shadow {
     return { headers: h, outcome };
   }
 
-  release(route: RuntimeRoute): void {
+  /** A request chosen for mirroring whose mirror never started (legacy failed before the body was read). */
+  skipUnstarted(route: MigrationRoute, reason: SkipReason): void {
+    this.results.count(route.name, `skipped.${reason}`);
+    this.metrics.shadowSkipped.inc({ route: route.name, reason });
+  }
+
+  release(route: MigrationRoute): void {
     route.shadow.inflight--;
   }
 

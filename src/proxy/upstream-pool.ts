@@ -7,6 +7,8 @@
  * does: a wholly ejected upstream is more often a gateway-side problem than a
  * dead fleet.
  */
+import type { ConnectionPool } from "../http1/client.ts";
+import type { UpstreamClients } from "./clients.ts";
 
 export interface HealthSettings {
   readonly maxFailures: number;
@@ -24,6 +26,10 @@ export interface EjectionEvent {
 export class Endpoint {
   /** Base URL without trailing slash: "http://10.0.0.1:8080" or "http://h/base". */
   readonly base: string;
+  /** The URL's path without trailing slash ("" or "/base"), put before every forwarded target. */
+  readonly basePath: string;
+  /** The keep-alive connections to this endpoint's origin (shared with other endpoints of the same origin). */
+  readonly client: ConnectionPool | undefined;
   /** Value for the Host header: hostname[:port] as in the URL. */
   readonly host: string;
   /** Label for metrics and logs: origin + base path. */
@@ -34,9 +40,11 @@ export class Endpoint {
   ejectedUntil = 0;
   ejections = 0;
 
-  constructor(url: string) {
+  constructor(url: string, clients?: UpstreamClients) {
     const u = new URL(url);
     const basePath = u.pathname.replace(/\/+$/, "");
+    this.basePath = basePath;
+    this.client = clients?.for(u);
     this.base = `${u.protocol}//${u.host}${basePath}`;
     this.host = u.host;
     this.id = this.base;
@@ -54,9 +62,9 @@ export class UpstreamPool {
   private cursor = 0;
   onEject: ((e: EjectionEvent) => void) | undefined;
 
-  constructor(name: string, urls: readonly string[], balance: Balance, health: HealthSettings) {
+  constructor(name: string, urls: readonly string[], balance: Balance, health: HealthSettings, clients?: UpstreamClients) {
     this.name = name;
-    this.endpoints = urls.map((u) => new Endpoint(u));
+    this.endpoints = urls.map((u) => new Endpoint(u, clients));
     this.balance = balance;
     this.health = health;
   }

@@ -13,7 +13,7 @@
 import { decodeContent } from "../compare/index.ts";
 import type { FicusConfig } from "../config/schema.ts";
 import { contentTypeOf, type Redactor } from "../migration/redact.ts";
-import { HOP_BY_HOP } from "../proxy/headers.ts";
+import { HOP_BY_HOP } from "../pipeline/fields.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { encodeBody, type ExchangeLine } from "../replay/exchange.ts";

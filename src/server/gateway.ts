@@ -1,23 +1,37 @@
 /**
- * One data-plane process: the Bun.serve listener, the current route table, its
- * hot reload, and graceful drain. Used directly with one worker, or inside each
- * worker process when the supervisor runs several (SO_REUSEPORT).
+ * One data-plane process: the HTTP/1.1 listener (Ficus's own engine), the
+ * layer pipeline over it, the current route table and its hot reload, and
+ * graceful drain. Used directly with one worker, or inside each worker
+ * process when the supervisor runs several (SO_REUSEPORT).
  */
-import type { Server } from "bun";
 import { FicusError } from "../core/errors.ts";
 import type { LoadedConfig } from "../config/load.ts";
+import { type Http1Server, listen } from "../http1/server.ts";
+import { TimerWheel } from "../http1/timers.ts";
 import { AccessLog } from "../observability/access-log.ts";
+import { ObservabilityLayer } from "../observability/layer.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Metrics } from "../observability/metrics.ts";
 import { createTracer, type Tracer } from "../observability/tracing.ts";
-import { Proxy, type WebSocketData } from "../proxy/forward.ts";
-import { buildRouteTable, type RouteTable } from "../proxy/route-table.ts";
+import { Pipeline } from "../pipeline/pipeline.ts";
+import { LimitsLayer } from "../pipeline/layers/limits.ts";
+import { requestIdLayer } from "../pipeline/layers/request-id.ts";
+import { UpstreamClients } from "../proxy/clients.ts";
+import { ForwardLayer } from "../proxy/forward-layer.ts";
+import { upstreamRequestLayer } from "../proxy/upstream-request.ts";
 import type { UpstreamPool } from "../proxy/upstream-pool.ts";
-import { websocketHandlers } from "../proxy/websocket.ts";
+import type { ConnectionPool } from "../http1/client.ts";
+import { RoutingLayer } from "../routing/layer.ts";
+import { buildRouteTable, type RouteTable } from "../routing/route-table.ts";
+import { MigrationLayer } from "../migration/layer.ts";
+import { buildMigrationRoutes, type MigrationRoutes } from "../migration/routes.ts";
 import type { ResultsWriter } from "../migration/results-writer.ts";
 import { Redactor } from "../migration/redact.ts";
-import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import type { ControlRow } from "../migration/store.ts";
+import { RecordLayer } from "../record/layer.ts";
+import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
+import { Http1Front } from "./http1-front.ts";
+import { engineErrorResponse } from "./engine-errors.ts";
 
 export interface GatewayOptions {
   readonly loaded: LoadedConfig;
@@ -43,15 +57,26 @@ export interface RouteInfo {
   readonly candidate?: { readonly upstream: string; readonly endpoints: EndpointInfo[] };
 }
 
+/** Upstream connection pools: idle keep-alive connections per origin, and how long they are kept. */
+const CLIENT_SETTINGS = { maxIdle: 256, idleTimeout: 4_000, connectTimeout: 5_000 };
+
 export class Gateway {
   readonly metrics: Metrics;
-  readonly proxy: Proxy;
-  private server: Server<WebSocketData> | undefined;
+  readonly pipeline: Pipeline;
+  private server: Http1Server | undefined;
   private loaded: LoadedConfig;
   private readonly accessLog: AccessLog;
   private readonly logger: Logger;
   private tracer: Tracer | undefined;
   private ready = false;
+  private readonly wheel = new TimerWheel();
+  private readonly clients: UpstreamClients;
+  private readonly front: Http1Front;
+  private readonly routing: RoutingLayer;
+  private readonly limits: LimitsLayer;
+  private readonly migrationLayer: MigrationLayer;
+  private readonly recordLayer = new RecordLayer();
+  private migrations: MigrationRoutes;
   /**
    * Shadow/canary results of this process, flushed to the store. Created (and the migration code
    * loaded) only once a route has a candidate, so plain proxying pays nothing for it.
@@ -74,13 +99,30 @@ export class Gateway {
     this.tracer = tracer;
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
-    this.proxy = new Proxy(this.buildTable(opts.loaded), {
-      metrics: this.metrics,
-      accessLog: this.accessLog,
-      logger: this.logger,
-      tracer,
-      clientIdleMs: c.limits.client_idle_timeout,
-    });
+    this.clients = new UpstreamClients(this.wheel, CLIENT_SETTINGS);
+    const table = this.buildTable(opts.loaded);
+    this.migrations = buildMigrationRoutes(c, table);
+    this.routing = new RoutingLayer(table);
+    this.limits = new LimitsLayer(table.limits);
+    this.migrationLayer = new MigrationLayer(this.metrics);
+    this.migrationLayer.routes = this.migrations;
+    // The pipeline, in order: one line per layer (docs/architecture.md, "Adding a layer").
+    this.pipeline = new Pipeline(
+      [
+        requestIdLayer,
+        this.limits,
+        this.routing,
+        new ObservabilityLayer(this.metrics, this.accessLog, tracer),
+        this.migrationLayer,
+        this.recordLayer,
+        upstreamRequestLayer,
+        new ForwardLayer({ metrics: this.metrics, wheel: this.wheel }),
+      ],
+      this.logger,
+    );
+    this.front = new Http1Front(this.pipeline);
+    this.metrics.setInFlightSource(() => this.pipeline.inflight);
+    this.refreshStageGauges();
   }
 
   /** Builds the gateway and starts listening. Throws FICUS_LISTEN_FAILED when the port cannot be bound. */
@@ -92,19 +134,29 @@ export class Gateway {
     return gw;
   }
 
-  /** Loads the migration code and starts recording (once); the proxy mirrors from then on. */
+  /** The route table in force. */
+  get table(): RouteTable {
+    return this.routing.table;
+  }
+
+  /** Requests being handled. */
+  get inFlight(): number {
+    return this.pipeline.inflight;
+  }
+
+  /** Loads the migration code and starts recording (once); the migration layer mirrors from then on. */
   migration(): Promise<ResultsWriter> {
     this.migrationLoading ??= (async () => {
       const [{ ResultsWriter }, { Shadow }] = await Promise.all([import("../migration/results-writer.ts"), import("../migration/shadow.ts")]);
       const writer = new ResultsWriter(this.loaded.config.store, this.metrics, this.logger);
       writer.onFlush = async (store) => {
         // Noise learned from A/A pairs (by every worker) and marks made by hand, as the data plane reads them.
-        for (const r of this.proxy.table.routes) {
+        for (const r of this.migrations.values()) {
           if (r.live.stage === "shadow" || r.live.stage === "canary") r.shadow.noise = new Set((await store.noise(r.name, r.shadow.config.noise)).map((e) => e.path));
         }
       };
       this.resultsWriter = writer;
-      this.proxy.shadow = new Shadow(writer.buffer, this.metrics, this.logger);
+      this.migrationLayer.shadow = new Shadow(writer.buffer, this.metrics, this.logger);
       // Commands (promote, rollback, …) arrive through the shared store: obey them within 200 ms.
       this.controlTimer = setInterval(() => void this.pollControl(), 200);
       this.controlTimer.unref?.();
@@ -121,29 +173,22 @@ export class Gateway {
         this.logger.warn("endpoint ejected", { upstream: e.upstream, endpoint: e.endpoint, failures: e.failures, ejected_for_ms: e.durationMs });
       };
     };
-    const table = buildRouteTable(loaded.config, this.metrics, onPool);
-    return table;
+    return buildRouteTable(loaded.config, this.metrics, onPool, this.clients);
   }
 
   private listen(reusePort: boolean): void {
     const c = this.loaded.config;
     try {
-      this.server = Bun.serve<WebSocketData>({
+      this.server = listen({
         hostname: c.listen.hostname,
         port: c.listen.port,
         reusePort,
-        idleTimeout: Math.round(c.limits.client_idle_timeout / 1000),
-        // Bodies are streamed; per-route max_body is enforced by the proxy.
-        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-        fetch: this.proxy.handle,
-        websocket: websocketHandlers(this.metrics, this.logger),
-        error: (err) => {
-          this.logger.error("unhandled error in request handler", { error: err });
-          return new Response(JSON.stringify({ error: { code: "FICUS_INTERNAL", message: "internal error", request_id: "" } }), {
-            status: 500,
-            headers: { "content-type": "application/json" },
-          });
-        },
+        wheel: this.wheel,
+        limits: { maxRequestLine: c.limits.max_url_bytes + 32, maxHead: Math.max(16 * 1024, c.limits.max_header_bytes + c.limits.max_url_bytes + 64) },
+        timeouts: { keepAlive: c.limits.client_idle_timeout, head: c.limits.client_idle_timeout, body: c.limits.client_idle_timeout, send: c.limits.client_idle_timeout },
+        handler: this.front.handle,
+        errorResponse: engineErrorResponse,
+        onError: (err, where) => this.logger.error("data-plane connection error", { where, error: err instanceof Error ? err.message : String(err) }),
       });
     } catch (err) {
       throw new FicusError("FICUS_LISTEN_FAILED", `cannot listen on ${c.listen.hostname}:${c.listen.port}: ${(err as Error).message}`, { cause: err });
@@ -175,9 +220,16 @@ export class Gateway {
       this.logger.warn("listen address changed; it takes effect on restart", { from: prev.listen, to: n.listen });
     }
     const table = this.buildTable(next);
+    const migrations = buildMigrationRoutes(n, table);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
-    this.applyControl(table);
-    this.proxy.swap(table);
+    this.applyControl(migrations);
+    this.routing.table = table;
+    this.limits.limits = table.limits;
+    this.migrations = migrations;
+    this.migrationLayer.routes = migrations;
+    const used = new Set<ConnectionPool>();
+    for (const p of table.pools) for (const e of p.endpoints) if (e.client) used.add(e.client);
+    this.clients.retain(used);
     this.refreshStageGauges();
     this.accessLog.reconfigure(n.access_log);
     this.traffic?.reconfigure(n.record);
@@ -207,15 +259,14 @@ export class Gateway {
     this.storeUp = true;
     // Readable is not enough: results must reach it too (not full, not deleted, not in memory).
     this.metrics.storeUp.set(writer.healthy ? 1 : 0);
-    this.applyControl(this.proxy.table);
+    this.applyControl(this.migrations);
   }
 
-  /** Applies the last polled runtime state to a table (synchronously: a reload uses it before swapping). */
-  private applyControl(table: RouteTable): void {
+  /** Applies the last polled runtime state to the migrated routes of a table (synchronously: a reload uses it before swapping). */
+  private applyControl(migrations: MigrationRoutes): void {
     const rows = this.lastRows;
     let changed = false;
-    for (const r of table.routes) {
-      if (!r.candidatePool) continue;
+    for (const r of migrations.values()) {
       const row = rows.find((x) => x.route === r.name);
       const want = row && row.config_key === r.configKey ? row : r.configured;
       if (r.live.stage !== want.stage || r.canary.percent !== want.percent || r.live.paused !== want.paused) {
@@ -226,14 +277,13 @@ export class Gateway {
         changed = true;
       }
     }
-    if (changed && table === this.proxy.table) this.refreshStageGauges();
+    if (changed && migrations === this.migrations) this.refreshStageGauges();
   }
 
   private refreshStageGauges(): void {
     this.metrics.stage.reset();
     this.metrics.canaryPercent.reset();
-    for (const r of this.proxy.table.routes) {
-      if (!r.candidatePool) continue;
+    for (const r of this.migrations.values()) {
       this.metrics.stage.set({ route: r.name, stage: r.live.stage }, 1);
       this.metrics.canaryPercent.set({ route: r.name }, r.canary.percent);
     }
@@ -242,10 +292,10 @@ export class Gateway {
   routes(): RouteInfo[] {
     const now = Date.now();
     const endpoints = (p: UpstreamPool) => p.endpoints.map((e) => ({ url: e.id, ejected: e.ejectedUntil > now, inflight: e.inflight, consecutive_failures: e.consecutiveFailures }));
-    return this.proxy.table.routes.map((r) => ({
+    return this.table.routes.map((r) => ({
       name: r.name,
       match: r.config.match,
-      stage: r.live.stage,
+      stage: this.migrations.get(r.name)?.live.stage ?? r.config.stage,
       upstream: r.legacyPool.name,
       endpoints: endpoints(r.legacyPool),
       ...(r.candidatePool ? { candidate: { upstream: r.candidatePool.name, endpoints: endpoints(r.candidatePool) } } : {}),
@@ -255,7 +305,7 @@ export class Gateway {
   /** Refreshes gauges that are read rather than counted (called before a scrape). */
   refreshGauges(): void {
     const now = Date.now();
-    for (const p of this.proxy.table.pools) this.metrics.ejected.set({ upstream: p.name }, p.ejectedCount(now));
+    for (const p of this.table.pools) this.metrics.ejected.set({ upstream: p.name }, p.ejectedCount(now));
   }
 
   /** Starts, stops or reports traffic recording in this process. */
@@ -270,7 +320,7 @@ export class Gateway {
     if (!this.traffic) {
       const { TrafficRecorder } = await import("../record/recorder.ts");
       this.traffic = new TrafficRecorder(this.loaded.config.record, this.metrics, this.logger, Number(process.env.FICUS_WORKER_INDEX ?? 0));
-      this.proxy.recorder = this.traffic;
+      this.recordLayer.recorder = this.traffic;
     }
     return [await this.traffic.start(cmd.start, new Redactor(this.loaded.config.redact, rc.shadow.redact))];
   }
@@ -284,11 +334,11 @@ export class Gateway {
     this.ready = false;
     const server = this.server;
     if (!server) return true;
-    const stopped = server.stop(false);
-    const drained = await this.proxy.drain(deadlineMs);
-    await Promise.race([stopped, Bun.sleep(50)]);
-    server.stop(true);
-    this.proxy.close();
+    this.front.draining = true;
+    const drained = await server.close(deadlineMs);
+    await Promise.race([this.pipeline.idle(), Bun.sleep(100)]);
+    this.clients.close();
+    this.wheel.clear();
     if (this.controlTimer) clearInterval(this.controlTimer);
     await this.resultsWriter?.close();
     await this.traffic?.close();

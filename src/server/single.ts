@@ -3,7 +3,7 @@
  * Used for `--workers 1` (the benchmark setting) and by tests.
  */
 import type { Server } from "bun";
-import { redactConfig } from "../config/load.ts";
+import { type LoadedConfig, redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
@@ -17,8 +17,13 @@ export interface RunningProcess {
   stop(): Promise<boolean>;
 }
 
-export async function runSingleProcess(source: ConfigSource, logger: Logger, env: Record<string, string | undefined> = process.env): Promise<RunningProcess> {
-  const loaded = source.load();
+/** `loaded`: the source's config when the caller has just validated it (ficus start), so it is not parsed twice. */
+export async function runSingleProcess(
+  source: ConfigSource,
+  logger: Logger,
+  env: Record<string, string | undefined> = process.env,
+  loaded: LoadedConfig = source.load(),
+): Promise<RunningProcess> {
   logger.setLevel(loaded.config.log.level);
   const gateway = await Gateway.start({ loaded, logger, reusePort: false });
   const reload = (force = false): ReloadResult => {
@@ -40,7 +45,7 @@ export async function runSingleProcess(source: ConfigSource, logger: Logger, env
       unsubscribe();
       stopController();
       const deadline = gateway.config.config.shutdown.drain_timeout;
-      logger.info("draining", { in_flight: gateway.proxy.inFlight, deadline_ms: deadline });
+      logger.info("draining", { in_flight: gateway.inFlight, deadline_ms: deadline });
       const clean = await gateway.shutdown(deadline);
       admin?.stop(true);
       logger.info("stopped", { clean });

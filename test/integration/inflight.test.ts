@@ -141,7 +141,7 @@ describe("an unexpected failure inside the request path", () => {
         expect(body.error.code).toBe("FICUS_INTERNAL");
         expect(body.error.request_id).toBe(`rid-${path.slice(1, 4)}`);
       }
-      expect(g.proxy.inFlight).toBe(0);
+      expect(g.inFlight).toBe(0);
       for (const r of g.routes()) for (const e of r.endpoints) expect(e.inflight).toBe(0);
       expect(lines.some((l) => l.includes("request failed inside the gateway") && l.includes("rid-res"))).toBe(true);
       // Nothing left to drain: shutdown is immediate.

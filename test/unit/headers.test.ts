@@ -1,44 +1,49 @@
+/** Header lists as the pipeline carries them, and what the upstream request gets (RFC 9110 §7.6.1). */
 import { describe, expect, test } from "bun:test";
-import { connectionTokens, editRequestHeaders, headerBytes, prepareResponseHeaders, requestIdFrom } from "../../src/proxy/headers.ts";
+import { requestIdFrom } from "../../src/pipeline/layers/request-id.ts";
+import { appendToField, deleteField, fieldsBytes, getField, getFieldList, nameEquals, setField, stripHopByHop } from "../../src/pipeline/fields.ts";
+import { applyOps } from "../../src/proxy/forward-layer.ts";
 
-const ctx = { requestId: "rid-1", clientIp: "10.0.0.9", proto: "http", originalHost: "shop.test", ops: undefined };
-
-describe("request headers (RFC 9110 §7.6.1)", () => {
-  test("hop-by-hop fields and those named in Connection are removed", () => {
-    const h = new Headers({ connection: "close, X-Custom-Hop", "x-custom-hop": "1", "keep-alive": "timeout=5", te: "trailers", upgrade: "h2c", "proxy-connection": "keep-alive", trailer: "x", "transfer-encoding": "chunked", "x-end-to-end": "yes" });
-    editRequestHeaders(h, ctx);
-    for (const name of ["connection", "x-custom-hop", "keep-alive", "te", "upgrade", "proxy-connection", "trailer", "transfer-encoding"]) expect(h.has(name)).toBe(false);
-    expect(h.get("x-end-to-end")).toBe("yes");
+describe("field lists", () => {
+  test("names compare case-insensitively; values keep order and repeats", () => {
+    const f = ["Accept", "a", "X-Multi", "1", "x-multi", "2"];
+    expect(nameEquals("X-Multi", "x-multi")).toBe(true);
+    expect(nameEquals("X-Mult", "x-multi")).toBe(false);
+    expect(getField(f, "accept")).toBe("a");
+    expect(getFieldList(f, "x-multi")).toBe("1, 2");
+    expect(getField(f, "absent")).toBeUndefined();
   });
 
-  test("forwarded fields are appended, request id set, route ops applied", () => {
-    const h = new Headers({ "x-forwarded-for": "1.1.1.1, 2.2.2.2", "x-forwarded-host": "edge.test", "x-request-id": "client-id", "x-drop": "1" });
-    editRequestHeaders(h, { ...ctx, ops: { add: [["x-team", "payments"]], remove: ["x-drop"] } });
-    expect(h.get("x-forwarded-for")).toBe("1.1.1.1, 2.2.2.2, 10.0.0.9");
-    expect(h.get("x-forwarded-proto")).toBe("http");
-    expect(h.get("x-forwarded-host")).toBe("edge.test, shop.test");
-    expect(h.get("x-request-id")).toBe("rid-1");
-    expect(h.get("x-team")).toBe("payments");
-    expect(h.has("x-drop")).toBe(false);
+  test("set replaces the first occurrence in place and drops the others; absent names are appended", () => {
+    const f = ["A", "1", "B", "2", "a", "3"];
+    setField(f, "a", "x");
+    expect(f).toEqual(["A", "x", "B", "2"]);
+    setField(f, "c", "3");
+    expect(f).toEqual(["A", "x", "B", "2", "c", "3"]);
   });
 
-  test("connection tokens ignore close and keep-alive", () => {
-    expect(connectionTokens("close")).toBeUndefined();
-    expect(connectionTokens("Keep-Alive, Foo ,bar")).toEqual(["foo", "bar"]);
-    expect(connectionTokens(null)).toBeUndefined();
+  test("delete removes every occurrence; append joins a list", () => {
+    const f = ["X-Forwarded-For", "1.1.1.1", "k", "v", "x-forwarded-for", "2.2.2.2"];
+    appendToField(f, "x-forwarded-for", "10.0.0.9");
+    expect(getField(f, "x-forwarded-for")).toBe("1.1.1.1, 2.2.2.2, 10.0.0.9");
+    expect(deleteField(f, "x-forwarded-for")).toBe(1);
+    expect(f).toEqual(["k", "v"]);
+  });
+
+  test("hop-by-hop fields, those named in Connection, and Content-Length are removed", () => {
+    const f = ["Connection", "close, X-Custom-Hop, Upgrade", "X-Custom-Hop", "1", "Keep-Alive", "timeout=5", "TE", "trailers", "Upgrade", "websocket", "Proxy-Connection", "keep-alive", "Trailer", "x", "Transfer-Encoding", "chunked", "Content-Length", "5", "X-End-To-End", "yes"];
+    expect(stripHopByHop(f)).toEqual(["x-custom-hop", "upgrade"]);
+    expect(f).toEqual(["X-End-To-End", "yes"]);
+  });
+
+  test("route operations: remove, then set", () => {
+    const f = ["X-Drop", "1", "X-Team", "old"];
+    applyOps(f, { add: [["x-team", "payments"]], remove: ["x-drop"] });
+    expect(f).toEqual(["X-Team", "payments"]);
   });
 
   test("header section size counts names, values and separators", () => {
-    expect(headerBytes(new Headers({ ab: "cd" }))).toBe(2 + 2 + 4);
-  });
-});
-
-describe("response headers", () => {
-  test("hop-by-hop removed, request id added unless present, ops applied", () => {
-    const h = prepareResponseHeaders(new Headers({ connection: "x-a", "x-a": "1", "keep-alive": "t", "content-type": "text/plain" }), "rid", { add: [["x-served-by", "ficus"]], remove: ["server"] });
-    expect([...h.keys()].sort()).toEqual(["content-type", "x-request-id", "x-served-by"]);
-    const kept = prepareResponseHeaders(new Headers({ "x-request-id": "upstream-id" }), "rid", undefined);
-    expect(kept.get("x-request-id")).toBe("upstream-id");
+    expect(fieldsBytes(["ab", "cd"])).toBe(2 + 2 + 4);
   });
 });
 

@@ -4,13 +4,15 @@ import { generalizePath, ResultsBuffer, signatureOf } from "../../../src/migrati
 import { Shadow } from "../../../src/migration/shadow.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { Metrics } from "../../../src/observability/metrics.ts";
-import { buildRouteTable } from "../../../src/proxy/route-table.ts";
+import { buildRouteTable } from "../../../src/routing/route-table.ts";
+import { buildMigrationRoutes } from "../../../src/migration/routes.ts";
 
 function route(shadow: string) {
   const metrics = new Metrics({ defaultMetrics: false });
   const { config } = parseConfig(`routes:\n  - name: r\n    legacy: http://a\n    candidate: http://b\n    stage: shadow\n    shadow: ${shadow}\n`, "t.yaml", {});
   const table = buildRouteTable(config, metrics);
-  return { route: table.routes[0] as NonNullable<(typeof table.routes)[0]>, shadow: new Shadow(new ResultsBuffer(5), metrics, createLogger("error", {}, () => {})) };
+  const migrations = buildMigrationRoutes(config, table);
+  return { route: migrations.get("r") as NonNullable<ReturnType<typeof migrations.get>>, shadow: new Shadow(new ResultsBuffer(5), metrics, createLogger("error", {}, () => {})) };
 }
 
 describe("sampling", () => {

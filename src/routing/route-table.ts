@@ -1,58 +1,30 @@
 /**
  * Compiles a validated config into what the data plane reads: routes with
- * pre-parsed endpoints, header ops, rewrite functions and bound metrics, and
- * the router. A RouteTable is immutable once built; a reload builds a new one
- * and swaps the reference, so a request keeps the table it started with.
+ * their upstream pools, header operations, rewrite functions and bound
+ * metrics, and the router. A RouteTable is immutable once built (its pools
+ * and retry budgets keep runtime counters, never configuration); a reload
+ * builds a new one and swaps the reference, so a request keeps the table it
+ * started with. What a migration changes at runtime (stage, percentage,
+ * sampling) lives in src/migration/routes.ts, not here.
  */
-import { type CompiledRules, compileRules } from "../compare/rules.ts";
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
-import type { CanarySettings, CanaryState } from "../migration/canary.ts";
-import { type ControlState, configKey, configState, type Plan, planOf } from "../migration/control.ts";
-import { Redactor } from "../migration/redact.ts";
-import { type RouteMatcher, Router } from "../routing/router.ts";
-import type { HeaderOps } from "./headers.ts";
-import { RetryBudget, UpstreamPool } from "./upstream-pool.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
+import type { UpstreamClients } from "../proxy/clients.ts";
+import { RetryBudget, UpstreamPool } from "../proxy/upstream-pool.ts";
+import { type RouteMatcher, Router } from "./router.ts";
 
 export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset";
 
-export interface ShadowState {
-  readonly config: RouteConfig["shadow"];
-  readonly redactor: Redactor;
-  /** Sampling accumulator: a request is mirrored each time it reaches 1. */
-  acc: number;
-  /** Candidate calls in flight. */
-  inflight: number;
-  /** A/A accumulator: a mirrored safe request also goes to legacy twice each time it reaches 1. */
-  aaAcc: number;
-  /** Generalized paths whose differences are noise (learned or marked), refreshed from the store. */
-  noise: ReadonlySet<string>;
-}
-
-/** The stage in force for a route: what ficus.yaml says, or what a command changed it to. */
-export interface LiveState {
-  stage: RouteConfig["stage"];
-  paused: boolean;
+/** Header changes of a route: [lowercase name, value] pairs to set, lowercase names to remove. */
+export interface HeaderOps {
+  readonly add: readonly (readonly [string, string])[];
+  readonly remove: readonly string[];
 }
 
 export interface RuntimeRoute {
   readonly name: string;
-  /** Read per request; updated by the control poller (the canary percentage lives in `canary.percent`). */
-  readonly live: LiveState;
-  /** What ficus.yaml says, and the key runtime state is tied to. */
-  readonly configured: ControlState;
-  readonly configKey: string;
-  readonly plan: Plan;
   readonly legacyPool: UpstreamPool;
   readonly candidatePool: UpstreamPool | undefined;
-  readonly canary: CanarySettings;
-  readonly canaryState: CanaryState;
-  /** Honour X-Ficus-Force (routes with a candidate). */
-  readonly allowForce: boolean;
-  /** Answer with X-Ficus-Served-By (routes with a candidate). */
-  readonly servedByHeader: boolean;
-  readonly compareRules: CompiledRules;
-  readonly shadow: ShadowState;
   readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
   readonly requestOps: HeaderOps | undefined;
   readonly responseOps: HeaderOps | undefined;
@@ -102,9 +74,9 @@ export function compileRewrite(r: RouteConfig["rewrite"]): RuntimeRoute["rewrite
   };
 }
 
-function poolFor(name: string, u: UpstreamObject): UpstreamPool {
+function poolFor(name: string, u: UpstreamObject, clients: UpstreamClients | undefined): UpstreamPool {
   const h = u.health ?? { max_failures: 5, ejection: 10_000, max_ejection: 300_000 };
-  return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection });
+  return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection }, clients);
 }
 
 /** What the router matches a route's requests by, from its `match:` block. */
@@ -113,35 +85,25 @@ export function matcherOf(rc: RouteConfig): RouteMatcher {
   return { host: m.host, path: m.path, prefix: m.prefix, methods: m.methods, headers: m.headers ? Object.entries(m.headers).map(([name, value]) => ({ name, value })) : undefined };
 }
 
-export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: (p: UpstreamPool) => void): RouteTable {
+/** Builds the table; `clients` gives each endpoint its connection pool (absent in tools that only match routes). */
+export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: (p: UpstreamPool) => void, clients?: UpstreamClients): RouteTable {
   const named = new Map<string, UpstreamPool>();
-  for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u));
+  for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u, clients));
   const pools: UpstreamPool[] = [...named.values()];
   const resolve = (name: string, up: NonNullable<RouteConfig["upstream"]>): UpstreamPool => {
     if (typeof up === "string" && named.has(up)) return named.get(up) as UpstreamPool;
     const obj: UpstreamObject = typeof up === "string" ? { endpoints: [up], balance: "round_robin" } : Array.isArray(up) ? { endpoints: up, balance: "round_robin" } : up;
-    const pool = poolFor(name, obj);
+    const pool = poolFor(name, obj, clients);
     pools.push(pool);
     return pool;
   };
   const routes: RuntimeRoute[] = config.routes.map((rc) => {
     const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>);
     const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate) : undefined;
-    const configured = configState(rc);
     return {
       name: rc.name,
-      live: { stage: rc.stage, paused: false },
-      configured,
-      configKey: configKey(rc),
-      plan: planOf(rc),
       legacyPool,
       candidatePool,
-      canary: { percent: configured.percent, header: rc.canary.sticky.header?.toLowerCase(), cookie: rc.canary.sticky.cookie, fallback: rc.canary.sticky.fallback, salt: rc.canary.sticky.salt },
-      canaryState: { acc: 0 },
-      allowForce: candidatePool !== undefined && rc.canary.allow_force,
-      servedByHeader: candidatePool !== undefined && rc.served_by_header,
-      compareRules: compileRules(rc.compare),
-      shadow: { config: rc.shadow, redactor: new Redactor(config.redact, rc.shadow.redact), acc: 0, inflight: 0, aaAcc: 0, noise: new Set() },
       rewrite: compileRewrite(rc.rewrite),
       requestOps: ops(rc.request_headers),
       responseOps: ops(rc.response_headers),
@@ -155,13 +117,6 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
     };
   });
   for (const p of pools) onPool?.(p);
-  metrics.stage.reset();
-  metrics.canaryPercent.reset();
-  for (const r of routes) {
-    if (!r.candidatePool) continue;
-    metrics.stage.set({ route: r.name, stage: r.live.stage }, 1);
-    metrics.canaryPercent.set({ route: r.name }, r.canary.percent);
-  }
   const router = new Router(
     routes.map((r, order) => ({
       value: r,

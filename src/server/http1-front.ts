@@ -1,0 +1,163 @@
+/**
+ * The HTTP/1.1 front: joins the engine's server (src/http1/server.ts) to the
+ * pipeline. For each parsed request it makes the protocol-neutral Exchange
+ * (hop-by-hop fields removed, path normalized, host read from the
+ * authority), runs the pipeline, and writes the Reply: a body in memory with
+ * its length, a stream with backpressure (its Content-Length kept, or
+ * chunked), or a tunnel after a 101. It ends the exchange once the response
+ * has gone out whole or been cut, and tells the taps which.
+ */
+import { type BodyError, type BodySource, pipeBody } from "../http1/body.ts";
+import type { ServerRequest, ServerResponse } from "../http1/server.ts";
+import { Exchange, type Reply } from "../pipeline/exchange.ts";
+import { stripHopByHop } from "../pipeline/fields.ts";
+import type { Pipeline } from "../pipeline/pipeline.ts";
+import { removeDotSegments } from "../routing/router.ts";
+
+/** The authority's host, lowercased, without port or IPv6 brackets kept as is. */
+function hostOf(authority: string): string {
+  let host = authority.toLowerCase();
+  const colon = host.lastIndexOf(":");
+  if (colon > 0 && host.indexOf("]", colon) < 0) host = host.slice(0, colon);
+  return host;
+}
+
+export class Http1Front {
+  /** While draining, responses carry Connection: close so clients move to another process. */
+  draining = false;
+
+  constructor(private readonly pipeline: Pipeline) {}
+
+  handle = (req: ServerRequest, res: ServerResponse): void => {
+    const target = req.target;
+    const q = target.indexOf("?");
+    let path = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? "" : target.slice(q);
+    if (path.includes("/.") || (path.includes("%2") && path.toLowerCase().includes("/%2e"))) path = removeDotSegments(path);
+    const fields = req.fields.slice();
+    // Host is the request's authority, not an end-to-end field: the forward layer writes the one the upstream gets.
+    let hostField: string | undefined;
+    for (let i = 0; i < fields.length; i += 2) {
+      const n = fields[i] as string;
+      if (n.length === 4 && n.toLowerCase() === "host") {
+        hostField = fields[i + 1];
+        fields.splice(i, 2);
+        break;
+      }
+    }
+    stripHopByHop(fields);
+    const ex = new Exchange(
+      req.receivedAt,
+      req.method,
+      target,
+      path,
+      query,
+      hostOf(req.authority),
+      hostField,
+      fields,
+      req.peer,
+      req.tls,
+      req.version === 1 ? "http/1.1" : "http/1.0",
+      req.body,
+      req.upgrade,
+    );
+    res.onAbort = (why) => ex.abort(why === "shutdown" ? "shutdown" : "client");
+    const out = this.pipeline.run(ex);
+    if (out instanceof Promise) out.then((reply) => this.write(ex, res, reply));
+    else this.write(ex, res, out);
+  };
+
+  private write(ex: Exchange, res: ServerResponse, reply: Reply): void {
+    if (ex.aborted !== undefined || res.finished) {
+      // The client is gone: nothing to write.
+      if (ex.status === 0 || ex.aborted === "client") ex.status = 499;
+      this.end(ex, reply, false);
+      return;
+    }
+    if (reply.status === 499) {
+      ex.status = 499;
+      res.abort({ code: "closed", reason: "the client went away" });
+      this.end(ex, reply, false);
+      return;
+    }
+    ex.status = reply.status;
+    if (this.draining) res.closeAfter();
+    if (ex.error !== undefined && !ex.fromUpstream && ex.body !== undefined) res.closeAfter();
+    if (reply.tunnel !== undefined) return this.tunnel(ex, res, reply);
+    const body = reply.body;
+    try {
+      if (body === undefined) {
+        res.writeHead(reply.status, reply.reason, reply.fields, reply.headLength ?? (reply.status === 204 || reply.status === 304 || reply.status < 200 ? "none" : 0));
+        res.end();
+        this.end(ex, reply, true);
+        return;
+      }
+      if (body instanceof Uint8Array) {
+        res.writeHead(reply.status, reply.reason, reply.fields, body.byteLength);
+        if (ex.method !== "HEAD" && body.byteLength > 0) res.write(body);
+        ex.bytes = body.byteLength;
+        res.end();
+        this.end(ex, reply, true);
+        return;
+      }
+    } catch (err) {
+      res.abort({ code: "internal", reason: (err as Error).message });
+      this.end(ex, reply, false);
+      return;
+    }
+    this.stream(ex, res, reply, body);
+  }
+
+  private stream(ex: Exchange, res: ServerResponse, reply: Reply, body: BodySource): void {
+    res.writeHead(reply.status, reply.reason, reply.fields, body.length >= 0 ? body.length : "chunked");
+    if (ex.method === "HEAD") {
+      body.cancel();
+      res.end();
+      this.end(ex, reply, true);
+      return;
+    }
+    const stop = ex.onAbort(() => body.cancel());
+    pipeBody(body, res, (error?: BodyError) => {
+      stop();
+      if (error !== undefined && ex.aborted !== undefined) ex.status = 499;
+      this.end(ex, reply, error === undefined);
+    });
+  }
+
+  private tunnel(ex: Exchange, res: ServerResponse, reply: Reply): void {
+    const up = reply.tunnel as NonNullable<Reply["tunnel"]>;
+    res.writeHead(101, reply.reason, reply.fields, "none");
+    const client = res.tunnel();
+    // Each direction ends on its own (a half-close is passed on); the exchange ends when both have.
+    let open = 2;
+    const stop = ex.onAbort(() => {
+      const cut = { code: "closed", reason: "the gateway stopped" };
+      up.target.abort(cut);
+      client.target.abort(cut);
+    });
+    const closed = (err: BodyError | undefined, other: BodySource) => {
+      if (err !== undefined) other.cancel();
+      if (--open > 0) return;
+      stop();
+      this.end(ex, reply, true);
+    };
+    pipeBody(client.source, up.target, (err) => closed(err, up.source));
+    pipeBody(up.source, client.target, (err) => closed(err, client.source), (c) => {
+      ex.bytes += c.byteLength;
+    });
+  }
+
+  /** Ends the exchange in the pipeline and tells the taps whether the response went out whole. */
+  private end(ex: Exchange, reply: Reply, whole: boolean): void {
+    reply.onSent?.(whole);
+    const taps = ex.taps;
+    if (taps !== undefined) {
+      const ok = whole && ex.fromUpstream && ex.error === undefined;
+      for (const tap of taps) {
+        if (ok) tap.complete?.(ex);
+        else tap.skip?.("failed");
+      }
+    }
+    this.pipeline.end(ex);
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The data plane on Ficus's own HTTP/1.1 engine (issue 9), end to end through
+ * the real CLI: the defects adversarial testing found in the fetch-based data
+ * plane, each with a test, against a strict upstream that records the raw
+ * bytes it receives.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { type Ficus, rawRequest, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { until } from "../helpers/wait.ts";
+
+/** What the recording upstream saw: one entry per connection, the raw bytes as text (latin-1). */
+const seen: string[] = [];
+let recorder: TCPSocketListener<{ i: number; buf: string; answered: number }>;
+let up: Upstream;
+let gw: Ficus;
+
+/** Answers each complete request on a connection (Content-Length or chunked bodies), by path. */
+function answerReady(s: Socket<{ i: number; buf: string; answered: number }>): void {
+  for (;;) {
+    const text = s.data.buf.slice(s.data.answered);
+    const headEnd = text.indexOf("\r\n\r\n");
+    if (headEnd < 0) return;
+    const head = text.slice(0, headEnd);
+    const line = head.split("\r\n")[0] ?? "";
+    let end = headEnd + 4;
+    const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (cl) {
+      end += Number(cl[1]);
+      if (text.length < end) return;
+    } else if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+      const last = text.indexOf("\r\n0\r\n\r\n", headEnd);
+      if (last < 0) return;
+      end = last + 7;
+    }
+    s.data.answered += end;
+    const path = line.split(" ")[1] ?? "";
+    if (path.startsWith("/never")) return;
+    if (path.startsWith("/badstatus")) s.write("HTTP/1.1 999 Nope\r\ncontent-length: 0\r\n\r\n");
+    else if (path.startsWith("/bighead")) s.write(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(80 * 1024)}\r\ncontent-length: 0\r\n\r\n`);
+    else s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${line.length}\r\n\r\n${line}`);
+  }
+}
+
+beforeAll(async () => {
+  recorder = Bun.listen<{ i: number; buf: string; answered: number }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(s) {
+        s.data = { i: seen.length, buf: "", answered: 0 };
+        seen.push("");
+      },
+      data(s, d) {
+        s.data.buf += d.toString("latin1");
+        seen[s.data.i] = s.data.buf;
+        answerReady(s);
+      },
+    },
+  });
+  up = await startUpstream("legacy");
+  const cfg = writeConfig(
+    tempDir(),
+    `
+listen: 127.0.0.1:0
+admin: { listen: 127.0.0.1:0 }
+workers: 1
+access_log: { enabled: true }
+limits: { client_idle_timeout: 1s }
+routes:
+  - name: rec
+    match: { prefix: /rec }
+    upstream: http://127.0.0.1:${recorder.port}
+    retries: { attempts: 0 }
+  - name: bad
+    match: { prefix: /badstatus }
+    upstream: http://127.0.0.1:${recorder.port}
+    retries: { attempts: 0 }
+  - name: bighead
+    match: { prefix: /bighead }
+    upstream: http://127.0.0.1:${recorder.port}
+    retries: { attempts: 0 }
+  - name: never
+    match: { prefix: /never }
+    upstream: http://127.0.0.1:${recorder.port}
+    retries: { attempts: 0 }
+  - name: api
+    match: { prefix: /api }
+    upstream: { endpoints: [${up.url}], health: { max_failures: 3 } }
+`,
+  );
+  gw = await startFicus(["-c", cfg]);
+});
+
+afterAll(async () => {
+  await gw?.stop("SIGKILL");
+  await up?.stop();
+  recorder?.stop(true);
+});
+
+/** Splits a raw answer into responses (Content-Length framed). */
+function responses(raw: string): { status: number; head: string; body: string }[] {
+  const out: { status: number; head: string; body: string }[] = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const end = rest.indexOf("\r\n\r\n");
+    if (end < 0) break;
+    const head = rest.slice(0, end);
+    const len = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    out.push({ status: Number(head.slice(9, 12)), head, body: rest.slice(end + 4, end + 4 + len) });
+    rest = rest.slice(end + 4 + len);
+  }
+  return out;
+}
+
+const recorded = (marker: string) => seen.find((s) => s.includes(marker)) ?? "";
+
+describe("requests reach the upstream as sent", () => {
+  test("pipelined requests are answered in order on one connection (RFC 9112 §9.3.2)", async () => {
+    const raw = await rawRequest(gw.port, "GET /rec/a HTTP/1.1\r\nHost: x\r\n\r\nGET /rec/b HTTP/1.1\r\nHost: x\r\n\r\nGET /rec/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const rs = responses(raw);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(rs.map((r) => r.body)).toEqual(["GET /rec/a HTTP/1.1", "GET /rec/b HTTP/1.1", "GET /rec/c HTTP/1.1"]);
+  });
+
+  test("exact headers: nothing is added that the client did not send or the config does not add", async () => {
+    await rawRequest(gw.port, "GET /rec/exact HTTP/1.1\r\nHost: shop.test\r\nX-Mine: 1\r\nConnection: close\r\n\r\n");
+    const head = recorded("/rec/exact");
+    const names = head.split("\r\n").slice(1).filter((l) => l.includes(":")).map((l) => l.slice(0, l.indexOf(":")).toLowerCase()).sort();
+    expect(names).toEqual(["host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-mine", "x-request-id"]);
+  });
+
+  test("a GET with a body is forwarded with its body", async () => {
+    await rawRequest(gw.port, "GET /rec/search HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"q\":\"abc\"}");
+    expect(recorded("/rec/search")).toMatch(/\r\ncontent-length: 11\r\n[\s\S]*\r\n\r\n\{"q":"abc"\}$/i);
+  });
+
+  test("HTTP/1.0 without Host keeps its path", async () => {
+    const raw = await rawRequest(gw.port, "GET /rec/h10?x=1 HTTP/1.0\r\n\r\n");
+    expect(raw.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(recorded("/rec/h10")).toStartWith("GET /rec/h10?x=1 HTTP/1.1\r\n");
+  });
+
+  test("a lowercase or unknown method is a valid token and is forwarded; an invalid one is 400", async () => {
+    expect(responses(await rawRequest(gw.port, "get /rec/lower HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))[0]?.body).toBe("get /rec/lower HTTP/1.1");
+    expect(responses(await rawRequest(gw.port, "PURGE /rec/purge HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))[0]?.body).toBe("PURGE /rec/purge HTTP/1.1");
+    expect(await rawRequest(gw.port, "G@T /rec/bad HTTP/1.1\r\nHost: x\r\n\r\n")).toStartWith("HTTP/1.1 400");
+  });
+
+  test("a chunked body that turns malformed part-way never reaches the upstream as a complete request", async () => {
+    const raw = await rawRequest(gw.port, "POST /never/cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\nworld\r\n0\r\n\r\n", 1500);
+    expect(raw).toStartWith("HTTP/1.1 400");
+    expect(raw).toContain("FICUS_BAD_REQUEST");
+    const got = await until(async () => recorded("/never/cut"), (s) => s.length > 0);
+    expect(got).toContain("hello");
+    expect(got).not.toContain("world");
+    expect(got).not.toContain("\r\n0\r\n\r\n");
+  });
+});
+
+describe("requests the gateway refuses", () => {
+  test("duplicate Host is 400 (RFC 9112 §3.2)", async () => {
+    expect(await rawRequest(gw.port, "GET /rec/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")).toStartWith("HTTP/1.1 400");
+  });
+
+  test("CONNECT is 405 FICUS_METHOD_NOT_ALLOWED", async () => {
+    const raw = await rawRequest(gw.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    expect(raw).toStartWith("HTTP/1.1 405");
+    expect(raw).toContain("FICUS_METHOD_NOT_ALLOWED");
+  });
+
+  test("an absolute-form target is 400 FICUS_BAD_REQUEST, never routed by Host", async () => {
+    const raw = await rawRequest(gw.port, "GET http://elsewhere.test/rec/abs HTTP/1.1\r\nHost: elsewhere.test\r\n\r\n");
+    expect(raw).toStartWith("HTTP/1.1 400");
+    expect(raw).toContain("absolute-form");
+    expect(recorded("/rec/abs")).toBe("");
+  });
+});
+
+describe("upstream faults are the upstream's; client faults are the client's", () => {
+  test("a status outside 100–599 is 502 FICUS_UPSTREAM_BAD_RESPONSE with the request id", async () => {
+    const res = await fetch(`${gw.url}/badstatus`, { headers: { "x-request-id": "bad-status-1" } });
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ error: { code: "FICUS_UPSTREAM_BAD_RESPONSE", message: expect.stringContaining("invalid response"), request_id: "bad-status-1" } });
+  });
+
+  test("oversized upstream response headers are 502 FICUS_UPSTREAM_BAD_RESPONSE", async () => {
+    const res = await fetch(`${gw.url}/bighead`);
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FICUS_UPSTREAM_BAD_RESPONSE");
+  });
+
+  test("a client trickling its body gets 408 and never touches the upstream's health", async () => {
+    const trickle = async () => {
+      const chunks: string[] = [];
+      await new Promise<void>((done) => {
+        void Bun.connect({
+          hostname: "127.0.0.1",
+          port: gw.port,
+          socket: {
+            open(s) {
+              s.write("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab");
+            },
+            data(_s, d) {
+              chunks.push(d.toString());
+            },
+            close: () => done(),
+            error: () => done(),
+          },
+        });
+      });
+      return chunks.join("");
+    };
+    const answers = await Promise.all(Array.from({ length: 6 }, trickle));
+    for (const a of answers) {
+      expect(a).toStartWith("HTTP/1.1 408");
+      expect(a).toContain("FICUS_CLIENT_TIMEOUT");
+    }
+    const routes = (await (await fetch(`${gw.admin}/admin/routes`)).json()) as { name: string; endpoints: { ejected: boolean; consecutive_failures: number }[] }[];
+    const api = routes.find((r) => r.name === "api");
+    expect(api?.endpoints[0]).toMatchObject({ ejected: false, consecutive_failures: 0 });
+    expect((await fetch(`${gw.url}/api/echo`)).status).toBe(200);
+  });
+
+  test("a response over 256 KiB keeps its Content-Length; a chunked one stays chunked", async () => {
+    const sized = await fetch(`${gw.url}/api/bytes?n=600000`);
+    expect(sized.headers.get("content-length")).toBe("600000");
+    expect(sized.headers.get("transfer-encoding")).toBeNull();
+    expect((await sized.arrayBuffer()).byteLength).toBe(600000);
+    const chunked = await fetch(`${gw.url}/api/chunked?n=1000`);
+    expect(chunked.headers.get("content-length")).toBeNull();
+    expect((await chunked.arrayBuffer()).byteLength).toBe(1000);
+  });
+});
