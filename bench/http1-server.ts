@@ -56,8 +56,8 @@ if (mode === "engine") {
     const run = Bun.spawnSync(["wrk", "-t1", "-c50", `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`]);
     const out = run.stdout.toString();
     const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? "?";
-    const p50 = /50%\s+(\S+)/.exec(out)?.[1] ?? "?";
-    const p99 = /99%\s+(\S+)/.exec(out)?.[1] ?? "?";
+    const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "?";
+    const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "?";
     console.log(`${name.padEnd(14)} ${rps.padStart(12)} req/s   p50 ${p50}   p99 ${p99}`);
     child.kill();
     await child.exited;

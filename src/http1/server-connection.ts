@@ -15,7 +15,8 @@ import type { BodyError } from "./body.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { connectionInfo, expectation } from "./connection.ts";
 import type { ChunkedLimits, HeadLimits } from "./limits.ts";
-import { requestFraming } from "./framing.ts";
+import { nameIs } from "./fields.ts";
+import { type RequestFraming, requestFraming } from "./framing.ts";
 import { type HeadProgress, parseRequestHead, type RequestHead } from "./head.ts";
 import { requestAuthority } from "./host.ts";
 import { STATUS_REASONS, type Wire } from "./serialize.ts";
@@ -89,6 +90,34 @@ function errorHead(status: number, fields: readonly string[], length: number): U
   at = putNumber(out, at, length, 10);
   at = putAscii(out, at, "\r\nconnection: close\r\n\r\n");
   return out.subarray(0, at);
+}
+
+const HAS_FRAMING = 1;
+const HAS_CONNECTION = 2;
+const HAS_EXPECT = 4;
+const NO_BODY: RequestFraming = Object.freeze({ kind: "none" as const });
+
+/** Which of Content-Length / Transfer-Encoding, Connection and Expect a head has (bit flags). */
+function fieldFlags(fields: readonly string[]): number {
+  let flags = 0;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    switch (name.length) {
+      case 6:
+        if (nameIs(name, "expect")) flags |= HAS_EXPECT;
+        break;
+      case 10:
+        if (nameIs(name, "connection")) flags |= HAS_CONNECTION;
+        break;
+      case 14:
+        if (nameIs(name, "content-length")) flags |= HAS_FRAMING;
+        break;
+      case 17:
+        if (nameIs(name, "transfer-encoding")) flags |= HAS_FRAMING;
+        break;
+    }
+  }
+  return flags;
 }
 
 function phaseTimer(conn: Connection): void {
@@ -300,15 +329,31 @@ export class Connection {
   }
 
   startExchange(head: RequestHead): void {
-    const framing = requestFraming(head);
-    if (framing.kind === "error") return this.respondError(framing.status, framing.code, framing.reason);
+    // One pass over the names says which of the codec's judgements apply; each is skipped
+    // when its fields are absent (they would answer: no body, no expectation, the version's default).
+    const flags = fieldFlags(head.fields);
+    let framing: RequestFraming = NO_BODY;
+    if ((flags & HAS_FRAMING) !== 0) {
+      framing = requestFraming(head);
+      if (framing.kind === "error") return this.respondError(framing.status, framing.code, framing.reason);
+    }
     const auth = requestAuthority(head);
     if (auth.kind === "error") return this.respondError(auth.status, auth.code, auth.reason);
-    const expect = expectation(head);
-    if (expect === "unsupported") {
-      return this.respondError(417, "unsupported_expectation", "the request has an expectation other than 100-continue (RFC 9110 §10.1.1)");
+    let expectContinue = false;
+    if ((flags & HAS_EXPECT) !== 0) {
+      const expect = expectation(head);
+      if (expect === "unsupported") {
+        return this.respondError(417, "unsupported_expectation", "the request has an expectation other than 100-continue (RFC 9110 §10.1.1)");
+      }
+      expectContinue = expect === "continue";
     }
-    const info = connectionInfo(head);
+    let keepAlive = head.version === 1;
+    let upgrade: string | undefined;
+    if ((flags & HAS_CONNECTION) !== 0) {
+      const info = connectionInfo(head);
+      keepAlive = info.keepAlive;
+      if (info.upgrade.length > 0) upgrade = info.upgrade[0];
+    }
     if (this.timerKind !== T_NONE) {
       this.timer.cancel();
       this.timerKind = T_NONE;
@@ -316,8 +361,8 @@ export class Connection {
     let body: RequestBody | undefined;
     if (framing.kind === "chunked") body = new RequestBody(this, -1, new ChunkedDecoder(this.server.chunkedLimits));
     else if (framing.kind === "length" && framing.length > 0) body = new RequestBody(this, framing.length, undefined);
-    const req = new Request(this, head, auth.authority, body, expect === "continue", info.upgrade.length > 0 ? info.upgrade[0] : undefined);
-    const ex = new Exchange(this, req, info.keepAlive);
+    const req = new Request(this, head, auth.authority, body, expectContinue, upgrade);
+    const ex = new Exchange(this, req, keepAlive);
     this.exchange = ex;
     this.state = S_EXCHANGE;
     this.server.activeRequests++;
@@ -412,6 +457,21 @@ export class Connection {
     if (n === len) return true;
     if (n < 0) return false;
     this.enqueue(w, n);
+    return false;
+  }
+
+  /** Writes buf[0, length) (no view made: a new typed array per write costs more than the write's other work). */
+  sendHead(buf: Uint8Array, length: number): boolean {
+    if (length === buf.byteLength) return this.send(buf);
+    if (this.state === S_CLOSED) return false;
+    if (this.outBytes > 0) {
+      this.enqueue(buf.subarray(0, length), 0);
+      return false;
+    }
+    const n = this.socket.write(buf, 0, length);
+    if (n === length) return true;
+    if (n < 0) return false;
+    this.enqueue(buf.subarray(0, length), n);
     return false;
   }
 

@@ -523,7 +523,7 @@ export class Exchange implements ServerResponse {
     const end = this.finishHead();
     const buf = this.headBuf!;
     this.headBuf = undefined;
-    return this.conn.send(end === buf.byteLength ? buf : buf.subarray(0, end));
+    return this.conn.sendHead(buf, end);
   }
 
   /** Sends the head and the first body bytes (`prefix` + `data` + CRLF for a chunk), in one write when small. */
@@ -536,12 +536,12 @@ export class Exchange implements ServerResponse {
     const total = end + frame + n;
     let out: Uint8Array;
     if (total <= head.byteLength) {
-      out = total === head.byteLength ? head : head.subarray(0, total);
+      out = head;
     } else if (total <= COALESCE_MAX) {
       out = new Uint8Array(total);
-      out.set(head.subarray(0, end), 0);
+      out.set(head.byteLength === end ? head : head.subarray(0, end), 0);
     } else {
-      const ok = this.conn.send(head.subarray(0, end));
+      const ok = this.conn.sendHead(head, end);
       const rest = chunked ? chunkBytesLarge(this.conn, data) : this.conn.send(data);
       return ok && rest;
     }
@@ -556,7 +556,7 @@ export class Exchange implements ServerResponse {
       out[at + n] = 0x0d;
       out[at + n + 1] = 0x0a;
     }
-    return this.conn.send(out);
+    return this.conn.sendHead(out, total);
   }
 
   write(chunk: Uint8Array): boolean {
@@ -594,7 +594,7 @@ export class Exchange implements ServerResponse {
         const buf = this.headBuf!;
         this.headBuf = undefined;
         const last = putAscii(buf, end, LAST_CHUNK);
-        conn.send(last === buf.byteLength ? buf : buf.subarray(0, last));
+        conn.sendHead(buf, last);
       } else {
         if (!this.flushed) this.sendHead();
         conn.send(hasTrailers ? lastChunk(trailers) : LAST_CHUNK);
