@@ -91,6 +91,8 @@ export class ForwardLayer implements Layer {
       h.endpoint = ep;
       ep.inflight++;
       const fields = route.preserveHost && ex.hostField !== undefined ? ["host", ex.hostField, ...ex.fields] : ["host", ep.host, ...ex.fields];
+      // An upgrade is hop-by-hop: asked for again on the upstream connection (RFC 9110 §7.8).
+      if (ex.upgrade !== undefined) fields.push("connection", "upgrade", "upgrade", ex.upgrade);
       const upSpan = ex.span?.startUpstream(ep.id, attempt);
       if (upSpan) setField(fields, "traceparent", upSpan.traceparent);
       const upStart = performance.now();
@@ -159,6 +161,9 @@ export class ForwardLayer implements Layer {
     if (route.responseOps) applyOps(fields, route.responseOps);
     ex.fromUpstream = true;
     if (res.tunnel) {
+      // The protocol switched to is named again on the client's connection (the engine writes Connection: upgrade).
+      const upgrade = getField(res.fields, "upgrade");
+      if (upgrade !== undefined) fields.push("upgrade", upgrade);
       return { status: res.status, reason: res.reason, fields, body: undefined, tunnel: res.tunnel, onSent: () => release(h) };
     }
     const reply: Reply = { status: res.status, reason: res.reason, fields, body: undefined };

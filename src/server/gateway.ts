@@ -120,7 +120,7 @@ export class Gateway {
       ],
       this.logger,
     );
-    this.front = new Http1Front(this.pipeline);
+    this.front = new Http1Front(this.pipeline, this.logger);
     this.metrics.setInFlightSource(() => this.pipeline.inflight);
     this.refreshStageGauges();
   }

@@ -9,7 +9,8 @@
  */
 import { type BodyError, type BodySource, pipeBody } from "../http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../http1/server.ts";
-import { Exchange, type Reply } from "../pipeline/exchange.ts";
+import { errorReply, Exchange, type Reply } from "../pipeline/exchange.ts";
+import type { Logger } from "../observability/logger.ts";
 import { stripHopByHop } from "../pipeline/fields.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { removeDotSegments } from "../routing/router.ts";
@@ -26,7 +27,10 @@ export class Http1Front {
   /** While draining, responses carry Connection: close so clients move to another process. */
   draining = false;
 
-  constructor(private readonly pipeline: Pipeline) {}
+  constructor(
+    private readonly pipeline: Pipeline,
+    private readonly logger: Logger,
+  ) {}
 
   handle = (req: ServerRequest, res: ServerResponse): void => {
     const target = req.target;
@@ -70,7 +74,8 @@ export class Http1Front {
   private write(ex: Exchange, res: ServerResponse, reply: Reply): void {
     if (ex.aborted !== undefined || res.finished) {
       // The client is gone: nothing to write.
-      if (ex.status === 0 || ex.aborted === "client") ex.status = 499;
+      if (reply.body !== undefined && !(reply.body instanceof Uint8Array)) reply.body.cancel();
+      ex.status = 499;
       this.end(ex, reply, false);
       return;
     }
@@ -82,30 +87,40 @@ export class Http1Front {
     }
     ex.status = reply.status;
     if (this.draining) res.closeAfter();
-    if (ex.error !== undefined && !ex.fromUpstream && ex.body !== undefined) res.closeAfter();
-    if (reply.tunnel !== undefined) return this.tunnel(ex, res, reply);
-    const body = reply.body;
     try {
+      if (reply.tunnel !== undefined) return this.tunnel(ex, res, reply);
+      const body = reply.body;
       if (body === undefined) {
         res.writeHead(reply.status, reply.reason, reply.fields, reply.headLength ?? (reply.status === 204 || reply.status === 304 || reply.status < 200 ? "none" : 0));
         res.end();
         this.end(ex, reply, true);
-        return;
-      }
-      if (body instanceof Uint8Array) {
+      } else if (body instanceof Uint8Array) {
         res.writeHead(reply.status, reply.reason, reply.fields, body.byteLength);
         if (ex.method !== "HEAD" && body.byteLength > 0) res.write(body);
         ex.bytes = body.byteLength;
         res.end();
         this.end(ex, reply, true);
-        return;
-      }
+      } else this.stream(ex, res, reply, body);
     } catch (err) {
-      res.abort({ code: "internal", reason: (err as Error).message });
-      this.end(ex, reply, false);
-      return;
+      this.failed(ex, res, reply, err);
     }
-    this.stream(ex, res, reply, body);
+  }
+
+  /** Something in the reply could not be written (a field value the engine refuses, …): a clean 500 while the head is not out. */
+  private failed(ex: Exchange, res: ServerResponse, reply: Reply, err: unknown): void {
+    this.logger.error("request failed inside the gateway", { code: "FICUS_INTERNAL", request_id: ex.id, route: ex.route?.name, layer: "http1-front", error: err instanceof Error ? err.message : String(err) });
+    if (reply.body !== undefined && !(reply.body instanceof Uint8Array)) reply.body.cancel();
+    ex.error = "FICUS_INTERNAL";
+    ex.fromUpstream = false;
+    if (!res.headSent && !res.finished) {
+      const r = errorReply("FICUS_INTERNAL", "the gateway failed to handle the request; the log line with this request_id has the detail", ex.id);
+      ex.status = r.status;
+      const body = r.body as Uint8Array;
+      res.writeHead(r.status, undefined, r.fields, body.byteLength);
+      res.write(body);
+      res.end();
+    } else if (!res.finished) res.abort({ code: "internal", reason: err instanceof Error ? err.message : String(err) });
+    if (!ex.done) this.end(ex, reply, false);
   }
 
   private stream(ex: Exchange, res: ServerResponse, reply: Reply, body: BodySource): void {
@@ -116,9 +131,19 @@ export class Http1Front {
       this.end(ex, reply, true);
       return;
     }
-    const stop = ex.onAbort(() => body.cancel());
+    let ended = false;
+    const stop = ex.onAbort(() => {
+      // The client went away mid-body: stop reading the upstream; the exchange ends here.
+      if (ended) return;
+      ended = true;
+      body.cancel();
+      ex.status = 499;
+      this.end(ex, reply, false);
+    });
     pipeBody(body, res, (error?: BodyError) => {
       stop();
+      if (ended) return;
+      ended = true;
       if (error !== undefined && ex.aborted !== undefined) ex.status = 499;
       this.end(ex, reply, error === undefined);
     });
