@@ -391,21 +391,17 @@ export class Connection {
     this.exchange = undefined;
     this.server.activeRequests--;
     this.served++;
+    if (this.state >= S_CLOSING) return;
     let reuse = ex.keptAlive && !this.closeAfter && !this.server.closing && !this.peerEnded;
     const body = ex.body;
     if (body !== undefined && !body.received) {
-      body.discard();
-      if (reuse) {
-        this.state = S_EXCHANGE; // feed the discard from what is buffered
-        this.exchange = ex;
-        while (!body.received && this.inStart !== this.inEnd && !body.failed) body.feed();
-        this.exchange = undefined;
-      }
+      // Skip what is left of the body when it is all here; else the connection cannot be reused.
+      body.abandon();
+      if (reuse) while (!body.received && !body.failed && this.inStart !== this.inEnd) body.feed();
       if (!body.received || body.failed) reuse = false;
     }
     body?.detach();
-    if (!reuse || this.state >= S_CLOSING) {
-      this.state = S_EXCHANGE;
+    if (!reuse) {
       this.closeGracefully();
       return;
     }
@@ -683,20 +679,30 @@ export class Connection {
     this.onClosed(undefined);
   }
 
-  /** The client sent FIN: it is gone (as nginx and Bun.serve take it); a tunnel may still send. */
+  /**
+   * The client sent FIN. It is taken as gone, as nginx (499) and Bun.serve
+   * take it: a request being handled is aborted, requests pipelined behind
+   * the output still queued are dropped. A tunnel may still send.
+   */
   onPeerEnd(): void {
     this.peerEnded = true;
-    if (this.state === S_TUNNEL) {
-      this.tunnel!.onPeerEnd();
-      return;
+    switch (this.state) {
+      case S_TUNNEL:
+        this.tunnel!.onPeerEnd();
+        return;
+      case S_CLOSING:
+        if (this.outBytes === 0) this.end();
+        return; // else onWritable → shutdownWrite → end
+      case S_HEAD:
+        if (this.outBytes > 0) {
+          this.closeGracefully();
+          return;
+        }
+        this.end();
+        return;
+      default:
+        this.end();
     }
-    if (this.state === S_HEAD && (this.inStart !== this.inEnd || this.outBytes > 0)) {
-      // Complete requests may wait for our output to drain: serve them, then close.
-      this.closeAfter = true;
-      return;
-    }
-    if (this.state === S_CLOSING && this.outBytes > 0) return;
-    this.end();
   }
 
   onSocketError(): void {

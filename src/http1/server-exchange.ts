@@ -277,10 +277,9 @@ export class RequestBody implements BodySource {
       this.fail(this.pendingError);
       return;
     }
-    if (this.detached) return;
     const conn = this.conn;
     const ex = this.exchange;
-    if (ex !== undefined && this.conn.exchange === ex && ex.req.expectContinue && !ex.headSent && !ex.continueSent && !this.received) {
+    if (ex !== undefined && conn.exchange === ex && ex.req.expectContinue && !ex.headSent && !ex.continueSent && !this.received) {
       ex.continueSent = true;
       conn.sendContinue();
     }
@@ -314,7 +313,7 @@ export class RequestBody implements BodySource {
     this.conn.process();
   }
 
-  /** Nobody reads the rest: drop it as it comes. */
+  /** Nobody reads the rest: drop it as it comes (the consumer's cancel: no more calls to its sink). */
   discard(): void {
     if (this.state === B_DONE) return;
     this.state = B_DISCARD;
@@ -323,9 +322,24 @@ export class RequestBody implements BodySource {
     this.endTrailers = undefined;
   }
 
-  /** The exchange is over. */
+  /** The response finished before the body was read: a sink still attached hears so, the rest is dropped. */
+  abandon(): void {
+    const sink = this.sink;
+    const reading = this.state === B_FLOWING || this.state === B_PAUSED;
+    this.discard();
+    if (reading && sink !== undefined) {
+      try {
+        sink.onError(NOT_READ);
+      } catch (error) {
+        this.conn.server.onError(error, "body");
+      }
+    }
+  }
+
+  /** The exchange is over: later calls touch nothing; a start() still to come gets an error. */
   detach(): void {
-    if (this.state !== B_DONE && this.state !== B_NEW) this.discard();
+    if (this.state === B_NEW) this.pendingError ??= NOT_READ;
+    else if (this.state !== B_DONE) this.discard();
     this.detached = true;
   }
 }

@@ -370,4 +370,43 @@ describe("http1 server: request bodies", () => {
     expect(c.text).toStartWith("HTTP/1.1 500 ");
     expect(errors).toEqual(["body: sink bug"]);
   });
+
+  test("a response finished while the body is still being read: the sink hears 'cancelled'; a later start() too", async () => {
+    const rec = recorder();
+    let late: BodyError | undefined;
+    const s = serve((req, res) => {
+      req.body!.start(rec.sink);
+      setTimeout(() => {
+        ok(res, "done");
+        req.body!.start({ onData: () => true, onEnd: () => {}, onError: (e) => (late = e) });
+      }, 20);
+    });
+    const c = await send(s.port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc");
+    await c.waitClosed();
+    expect(rec.chunks).toEqual(["abc"]);
+    expect(rec.error?.code).toBe("cancelled");
+    expect(late?.code).toBe("cancelled");
+  });
+
+  test("start() after the handler answered without reading: onError, never a hang", async () => {
+    let late: BodyError | undefined;
+    const s = serve((req, res) => {
+      res.writeHead(200, undefined, [], 0);
+      res.abort({ code: "x", reason: "y" });
+      req.body!.start({ onData: () => true, onEnd: () => {}, onError: (e) => (late = e) });
+    });
+    const c = await send(s.port, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc");
+    await c.waitClosed();
+    expect(late?.code).toBe("cancelled");
+  });
+
+  test("a FIN after half a head closes at once (no wait for the head timeout)", async () => {
+    const s = serve(() => {}, { timeouts: { head: 10_000 } });
+    const c = await RawClient.connect(s.port, { allowHalfOpen: true });
+    await c.write("GET / HTTP/1.1\r\nHo");
+    c.end();
+    await c.waitClosed(1000);
+    expect(c.text).toBe("");
+    await until(() => s.connections === 0);
+  });
 });
