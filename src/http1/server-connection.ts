@@ -661,7 +661,8 @@ export class Connection {
   /** Server close(): an idle connection goes now, a busy one after its response. */
   shutdown(): void {
     this.closeAfter = true;
-    if (this.state === S_HEAD && this.inStart === this.inEnd && this.outBytes === 0) this.end();
+    if (this.outBytes > 0) return;
+    if ((this.state === S_HEAD && this.inStart === this.inEnd) || this.state === S_CLOSING) this.end();
   }
 
   /** Closes the socket now, cleanly (FIN). */
