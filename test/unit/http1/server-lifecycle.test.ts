@@ -81,6 +81,15 @@ describe("http1 server: close and destroy", () => {
     expect(() => listen({ hostname: "127.0.0.1", port: s.port, handler() {} })).toThrow();
   });
 
+  test("reusePort: two servers share a port", async () => {
+    const a = serve((_req, res) => ok(res, "a"), { reusePort: true });
+    const b = serve((_req, res) => ok(res, "b"), { reusePort: true, port: a.port });
+    expect(b.port).toBe(a.port);
+    const c = await send(a.port, GET);
+    const v = await c.responses(1);
+    expect(["a", "b"]).toContain(Buffer.from(v.messages[0]!.body).toString());
+  });
+
   test("options are checked", () => {
     expect(() => listen({ hostname: "127.0.0.1", port: 0, handler() {}, timeouts: { head: -1 } })).toThrow(/timeouts.head/);
     expect(() => listen({ hostname: "127.0.0.1", port: 0, handler() {}, maxPipelined: 0 })).toThrow(/maxPipelined/);
@@ -117,6 +126,23 @@ describe("http1 server: TLS", () => {
       const s = serve(
         (req, res) => {
           tls = req.tls;
+          if (req.target === "/big") {
+            // 4 MiB through TLS with backpressure: partial writes and drains on an encrypted socket.
+            const total = 4 * 1024 * 1024;
+            res.writeHead(200, undefined, [], total);
+            let sent = 0;
+            const pump = () => {
+              while (sent < total) {
+                const piece = new Uint8Array(64 * 1024);
+                for (let i = 0; i < piece.length; i++) piece[i] = (sent + i) % 253;
+                sent += piece.length;
+                if (!res.write(piece)) return;
+              }
+              res.end();
+            };
+            res.onDrain = pump;
+            return pump();
+          }
           const answer = (text: string) => ok(res, `${req.method} ${req.target} ${text}`);
           if (req.body === undefined) return answer("");
           const parts: Uint8Array[] = [];
@@ -135,6 +161,9 @@ describe("http1 server: TLS", () => {
       expect(r2.status).toBe(200);
       expect(await r2.text()).toBe("POST /b over tls");
       expect(tls).toBe(true);
+      const big = new Uint8Array(await (await fetch(`${url}/big`, { tls: { rejectUnauthorized: false } })).arrayBuffer());
+      expect(big.byteLength).toBe(4 * 1024 * 1024);
+      for (let i = 0; i < big.length; i += 997) if (big[i] !== i % 253) throw new Error(`byte ${i} is wrong`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

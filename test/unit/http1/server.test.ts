@@ -120,6 +120,34 @@ describe("http1 server: requests and responses", () => {
     expect(text).toBe("HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
   });
 
+  test("no 1xx to an HTTP/1.0 client", async () => {
+    const s = serve((_req, res) => {
+      res.writeInformational(103, ["link", "</a.css>"]);
+      res.writeHead(200, undefined, [], 0);
+      res.end();
+    });
+    const c = await send(s.port, "GET / HTTP/1.0\r\n\r\n");
+    await c.waitClosed();
+    expect(c.text).toBe("HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  });
+
+  test("a field value with CR LF is refused at writeHead (no response splitting)", async () => {
+    let thrown: unknown;
+    const s = serve((_req, res) => {
+      try {
+        res.writeHead(200, undefined, ["x", "a\r\nset-cookie: evil=1"], 0);
+      } catch (e) {
+        thrown = e;
+      }
+      res.writeHead(200, undefined, ["x", "ok"], 0);
+      res.end();
+    });
+    const c = await send(s.port, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    await c.responses(1);
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(c.text).toBe("HTTP/1.1 200 OK\r\nx: ok\r\ncontent-length: 0\r\n\r\n");
+  });
+
   test("writeHead refuses framing and Connection fields, twice, and 1xx", async () => {
     const errors: string[] = [];
     const s = serve((_req, res) => {
