@@ -82,7 +82,7 @@ class ShadowTap implements Tap {
     const ex = this.ex;
     const body = this.requestParts === undefined ? undefined : concatBytes(this.requestParts, this.requestSize).buffer as ArrayBuffer;
     this.requestParts = undefined;
-    this.call = this.shadow.start(this.mr, ex.method, ex.upstreamTarget, toHeaders(ex.fields), body, this.side);
+    this.call = this.shadow.start(this.mr, ex.method, ex.upstreamTarget, ex.fields, body, this.side);
   }
 
   /** A request without a body is mirrored once legacy's request is on its way; one with a body once it was forwarded whole. */

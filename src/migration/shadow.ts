@@ -15,6 +15,7 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { MigrationRoute } from "./routes.ts";
 import type { Side } from "./canary.ts";
+import { readBody } from "../http1/body.ts";
 import { type Answer, judgeAA, judgePair } from "./judge.ts";
 import type { ResultsBuffer, SkipReason } from "./results.ts";
 
@@ -50,7 +51,8 @@ export class ShadowCall {
     readonly servedBy: Side,
     readonly method: string,
     readonly path: string,
-    readonly requestHeaders: Headers,
+    /** The mirrored request's fields, flat (name, value, …), as sent. */
+    readonly requestFields: readonly string[],
     readonly requestBody: ArrayBuffer | undefined,
     private readonly candidate: Promise<CandidateOutcome>,
     private readonly controller: AbortController,
@@ -109,7 +111,7 @@ export class Shadow {
    * Starts the mirror call to the side that is not serving: the candidate (and, for an A/A share of safe
    * requests, legacy a second time) when legacy serves; legacy when the candidate serves (canary).
    */
-  start(route: MigrationRoute, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
+  start(route: MigrationRoute, method: string, pathAndQuery: string, headers: readonly string[], body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
     route.shadow.inflight++;
     this.results.count(route.name, "shadowed");
     const controller = new AbortController();
@@ -130,26 +132,39 @@ export class Shadow {
     return new ShadowCall(this, route, servedBy, method, pathAndQuery, h, body, candidate, controller, aa);
   }
 
-  /** One mirror call to an endpoint of `pool`, reading the whole answer; passive health only for the candidate. */
-  private call(pool: UpstreamPool, method: string, pathAndQuery: string, headers: Headers, body: ArrayBuffer | undefined, controller: AbortController, health: boolean) {
+  /**
+   * One mirror call to an endpoint of `pool` over the same keep-alive connections legacy uses, reading the whole
+   * answer; passive health only for the candidate. The request carries exactly legacy's fields (plus
+   * X-Ficus-Shadow), so the two sides see the same request.
+   */
+  private call(pool: UpstreamPool, method: string, pathAndQuery: string, fields: readonly string[], body: ArrayBuffer | undefined, controller: AbortController, health: boolean) {
     const ep = pool.pick(Date.now());
-    const h = new Headers(headers);
-    h.set("host", ep.host);
-    h.set("x-ficus-shadow", "1");
+    const sent = ["host", ep.host, ...fields, "x-ficus-shadow", "1"];
     const t0 = performance.now();
     const outcome: Promise<CandidateOutcome> = (async () => {
+      const client = ep.client;
+      if (client === undefined) return { ok: false as const, timeout: false, error: `endpoint ${ep.id} has no connection pool` };
+      if (controller.signal.aborted) return { ok: false as const, timeout: false, error: "cancelled" };
+      const cx = client.request({ method, target: ep.basePath + pathAndQuery, fields: sent, body: body === undefined ? undefined : new Uint8Array(body) });
+      const onAbort = () => cx.abort("mirror cancelled");
+      controller.signal.addEventListener("abort", onAbort, { once: true });
       try {
-        const res = await fetch(ep.base + pathAndQuery, { method, headers: h, body, redirect: "manual", decompress: false, signal: controller.signal });
-        const bytes = new Uint8Array(await res.arrayBuffer());
+        const res = await cx.response;
+        const bytes = res.body === undefined ? new Uint8Array(0) : await readBody(res.body);
         if (health) pool.success(ep);
-        return { ok: true as const, answer: { status: res.status, headers: [...res.headers], body: bytes, durationMs: performance.now() - t0 } };
+        const headers: [string, string][] = [];
+        for (let i = 0; i < res.fields.length; i += 2) headers.push([(res.fields[i] as string).toLowerCase(), res.fields[i + 1] as string]);
+        return { ok: true as const, answer: { status: res.status, headers, body: bytes, durationMs: performance.now() - t0 } };
       } catch (err) {
         const timeout = controller.signal.aborted && (controller.signal.reason as Error | undefined)?.name === "TimeoutError";
         if (health && (!controller.signal.aborted || timeout)) pool.failure(ep, Date.now());
-        return { ok: false as const, timeout, error: (err as Error).message };
+        const e = err as { message?: string; reason?: string };
+        return { ok: false as const, timeout, error: e.message ?? e.reason ?? String(err) };
+      } finally {
+        controller.signal.removeEventListener("abort", onAbort);
       }
     })();
-    return { headers: h, outcome };
+    return { headers: sent, outcome };
   }
 
   /** A request chosen for mirroring whose mirror never started (legacy failed before the body was read). */
@@ -188,7 +203,7 @@ export class Shadow {
       this.metrics.shadowCandidateDuration.observe({ route: name }, candidate.durationMs / 1000);
       this.metrics.shadowCompared.inc({ route: name });
       const redactor = route.shadow.redactor;
-      const request = { method: call.method, target: call.path, headers: call.requestHeaders, body: call.requestBody };
+      const request = { method: call.method, target: call.path, headers: pairs(call.requestFields), body: call.requestBody };
       const j = judgePair(this.results, name, legacy, candidate, route.compareRules, route.shadow.noise, (differences) =>
         redactor.sample(new Date().toISOString(), request, legacy, candidate, differences),
       );
@@ -199,4 +214,11 @@ export class Shadow {
       this.logger.error("shadow comparison failed", { route: name, error: err });
     }
   }
+}
+
+/** A flat field list as [name, value] pairs. */
+function pairs(fields: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < fields.length; i += 2) out.push([fields[i] as string, fields[i + 1] as string]);
+  return out;
 }
