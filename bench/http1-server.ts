@@ -3,7 +3,7 @@
  * Bun.serve, measured with wrk when it is installed:
  *
  *   bun bench/http1-server.ts            # both, wrk -t1 -c50 -d5s each
- *   bun bench/http1-server.ts serve      # only start the http1 server (port 18090) for manual runs
+ *   bun bench/http1-server.ts serve [port] # only start the http1 server (default port 18090) for manual runs
  *
  * Numbers depend on the machine; compare the two lines, not absolutes.
  */
@@ -11,8 +11,6 @@ import { listen } from "../src/http1/server.ts";
 
 const BODY = new TextEncoder().encode("Hello, World!");
 const FIELDS = ["content-type", "text/plain"];
-const PORT_ENGINE = 18090;
-const PORT_BUN = 18091;
 
 function startEngine(port: number) {
   return listen({
@@ -32,25 +30,26 @@ function startBun(port: number) {
 
 const mode = process.argv[2];
 if (mode === "engine") {
-  startEngine(PORT_ENGINE);
-  console.log("ready");
+  console.log(`ready ${startEngine(0).port}`);
 } else if (mode === "bun") {
-  startBun(PORT_BUN);
-  console.log("ready");
+  console.log(`ready ${startBun(0).port}`);
 } else if (mode === "serve") {
-  startEngine(PORT_ENGINE);
-  console.log(`http1 server on http://127.0.0.1:${PORT_ENGINE}/`);
+  const port = Number(process.argv[3] ?? 18090);
+  startEngine(port);
+  console.log(`http1 server on http://127.0.0.1:${port}/`);
 } else {
   if (Bun.which("wrk") === null) {
     console.log("wrk is not installed: start `bun bench/http1-server.ts serve` and load it with your own tool");
     process.exit(0);
   }
   const duration = process.env.DURATION ?? "5s";
-  for (const [name, which, port] of [["http1 server", "engine", PORT_ENGINE], ["Bun.serve", "bun", PORT_BUN]] as const) {
+  for (const [name, which] of [["http1 server", "engine"], ["Bun.serve", "bun"]] as const) {
     // Each server in its own process, so wrk and the server are the only load.
     const child = Bun.spawn([process.execPath, import.meta.path, which], { stdout: "pipe", stderr: "inherit" });
     const reader = child.stdout.getReader();
-    await reader.read();
+    const first = await reader.read();
+    const port = Number(/ready (\d+)/.exec(new TextDecoder().decode(first.value))?.[1]);
+    if (!port) throw new Error("the server did not start");
     const warm = Bun.spawnSync(["wrk", "-t1", "-c50", "-d1s", `http://127.0.0.1:${port}/`]);
     if (warm.exitCode !== 0) throw new Error(`wrk failed: ${warm.stderr.toString()}`);
     const run = Bun.spawnSync(["wrk", "-t1", "-c50", `-d${duration}`, "--latency", `http://127.0.0.1:${port}/`]);
