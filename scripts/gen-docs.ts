@@ -118,15 +118,24 @@ Codes with no HTTP status are operator-facing: the CLI prints them as \`ficus: C
 |---|---|---|
 ${lines.join("\n")}
 
-## Rejections made by the HTTP parser
+## Rejections made by the HTTP/1.1 engine
 
-A few requests are refused by Bun's HTTP parser before they become requests, so no JSON body can be sent; the
-connection is answered with a bare status line and closed:
+Some requests are refused by the engine (src/http1) before any layer sees them: they are not in the access log
+or the request metrics. The answer is still the JSON error above (with an empty \`request_id\`, the message naming
+the rule that was broken, e.g. \`(bad_field_name)\`), and the connection is closed after it:
 
 | Request | Answer |
 |---|---|
-| Both \`Content-Length\` and \`Transfer-Encoding\`, two different \`Content-Length\`s, a \`Transfer-Encoding\` that is not \`chunked\` last, malformed framing (request smuggling) | \`400 Bad Request\`, connection closed; nothing reaches an upstream |
-| A header section over 16 KiB (the parser's hard cap; \`limits.max_header_bytes\` below it gives the JSON 431 instead) | \`431 Request Header Fields Too Large\`, connection closed |
+| A malformed request line or field (bad method token, two spaces, obs-fold, bare LF, whitespace before a colon, a control character in a value), several or malformed \`Host\` fields, \`Content-Length\` with \`Transfer-Encoding\`, differing \`Content-Length\`s, \`Transfer-Encoding\` in HTTP/1.0, \`chunked\` not last — the request-smuggling shapes | 400 \`FICUS_BAD_REQUEST\`; nothing reaches an upstream |
+| A request line over \`limits.max_url_bytes\` (plus the method and version) | 414 \`FICUS_URI_TOO_LONG\` |
+| A head over its limit (16 KiB, or more when \`limits\` need it), a field line over 8 KiB, more than 100 fields | 431 \`FICUS_HEADERS_TOO_LARGE\` |
+| A transfer coding other than \`chunked\` | 501 \`FICUS_NOT_IMPLEMENTED\` |
+| An HTTP version other than 1.0 and 1.1 | 505 \`FICUS_HTTP_VERSION\` |
+| \`Expect\` other than \`100-continue\` | 417 \`FICUS_EXPECTATION_FAILED\` |
+| A request head not complete within \`limits.client_idle_timeout\` | 408 \`FICUS_CLIENT_TIMEOUT\` (a connection that sent nothing is closed silently) |
+
+A chunked body that turns malformed part-way is cut where it broke: the upstream never sees its last chunk (the
+upstream connection is closed), and the client gets 400 \`FICUS_BAD_REQUEST\` if no response had started.
 `;
 }
 

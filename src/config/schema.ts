@@ -215,7 +215,7 @@ const headerOps = z
 const timeoutsSchema = z
   .strictObject({
     header: duration("30s", "Time from sending the request until the response headers arrive, connection setup included (a refused connection fails at once with 502).", { min: 1 }),
-    idle: duration("60s", "Longest the upstream may pause while sending the response body (for bodies over 256KiB, enforced by the socket with about one second of slack). A client that stalls is bounded by limits.client_idle_timeout.", { min: 1 }),
+    idle: duration("60s", "Longest the upstream may pause while sending the response body (the body is cut and counted as the upstream's failure). A client that stalls is bounded by limits.client_idle_timeout.", { min: 1 }),
     total: duration("0ms", "Bound on the whole exchange including the body; 0 means no bound."),
   })
   .meta({ description: "Upstream timeouts; a timeout answers 504 and aborts the upstream request." });
@@ -433,12 +433,8 @@ export const configSchema = z
     limits: z
       .strictObject({
         max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it.", { min: 64, max: 16 * KIB }),
-        max_header_bytes: size(
-          "16KiB",
-          "Largest request header section. Below 16KiB the gateway answers 431 with a JSON error; at 16KiB (the HTTP parser's hard cap) the parser itself answers a bare 431 and closes the connection, and no request costs a size check.",
-          { min: KIB, max: 16 * KIB },
-        ),
-        client_idle_timeout: duration("60s", "Close a client connection idle this long (Bun's connection timer counts whole seconds up to 255).", { min: 1000, max: 255_000 }),
+        max_header_bytes: size("16KiB", "Largest request header section; above it the gateway answers 431 FICUS_HEADERS_TOO_LARGE.", { min: KIB, max: 16 * KIB }),
+        client_idle_timeout: duration("60s", "A client connection idle this long between requests is closed; a client that takes longer than this to send a request head, or pauses this long in a request body, gets 408 FICUS_CLIENT_TIMEOUT (never counted against the upstream); a client that reads nothing of a response for this long is disconnected.", { min: 1000, max: 255_000 }),
       })
       .prefault({})
       .meta({ description: "Limits on what clients may send." }),

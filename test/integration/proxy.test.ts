@@ -233,9 +233,10 @@ describe("errors are JSON with a stable code", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FICUS_HEADERS_TOO_LARGE");
   });
 
-  test("headers above the parser's hard cap (16 KiB) → 431 from the parser, connection closed", async () => {
+  test("a head over the engine's limit → 431 from the engine, JSON, connection closed", async () => {
     const res = await rawRequest(gw.port, `GET /echo/x HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20000)}\r\n\r\n`);
     expect(res).toStartWith("HTTP/1.1 431");
+    expect(res).toContain("FICUS_HEADERS_TOO_LARGE");
   });
 
   test("body above max_body (Content-Length) → 413 FICUS_BODY_TOO_LARGE", async () => {
