@@ -39,6 +39,13 @@ export class AccessLog {
   private lastMs = 0;
   private lastIso = "";
   private checkedAt = 0;
+  /**
+   * Lines not yet handed to the sink. Bun's FileSink writes at the end of every event-loop turn that wrote to it,
+   * which under load is a write(2) per request (measured: a quarter of the proxy's throughput); lines are batched
+   * here and handed over 32 KiB at a time, or by the 100 ms timer.
+   */
+  private pending: string[] = [];
+  private pendingBytes = 0;
 
   constructor(settings: AccessLogSettings) {
     this.settings = settings;
@@ -55,7 +62,16 @@ export class AccessLog {
     this.timer.unref?.();
   }
 
+  private drain(): void {
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.sink?.write(text);
+  }
+
   private tick(): void {
+    this.drain();
     void this.sink?.flush();
     const f = this.file;
     if (!f) return;
@@ -80,6 +96,7 @@ export class AccessLog {
     const old = this.file;
     const oldSink = this.sink;
     if (!old || !oldSink) return;
+    this.drain();
     try {
       [this.file, this.sink] = openFile(old.path);
     } catch {
@@ -119,12 +136,16 @@ export class AccessLog {
       this.lastMs = now;
       this.lastIso = new Date(now).toISOString();
     }
-    this.sink?.write(
-      `{"time":"${this.lastIso}","request_id":"${requestId}","route":"${route}","method":"${method}","path":${JSON.stringify(path)},"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"upstream":"${upstream}","bytes":${bytes},"client":"${client}"${error ? `,"error":"${error}"` : ""}}\n`,
-    );
+    if (this.sink === undefined) return;
+    const line =
+      `{"time":"${this.lastIso}","request_id":"${requestId}","route":"${route}","method":"${method}","path":${JSON.stringify(path)},"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"upstream":"${upstream}","bytes":${bytes},"client":"${client}"${error ? `,"error":"${error}"` : ""}}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= 32 * 1024) this.drain();
   }
 
   flush(): void {
+    this.drain();
     void this.sink?.flush();
   }
 
@@ -132,6 +153,7 @@ export class AccessLog {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     const file = this.file;
+    this.drain();
     if (this.sink) {
       void this.sink.flush();
       if (file) finish(this.sink, file.fd);

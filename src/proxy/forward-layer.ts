@@ -344,7 +344,7 @@ class ResponseBody implements BodySource {
       },
       onError: (err) => {
         release(this.h);
-        if (ex.aborted === undefined && err.code !== "cancelled") {
+        if (ex.aborted === undefined && (err.code !== "cancelled" || this.h.totalFired)) {
           const code: ErrorCode = err.code === "timeout" || this.h.totalFired ? "FICUS_UPSTREAM_TIMEOUT" : "FICUS_UPSTREAM_RESET";
           ex.error = code;
           this.metrics.upstreamErrors.inc({ route: this.route.name, code });
