@@ -108,6 +108,11 @@ export async function startFicus(args: string[], opts: { env?: Record<string, st
     }
     throw new Error(`timed out waiting for a log line; stderr so far:\n${rawErr.join("\n")}`);
   };
+  // A gateway that dies while a test still uses it says why (its last log lines), instead of leaving only ECONNREFUSED.
+  let stopping = false;
+  void proc.exited.then((code) => {
+    if (!stopping && !opts.expectFailure && code !== 0) process.stderr.write(`\nficus exited unexpectedly with ${code}; its last stderr lines:\n${rawErr.slice(-30).join("\n")}\n`);
+  });
   const portOf = (l: Record<string, unknown>) => Number(String(l.address).split(":").pop());
   const main = await waitForLog((l) => l.msg === "listening" || l.msg === "supervisor started");
   const adm = await waitForLog((l) => l.msg === "admin listening");
@@ -123,6 +128,7 @@ export async function startFicus(args: string[], opts: { env?: Record<string, st
     logs,
     waitForLog,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
+      stopping = true;
       if (proc.exitCode === null) proc.kill(signal);
       const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       const code = await proc.exited;
