@@ -6,8 +6,8 @@
  * side and compares the two answers once the client has its own. The proxy
  * knows none of this: it forwards to `ex.upstream` and feeds the taps.
  */
-import { concatBytes } from "../http1/body.ts";
-import type { Exchange, Reply, Tap } from "../pipeline/exchange.ts";
+import { CopyingTap } from "../pipeline/copying-tap.ts";
+import type { Exchange, Reply } from "../pipeline/exchange.ts";
 import { getField, toHeaders } from "../pipeline/fields.ts";
 import type { Layer } from "../pipeline/layer.ts";
 import type { Metrics } from "../observability/metrics.ts";
@@ -58,15 +58,8 @@ export class MigrationLayer implements Layer {
 }
 
 /** Copies what one side is sent and answers, and hands the pair to the Shadow. */
-class ShadowTap implements Tap {
+class ShadowTap extends CopyingTap {
   private call: ShadowCall | undefined;
-  private requestParts: Uint8Array[] | undefined;
-  private requestSize = 0;
-  private status = 0;
-  private fields: readonly string[] = [];
-  private parts: Uint8Array[] = [];
-  private size = 0;
-  private tooLarge = false;
   private readonly t0 = performance.now();
   private ended = false;
 
@@ -75,13 +68,14 @@ class ShadowTap implements Tap {
     private readonly mr: MigrationRoute,
     private readonly ex: Exchange,
     private readonly side: Side,
-  ) {}
+  ) {
+    super(COMPARE_BODY_MAX);
+  }
 
   startMirror(): void {
     if (this.call !== undefined || this.ended) return;
     const ex = this.ex;
-    const body = this.requestParts === undefined ? undefined : concatBytes(this.requestParts, this.requestSize).buffer as ArrayBuffer;
-    this.requestParts = undefined;
+    const body = this.sawRequestBody ? (this.request.bytes().buffer as ArrayBuffer) : undefined;
     this.call = this.shadow.start(this.mr, ex.method, ex.upstreamTarget, ex.fields, body, this.side);
   }
 
@@ -90,29 +84,8 @@ class ShadowTap implements Tap {
     if (this.ex.body === undefined) this.startMirror();
   }
 
-  requestBody(chunk: Uint8Array): void {
-    (this.requestParts ??= []).push(chunk.slice());
-    this.requestSize += chunk.byteLength;
-  }
-
   requestEnd(): void {
     this.startMirror();
-  }
-
-  responseHead(status: number, fields: readonly string[]): void {
-    this.status = status;
-    this.fields = fields.slice();
-  }
-
-  responseBody(chunk: Uint8Array): void {
-    if (this.tooLarge) return;
-    this.size += chunk.byteLength;
-    if (this.size > COMPARE_BODY_MAX) {
-      this.tooLarge = true;
-      this.parts = [];
-      return;
-    }
-    this.parts.push(chunk.slice());
   }
 
   complete(): void {
@@ -120,9 +93,8 @@ class ShadowTap implements Tap {
     if (this.call === undefined) this.startMirror();
     this.ended = true;
     const call = this.call as ShadowCall;
-    if (this.tooLarge) return call.skip("legacy_streamed");
-    const body = concatBytes(this.parts, this.size);
-    call.complete({ status: this.status, headers: toHeaders(this.fields), body: body.buffer as ArrayBuffer, durationMs: performance.now() - this.t0 });
+    if (this.response.tooLarge) return call.skip("legacy_streamed");
+    call.complete({ status: this.status, headers: toHeaders(this.fields), body: this.response.bytes().buffer as ArrayBuffer, durationMs: performance.now() - this.t0 });
   }
 
   skip(): void {

@@ -4,8 +4,8 @@
  * the client sent it, response as legacy sent it — by a tap, and written by
  * the TrafficRecorder off the request path.
  */
-import { concatBytes } from "../http1/body.ts";
-import type { Exchange, Tap } from "../pipeline/exchange.ts";
+import { CopyingTap } from "../pipeline/copying-tap.ts";
+import type { Exchange } from "../pipeline/exchange.ts";
 import { toHeaders } from "../pipeline/fields.ts";
 import type { Layer } from "../pipeline/layer.ts";
 import type { Capture, TrafficRecorder } from "./recorder.ts";
@@ -28,44 +28,19 @@ export class RecordLayer implements Layer {
   }
 }
 
-class RecordTap implements Tap {
-  private requestParts: Uint8Array[] | undefined;
-  private status = 0;
-  private fields: readonly string[] = [];
-  private parts: Uint8Array[] = [];
-  private size = 0;
-  private tooLarge = false;
-
+class RecordTap extends CopyingTap {
   constructor(
     private readonly capture: Capture,
     private readonly ex: Exchange,
-  ) {}
-
-  requestBody(chunk: Uint8Array): void {
-    (this.requestParts ??= []).push(chunk.slice());
-  }
-
-  responseHead(status: number, fields: readonly string[]): void {
-    this.status = status;
-    this.fields = fields.slice();
-  }
-
-  responseBody(chunk: Uint8Array): void {
-    if (this.tooLarge) return;
-    this.size += chunk.byteLength;
-    if (this.size > RECORD_BODY_MAX) {
-      this.tooLarge = true;
-      this.parts = [];
-      return;
-    }
-    this.parts.push(chunk.slice());
+  ) {
+    super(RECORD_BODY_MAX);
   }
 
   complete(): void {
-    if (this.tooLarge) return this.capture.skip("streamed");
+    if (this.response.tooLarge) return this.capture.skip("streamed");
     this.capture.target = this.ex.upstreamTarget;
-    if (this.requestParts !== undefined) this.capture.requestBody = concatBytes(this.requestParts);
-    this.capture.complete(this.status, toHeaders(this.fields), concatBytes(this.parts, this.size).buffer as ArrayBuffer);
+    if (this.sawRequestBody) this.capture.requestBody = this.request.bytes();
+    this.capture.complete(this.status, toHeaders(this.fields), this.response.bytes().buffer as ArrayBuffer);
   }
 
   skip(): void {
