@@ -2,7 +2,7 @@
  * The hot path of the upstream client: one `UpstreamConnection` per socket
  * (the Bun socket's `data` points to it; one handler object serves every
  * socket, so no closure is made per connection or per request), the
- * `Exchange` a caller holds, and `PoolCore`, the idle stack.
+ * `UpstreamExchange` a caller holds, and `PoolCore`, the idle stack.
  *
  * A connection serves one exchange at a time (no pipelining). The request is
  * written as it can be (head and a small body in one write; a streamed body
@@ -162,12 +162,12 @@ function executor(resolve: (r: ClientResponse) => void, reject: (e: unknown) => 
   nextReject = reject;
 }
 
-function onHeaderTimeout(ex: Exchange): void {
+function onHeaderTimeout(ex: UpstreamExchange): void {
   ex.fail("header_timeout", "no response head within the header timeout");
 }
 
 /** A request in flight, as the caller holds it. */
-export class Exchange implements ClientExchange {
+export class UpstreamExchange implements ClientExchange {
   readonly response: Promise<ClientResponse>;
   readonly req: ClientRequest;
   /** The request head, framing fields included. */
@@ -183,7 +183,7 @@ export class Exchange implements ClientExchange {
   retried = false;
   #resolve: (r: ClientResponse) => void;
   #reject: (e: unknown) => void;
-  #headerTimer: Timer<Exchange> | null = null;
+  #headerTimer: Timer<UpstreamExchange> | null = null;
 
   constructor(req: ClientRequest, wheel: TimerWheel) {
     this.req = req;
@@ -194,7 +194,7 @@ export class Exchange implements ClientExchange {
     const length = body === undefined ? 0 : body instanceof Uint8Array ? body.byteLength : body.length;
     this.expect = req.expectContinue === true && body !== undefined && length !== 0;
     this.head = buildHead(req, body === undefined ? -2 : length, this.expect);
-    if (req.headerTimeout !== undefined) this.#headerTimer = wheel.arm<Exchange>(req.headerTimeout, onHeaderTimeout, this);
+    if (req.headerTimeout !== undefined) this.#headerTimer = wheel.arm<UpstreamExchange>(req.headerTimeout, onHeaderTimeout, this);
   }
 
   abort(reason = "aborted by the caller"): void {
@@ -288,7 +288,7 @@ export class PoolCore {
   }
 
   /** Serves `ex` on the most recently used idle connection, or a new one (`fresh`: always a new one). */
-  dispatch(ex: Exchange, fresh: boolean): void {
+  dispatch(ex: UpstreamExchange, fresh: boolean): void {
     if (this.closed) {
       ex.reject(new ClientError("connect_failed", "the pool is closed", ex.retried, "pool_closed"));
       return;
@@ -410,7 +410,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
   state = CONNECTING;
   /** Exchanges completed on it (a connection with some is "reused"). */
   served = 0;
-  ex: Exchange | null = null;
+  ex: UpstreamExchange | null = null;
 
   // request side
   /** Bytes the socket did not take yet, in order. */
@@ -583,7 +583,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
   // ---- request ----
 
   /** Starts `ex` on this connection (connected, idle or new). */
-  begin(ex: Exchange): void {
+  begin(ex: UpstreamExchange): void {
     this.state = BUSY;
     this.ex = ex;
     ex.conn = this;
@@ -630,7 +630,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
     if (this.reqBody !== Q_CONTINUE || this.state !== BUSY) return;
     this.continueTimer?.cancel();
     this.reqBody = Q_NONE;
-    const body = (this.ex as Exchange).req.body;
+    const body = (this.ex as UpstreamExchange).req.body;
     if (body instanceof Uint8Array) {
       this.reqEnded = true;
       this.write(body, false);
@@ -824,7 +824,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
   }
 
   headBytes(input: Uint8Array): void {
-    const ex = this.ex as Exchange;
+    const ex = this.ex as UpstreamExchange;
     const limits = this.core.config.limits;
     this.gotBytes = true;
     let buf = input;
@@ -904,7 +904,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
     return buf;
   }
 
-  finalHead(ex: Exchange, head: ResponseHead, buf: Uint8Array, start: number, end: number): void {
+  finalHead(ex: UpstreamExchange, head: ResponseHead, buf: Uint8Array, start: number, end: number): void {
     const framing = responseFraming(head, ex.req.method);
     if (framing.kind === "error") {
       ex.fail("bad_response", `invalid response framing: ${framing.reason}`, framing.code);
@@ -954,12 +954,12 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
     else if (this.bodyTimeout > 0) this.armBodyTimer();
   }
 
-  noBody(ex: Exchange, head: ResponseHead, framing: ResponseFraming, extra: boolean): void {
+  noBody(ex: UpstreamExchange, head: ResponseHead, framing: ResponseFraming, extra: boolean): void {
     this.responseDone(extra);
     ex.resolve({ status: head.status, reason: head.reason, version: head.version, fields: head.fields, framing, body: undefined, tunnel: undefined });
   }
 
-  startTunnel(ex: Exchange, head: ResponseHead, framing: ResponseFraming, buf: Uint8Array, start: number, end: number): void {
+  startTunnel(ex: UpstreamExchange, head: ResponseHead, framing: ResponseFraming, buf: Uint8Array, start: number, end: number): void {
     if (!this.requestSent()) this.stopRequest();
     this.keepAlive = false;
     this.res = R_TUNNEL;
@@ -1032,7 +1032,7 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
 
   /** The response has fully arrived: the connection goes back to the pool or is closed. */
   responseDone(extra: boolean): void {
-    const ex = this.ex as Exchange;
+    const ex = this.ex as UpstreamExchange;
     this.ex = null;
     ex.conn = null;
     const body = this.body;

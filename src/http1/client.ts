@@ -17,7 +17,7 @@
  * client-connection.ts; see README.md beside this file.
  */
 import type { TLSOptions } from "bun";
-import { type ClientExchange, type ClientRequest, Exchange, type PoolConfig, PoolCore } from "./client-connection.ts";
+import { type ClientExchange, type ClientRequest, UpstreamExchange, type PoolConfig, PoolCore } from "./client-connection.ts";
 import { type ChunkedLimits, chunkedLimits, type HeadLimits, headLimits } from "./limits.ts";
 import { TimerWheel } from "./timers.ts";
 
@@ -98,7 +98,7 @@ export class ConnectionPool {
    */
   request(req: ClientRequest): ClientExchange {
     const core = this.#core;
-    const ex = new Exchange(req, core.config.wheel);
+    const ex = new UpstreamExchange(req, core.config.wheel);
     core.dispatch(ex, false);
     return ex;
   }

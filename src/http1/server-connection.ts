@@ -22,7 +22,7 @@ import { requestAuthority } from "./host.ts";
 import { STATUS_REASONS, type Wire } from "./serialize.ts";
 import { encodeHead, HEAD_ROOM, headSize, putAscii, putNumber } from "./server-head.ts";
 import type { ServerRequest, ServerResponse } from "./server.ts";
-import { Exchange, Request, RequestBody } from "./server-exchange.ts";
+import { ServerExchange, Request, RequestBody } from "./server-exchange.ts";
 import { Tunnel } from "./server-tunnel.ts";
 import type { Timer, TimerWheel } from "./timers.ts";
 
@@ -162,7 +162,7 @@ export class Connection {
   sendTimer: Timer<Connection> | undefined = undefined;
 
   // ---- the request loop ----
-  exchange: Exchange | undefined = undefined;
+  exchange: ServerExchange | undefined = undefined;
   tunnel: Tunnel | undefined = undefined;
   /** Requests whose response finished. */
   served = 0;
@@ -362,7 +362,7 @@ export class Connection {
     if (framing.kind === "chunked") body = new RequestBody(this, -1, new ChunkedDecoder(this.server.chunkedLimits));
     else if (framing.kind === "length" && framing.length > 0) body = new RequestBody(this, framing.length, undefined);
     const req = new Request(this, head, auth.authority, body, expectContinue, upgrade);
-    const ex = new Exchange(this, req, keepAlive);
+    const ex = new ServerExchange(this, req, keepAlive);
     this.exchange = ex;
     this.state = S_EXCHANGE;
     this.server.activeRequests++;
@@ -374,7 +374,7 @@ export class Connection {
   }
 
   /** The handler (or a body sink) threw: 500 when no response head went out yet, else the connection is closed. */
-  handlerFailed(ex: Exchange, error: unknown, where: string): void {
+  handlerFailed(ex: ServerExchange, error: unknown, where: string): void {
     this.server.onError(error, where);
     if (ex.finished || this.exchange !== ex) return;
     if (!ex.flushed) this.respondError(500, "handler_error", "the request handler failed");
@@ -386,7 +386,7 @@ export class Connection {
    * body left unread is skipped when it has all arrived, else the
    * connection closes; then the next request, or the idle timer.
    */
-  finishExchange(ex: Exchange): void {
+  finishExchange(ex: ServerExchange): void {
     if (this.exchange !== ex) return;
     this.exchange = undefined;
     this.server.activeRequests--;
@@ -412,7 +412,7 @@ export class Connection {
   }
 
   /** The handler aborted its response: the exchange is over, the connection goes. */
-  exchangeAborted(ex: Exchange): void {
+  exchangeAborted(ex: ServerExchange): void {
     if (this.exchange !== ex) return;
     this.exchange = undefined;
     this.server.activeRequests--;
@@ -421,7 +421,7 @@ export class Connection {
   }
 
   /** After a 101 (or 2xx to CONNECT) went out: the connection becomes a byte tunnel. */
-  startTunnel(ex: Exchange): { source: Tunnel; target: Tunnel } {
+  startTunnel(ex: ServerExchange): { source: Tunnel; target: Tunnel } {
     this.exchange = undefined;
     this.server.activeRequests--;
     this.served++;

@@ -98,7 +98,7 @@ export class RequestBody implements BodySource {
   failed = false;
   /** The exchange is over: this object no longer touches the connection. */
   detached = false;
-  exchange: Exchange | undefined = undefined;
+  exchange: ServerExchange | undefined = undefined;
   /** Chunks decoded while paused, to deliver on resume. */
   pending: Uint8Array[] | undefined = undefined;
   /** Trailers of a body that ended while paused. */
@@ -391,7 +391,7 @@ function chunkBytes(data: Uint8Array): Uint8Array {
 }
 
 /** The response side of an exchange. */
-export class Exchange implements ServerResponse {
+export class ServerExchange implements ServerResponse {
   onAbort: ((reason: AbortReason) => void) | undefined = undefined;
   onDrain: (() => void) | undefined = undefined;
   headSent = false;

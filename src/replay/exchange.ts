@@ -28,7 +28,7 @@ export interface RecordedResponse {
   readonly durationMs: number | undefined;
 }
 
-export interface Exchange {
+export interface RecordedExchange {
   /** When the request was made (ms since the epoch); NaN when the input does not say. */
   readonly time: number;
   /** The route that recorded it (Ficus JSONL). */
@@ -47,7 +47,7 @@ export interface Corrupt {
   readonly message: string;
 }
 
-export type InputItem = { readonly exchange: Exchange; readonly corrupt?: undefined } | { readonly corrupt: Corrupt; readonly exchange?: undefined };
+export type InputItem = { readonly exchange: RecordedExchange; readonly corrupt?: undefined } | { readonly corrupt: Corrupt; readonly exchange?: undefined };
 
 const header = z.tuple([z.string(), z.string()]);
 const encoding = z.enum(["utf8", "base64"]).default("utf8");
@@ -95,7 +95,7 @@ export function splitTarget(url: string): { host: string | undefined; target: st
 
 
 /** Reads one line of a Ficus recording; throws a readable message when it is not one. */
-export function parseExchangeLine(text: string, file: string, line: number): Exchange {
+export function parseExchangeLine(text: string, file: string, line: number): RecordedExchange {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

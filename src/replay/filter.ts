@@ -18,13 +18,13 @@
  */
 import { FicusError } from "../core/errors.ts";
 import { compileUserRegex, headerIn, type UserRegex, UserRegexError } from "../compare/index.ts";
-import type { Exchange } from "./exchange.ts";
+import type { RecordedExchange } from "./exchange.ts";
 
-export type Filter = (e: Exchange, route: string) => boolean;
+export type Filter = (e: RecordedExchange, route: string) => boolean;
 
 const FORM = /^(method|path|host|route|status|header:[!#$%&'*+.^_`|~0-9A-Za-z-]+?)\s*(!=|\^=|!~|=|~)\s*(.*)$/s;
 
-function field(name: string, e: Exchange, route: string): string | undefined {
+function field(name: string, e: RecordedExchange, route: string): string | undefined {
   switch (name) {
     case "method":
       return e.request.method;

@@ -19,7 +19,7 @@ import { SqliteStore } from "../migration/store.ts";
 import { HOP_BY_HOP } from "../pipeline/fields.ts";
 import { matcherOf } from "../routing/route-table.ts";
 import { Router } from "../routing/router.ts";
-import type { Corrupt, Exchange } from "./exchange.ts";
+import type { Corrupt, RecordedExchange } from "./exchange.ts";
 import type { Filter } from "./filter.ts";
 import { openRecording, type Recording } from "./inputs/index.ts";
 
@@ -138,7 +138,7 @@ export class Replay {
   }
 
   /** The route an exchange belongs to: the recorded route when the config has it, else the config's matching route, else the recorded name, else "default". */
-  private routeOf(e: Exchange): { name: string; rc: FicusConfig["routes"][number] | undefined } {
+  private routeOf(e: RecordedExchange): { name: string; rc: FicusConfig["routes"][number] | undefined } {
     // A recording made by Ficus names its route: that route's settings apply when the config has it.
     let rc = e.route !== undefined ? this.opts.config?.routes.find((r) => r.name === e.route) : undefined;
     if (!rc && this.router) {
@@ -161,7 +161,7 @@ export class Replay {
     return info;
   }
 
-  private async *exchanges(): AsyncGenerator<Exchange> {
+  private async *exchanges(): AsyncGenerator<RecordedExchange> {
     for (const file of this.opts.files) {
       const rec = await openRecording(file);
       this.recordings.push(rec);
@@ -220,7 +220,7 @@ export class Replay {
     if (!this.buffer.empty) await this.store.apply(this.buffer.drain());
   }
 
-  private requestHeaders(e: Exchange): Headers {
+  private requestHeaders(e: RecordedExchange): Headers {
     const h = new Headers();
     for (const [k, v] of e.request.headers) {
       if (DROP.has(k.toLowerCase())) continue;
@@ -235,7 +235,7 @@ export class Replay {
     return h;
   }
 
-  private async call(base: string, e: Exchange, headers: Headers): Promise<Outcome> {
+  private async call(base: string, e: RecordedExchange, headers: Headers): Promise<Outcome> {
     const signal = AbortSignal.timeout(this.opts.timeoutMs);
     const t0 = performance.now();
     try {
@@ -255,14 +255,14 @@ export class Replay {
     }
   }
 
-  private fail(e: Exchange, route: RouteInfo, side: "legacy" | "candidate", message: string): void {
+  private fail(e: RecordedExchange, route: RouteInfo, side: "legacy" | "candidate", message: string): void {
     if (side === "legacy") this.stats.legacyErrors++;
     else this.stats.candidateErrors++;
     // Printed and listed in report.json: the target is redacted like a sample's.
     this.onError({ file: e.file, line: e.line, method: e.request.method, target: route.redactor.url(e.request.target), side, message });
   }
 
-  private async one(e: Exchange, route: RouteInfo): Promise<void> {
+  private async one(e: RecordedExchange, route: RouteInfo): Promise<void> {
     const name = route.name;
     const b = this.buffer;
     b.count(name, "total");

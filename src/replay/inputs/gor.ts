@@ -6,7 +6,7 @@
  * is joined to its request by id.
  */
 import { dechunk, headerIn, indexOfSeq, parseRawHttp, splitHead } from "../../compare/index.ts";
-import { type Exchange, type InputItem, type RecordedResponse, splitTarget } from "../exchange.ts";
+import { type RecordedExchange, type InputItem, type RecordedResponse, splitTarget } from "../exchange.ts";
 import type { ByteSource } from "./source.ts";
 
 const SEPARATOR = [...new TextEncoder().encode("\n🐵🙈🙉\n")];
@@ -58,7 +58,7 @@ function parseMeta(line: string): Meta {
 }
 
 export async function* readGor(src: ByteSource): AsyncGenerator<InputItem> {
-  const pending = new Map<string, Exchange>();
+  const pending = new Map<string, RecordedExchange>();
   let buf = new Uint8Array(0);
   let lineAtBuf = 1;
   let scanned = 0;
@@ -91,7 +91,7 @@ export async function* readGor(src: ByteSource): AsyncGenerator<InputItem> {
         return;
       }
       if (pending.size > MAX_PENDING) {
-        const [oldest, ex] = pending.entries().next().value as [string, Exchange];
+        const [oldest, ex] = pending.entries().next().value as [string, RecordedExchange];
         pending.delete(oldest);
         yield { exchange: ex };
       }

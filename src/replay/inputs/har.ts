@@ -6,7 +6,7 @@
  * itself (reported with the line it starts on).
  */
 import { normalizeMessage } from "../../compare/index.ts";
-import type { Exchange, InputItem } from "../exchange.ts";
+import type { RecordedExchange, InputItem } from "../exchange.ts";
 import { splitTarget } from "../exchange.ts";
 import type { ByteSource } from "./source.ts";
 
@@ -34,7 +34,7 @@ function bodyOf(text: string | undefined, encoding: string | undefined): Uint8Ar
 }
 
 /** One HAR entry as an exchange; throws a readable message when it lacks what a replay needs. */
-export function harEntry(e: HarEntry, file: string, line: number): Exchange {
+export function harEntry(e: HarEntry, file: string, line: number): RecordedExchange {
   const req = e.request;
   if (!req || typeof req.method !== "string" || typeof req.url !== "string") throw new Error("entry without request.method and request.url");
   const { host, target } = splitTarget(req.url);

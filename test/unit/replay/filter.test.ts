@@ -1,10 +1,10 @@
 /** `--filter` expressions, table-driven. */
 import { expect, test } from "bun:test";
-import type { Exchange } from "../../../src/replay/exchange.ts";
+import type { RecordedExchange } from "../../../src/replay/exchange.ts";
 import { FicusError } from "../../../src/core/errors.ts";
 import { parseFilter } from "../../../src/replay/filter.ts";
 
-const ex = (method: string, target: string, status?: number, headers: [string, string][] = [], host = "api.test"): Exchange => ({
+const ex = (method: string, target: string, status?: number, headers: [string, string][] = [], host = "api.test"): RecordedExchange => ({
   time: 0,
   route: undefined,
   request: { method, target, host, headers, body: undefined },
@@ -16,7 +16,7 @@ const ex = (method: string, target: string, status?: number, headers: [string, s
 const get = ex("GET", "/api/orders/7?x=1", 200, [["X-Tenant", "acme"]]);
 const post = ex("POST", "/api/orders", undefined);
 
-const CASES: [string, Exchange, string, boolean][] = [
+const CASES: [string, RecordedExchange, string, boolean][] = [
   ["method=GET", get, "r", true],
   ["method=get,head", get, "r", true],
   ["method=GET,HEAD", post, "r", false],

@@ -7,13 +7,13 @@ import fc from "fast-check";
 import { compileRules } from "../../../src/compare/index.ts";
 import { type Answer, judgePair } from "../../../src/migration/judge.ts";
 import { ResultsBuffer } from "../../../src/migration/results.ts";
-import type { Exchange, InputItem } from "../../../src/replay/exchange.ts";
+import type { RecordedExchange, InputItem } from "../../../src/replay/exchange.ts";
 import { detectFormat, openRecording, parseRawRequest } from "../../../src/replay/inputs/index.ts";
 import { tempDir } from "../../helpers/processes.ts";
 
-async function readAll(path: string): Promise<{ exchanges: Exchange[]; corrupt: NonNullable<InputItem["corrupt"]>[] }> {
+async function readAll(path: string): Promise<{ exchanges: RecordedExchange[]; corrupt: NonNullable<InputItem["corrupt"]>[] }> {
   const rec = await openRecording(path);
-  const exchanges: Exchange[] = [];
+  const exchanges: RecordedExchange[] = [];
   const corrupt: NonNullable<InputItem["corrupt"]>[] = [];
   for await (const item of rec.items) {
     if (item.exchange) exchanges.push(item.exchange);
@@ -82,7 +82,7 @@ describe("HAR 1.2", () => {
     const { exchanges, corrupt } = await readAll(p);
     expect(corrupt).toEqual([]);
     expect(exchanges).toHaveLength(2);
-    const e = exchanges[0] as Exchange;
+    const e = exchanges[0] as RecordedExchange;
     expect(e.request).toMatchObject({ method: "POST", target: "/cart/1?q={x}", host: "shop.test:8080" });
     expect(e.request.headers).toEqual([["Content-Type", "application/json"]]);
     expect(text(e.request.body)).toBe('{"n":1,"s":"}]\\"["}');
@@ -150,7 +150,7 @@ describe("GoReplay", () => {
       ["POST", "/orders?x=1", "api.test", 201, 1],
       ["GET", "/orders/2", "api.test", undefined, 14],
     ]);
-    const first = exchanges[0] as Exchange;
+    const first = exchanges[0] as RecordedExchange;
     expect(text(first.request.body)).toBe('{"a":1}');
     expect(first.request.headers.map(([k]) => k)).toEqual(["Host"]);
     expect(first.response?.durationMs).toBe(2.5);
@@ -220,7 +220,7 @@ describe("recorded responses against live answers: framing and coding are not di
     }
   }
 
-  function judged(recorded: Exchange["response"], live: Answer): string {
+  function judged(recorded: RecordedExchange["response"], live: Answer): string {
     if (!recorded) throw new Error("no recorded response");
     const j = judgePair(new ResultsBuffer(1), "orders", { ...recorded, durationMs: 1 }, live, compileRules(), new Set(), () => {
       throw new Error("a match keeps no sample");
