@@ -4,7 +4,7 @@
  * start), 2 usage error.
  */
 import { Command, CommanderError, Option } from "commander";
-import { VERSION } from "../observability/metrics.ts";
+import { VERSION } from "../core/version.ts";
 import { reportError } from "./output.ts";
 
 export function buildProgram(): Command {
@@ -162,12 +162,6 @@ export function buildProgram(): Command {
       const { configJsonSchema } = await import("../config/schema.ts");
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
-
-  program.command("__worker", { hidden: true }).action(async () => {
-    const { runWorker } = await import("../server/worker.ts");
-    const { createLogger } = await import("../observability/logger.ts");
-    await runWorker(createLogger("info", { pid: process.pid, worker: Number(process.env.FICUS_WORKER_INDEX ?? 0) }));
-  });
 
   return program;
 }

@@ -8,7 +8,8 @@
  *
  * Which names look secret is decided in core/secret-names.ts.
  */
-import { type Difference, headerIn, normalizeMessage } from "../compare/index.ts";
+import type { Difference } from "../compare/diff-json.ts";
+import type * as HttpMessages from "../compare/http-message.ts";
 import { compileJsonPath, KeyedSegment, type MatchState, PathSet, type Segment } from "../compare/json-path.ts";
 import { type JsonValue, JsonNumber, parseJson } from "../compare/json-value.ts";
 import type { Answer } from "./judge.ts";
@@ -68,6 +69,14 @@ export function contentTypeOf(fields: Iterable<readonly [string, string]>): stri
   return undefined;
 }
 
+/**
+ * The compare engine's message normalizer, which undoes content codings (node:zlib), loaded with the first
+ * coded body: a data-plane process loads this file at start (routes with a candidate hold Redactors) and may
+ * never redact one. Bun's require() of an ES module; the compare engine's index is not needed here at all.
+ */
+let httpMessages: typeof HttpMessages | undefined;
+const messages = (): typeof HttpMessages => (httpMessages ??= require("../compare/http-message.ts") as typeof HttpMessages);
+
 /** Fields that describe a body's coded bytes, dropped once a sample holds the payload. */
 const CODED_FIELDS = new Set(["content-encoding", "content-length"]);
 
@@ -83,9 +92,8 @@ function payloadOf(
   fields: readonly (readonly [string, string])[],
   body: Uint8Array | undefined,
 ): { readonly fields: readonly (readonly [string, string])[]; readonly body: Uint8Array | undefined; readonly note?: string } {
-  const coding = headerIn(fields, "content-encoding");
-  if (coding === undefined || !body || body.byteLength === 0) return { fields, body };
-  const n = normalizeMessage({ headers: fields, body });
+  if (!body || body.byteLength === 0 || !fields.some(([k]) => k.toLowerCase() === "content-encoding")) return { fields, body };
+  const n = messages().normalizeMessage({ headers: fields, body });
   if (n.codingError !== undefined) return { fields, body: undefined, note: `${REDACTED} (${body.byteLength} bytes not kept: ${n.codingError})` };
   return { fields: fields.filter(([k]) => !CODED_FIELDS.has(k.toLowerCase())), body: n.body };
 }

@@ -1,12 +1,12 @@
 /**
  * OpenTelemetry tracing over OTLP/HTTP, off unless `tracing.otlp_endpoint` is
- * set (the SDK is imported only then, keeping cold start small). One span per
- * request (SERVER) and one per upstream attempt (CLIENT); the W3C
+ * set (the API and the SDK are imported only then, keeping cold start small).
+ * One span per request (SERVER) and one per upstream attempt (CLIENT); the W3C
  * `traceparent` of the client is the parent, and the upstream receives the
  * attempt span's context. With tracing off, `traceparent`/`tracestate` pass
  * through unchanged.
  */
-import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer as OtelTracer } from "@opentelemetry/api";
+import type { Span, Tracer as OtelTracer } from "@opentelemetry/api";
 
 export interface UpstreamSpan {
   /** The traceparent header value to send upstream for this attempt. */
@@ -44,13 +44,19 @@ function traceparentOf(span: Span): string {
 /** Builds the tracer, or returns undefined when tracing is off. */
 export async function createTracer(settings: TracingSettings): Promise<Tracer | undefined> {
   if (!settings.otlp_endpoint) return undefined;
-  const [{ BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] =
-    await Promise.all([
-      import("@opentelemetry/sdk-trace-base"),
-      import("@opentelemetry/exporter-trace-otlp-http"),
-      import("@opentelemetry/resources"),
-      import("@opentelemetry/core"),
-    ]);
+  const [
+    { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace },
+    { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { W3CTraceContextPropagator },
+  ] = await Promise.all([
+    import("@opentelemetry/api"),
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/core"),
+  ]);
   const exporter = new OTLPTraceExporter({ url: settings.otlp_endpoint, headers: { ...settings.headers } });
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ "service.name": settings.service_name }),

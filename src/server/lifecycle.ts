@@ -13,9 +13,8 @@ import type { Metrics } from "../observability/metrics.ts";
 
 export interface ReloadOutcome {
   readonly ok: boolean;
+  /** What was validated: exactly what is applied and sent to workers (the file may change again meanwhile). */
   readonly loaded?: LoadedConfig;
-  /** The text that was validated: exactly what is applied and sent to workers (the file may change again). */
-  readonly text?: string;
   readonly errors?: readonly string[];
   readonly code?: ErrorCode;
   readonly changes?: RouteChanges;
@@ -24,8 +23,7 @@ export interface ReloadOutcome {
 /** Reads and validates the source; never throws. */
 export function tryLoad(source: ConfigSource, logger: Logger): ReloadOutcome {
   try {
-    const text = source.read();
-    return { ok: true, loaded: source.load(text), text };
+    return { ok: true, loaded: source.load() };
   } catch (err) {
     const errors = err instanceof ConfigError ? [...err.issues] : [err instanceof Error ? err.message : String(err)];
     const code = err instanceof FicusError ? err.code : "FICUS_CONFIG_INVALID";

@@ -1,9 +1,9 @@
 /**
  * The supervisor of N worker processes sharing the data-plane port through
- * SO_REUSEPORT. It owns the config (validates once, then sends the same text
- * to every worker, on start and on reload), serves the admin API (merging the
- * workers' metrics), restarts a worker that dies, and on SIGTERM lets every
- * worker drain before exiting 0.
+ * SO_REUSEPORT. It owns the config (validates once, then sends the validated
+ * object to every worker, on start and on reload: workers never parse or
+ * validate), serves the admin API (merging the workers' metrics), restarts a
+ * worker that dies, and on SIGTERM lets every worker drain before exiting 0.
  */
 import type { Subprocess } from "bun";
 import { redactConfig, type LoadedConfig } from "../config/load.ts";
@@ -14,7 +14,7 @@ import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
 import type { ResultsWriter } from "../migration/results-writer.ts";
-import type { FromWorker, RouteInfo, ToWorker } from "./ipc.ts";
+import { type FromWorker, type RouteInfo, type ToWorker, toWire, WORKER_ARG } from "./ipc.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
 
@@ -31,9 +31,9 @@ export function selfCommand(): string[] {
   return main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/") ? [process.execPath] : [process.execPath, main];
 }
 
-export async function runSupervisor(source: ConfigSource, workers: number, logger: Logger): Promise<void> {
-  let loaded: LoadedConfig = source.load();
-  let text = source.read();
+/** `validated`: the source's config when the caller has just validated it (ficus start), so it is not parsed twice. */
+export async function runSupervisor(source: ConfigSource, workers: number, logger: Logger, validated: LoadedConfig = source.load()): Promise<void> {
+  let loaded = validated;
   logger.setLevel(loaded.config.log.level);
   const metrics = new Metrics();
   // The supervisor only reads results (workers write them); loaded on first use.
@@ -58,9 +58,9 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
 
   const spawn = (slot: WorkerSlot) => {
     slot.ready = false;
-    slot.proc = Bun.spawn([...selfCommand(), "__worker"], {
+    slot.proc = Bun.spawn([...selfCommand(), WORKER_ARG], {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, FICUS_WORKER_INDEX: String(slot.index), FICUS_CONFIG_SOURCE: source.label },
+      env: { ...process.env, FICUS_WORKER_INDEX: String(slot.index) },
       serialization: "json",
       ipc(message) {
         const m = message as FromWorker;
@@ -88,7 +88,8 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         }, delay);
       },
     });
-    send(slot, { t: "config", text, format: source.format, overrides: source.overrides, reload: false });
+    // The config validated last (a restarted worker gets the current one).
+    send(slot, { t: "config", config: toWire(loaded), reload: false });
   };
 
   // Create the shared results store once, before the workers open it.
@@ -120,16 +121,17 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   };
 
   const reload = (force = false): ReloadResult => {
+    // Validated here, before any worker hears of it: an invalid or refused config never leaves the supervisor.
     const r = tryReload(source, logger, loaded, force);
-    if (!r.ok || !r.loaded || r.text === undefined) {
+    if (!r.ok || !r.loaded) {
       metrics.configReloads.inc({ result: r.code === "FICUS_RELOAD_REFUSED" ? "refused" : "failure" });
       return reloadResult(r);
     }
     loaded = r.loaded;
-    // Workers get the very text that was validated, not a second read of a file that may have changed since.
-    text = r.text;
     if (loaded.config.routes.some((x) => x.candidate !== undefined)) void results().then((rec) => (controllerStore = rec));
-    for (const s of slots) send(s, { t: "config", text, format: source.format, overrides: source.overrides, reload: true });
+    // Workers get the very config that was validated, not a second read of a file that may have changed since.
+    const config = toWire(loaded);
+    for (const s of slots) send(s, { t: "config", config, reload: true });
     metrics.configReloads.inc({ result: "success" });
     return reloadResult(r);
   };

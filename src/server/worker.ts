@@ -2,19 +2,26 @@
  * A worker process under the supervisor: waits for its config over IPC,
  * serves the data plane with SO_REUSEPORT, applies reloads it is sent, answers
  * metrics/route queries, and drains on SIGTERM or a shutdown message.
+ *
+ * The config arrives validated, as plain data (ipc.ts): a worker never parses
+ * or validates one, and its entry (workerMain, called by src/cli/main.ts
+ * before the CLI is loaded) keeps commander, zod and yaml out of the process.
  */
 import type { LoadedConfig } from "../config/load.ts";
-import { loadWithOverrides } from "../config/source.ts";
-import { ConfigError, FicusError } from "../core/errors.ts";
-import type { Logger } from "../observability/logger.ts";
+import { FicusError } from "../core/errors.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
-import type { FromWorker, RecordReply, ToWorker } from "./ipc.ts";
+import { type FromWorker, fromWire, type RecordReply, type ToWorker } from "./ipc.ts";
+
+/** A worker process's entry (see src/cli/main.ts). */
+export function workerMain(): Promise<void> {
+  return runWorker(createLogger("info", { pid: process.pid, worker: Number(process.env.FICUS_WORKER_INDEX ?? 0) }));
+}
 
 export async function runWorker(logger: Logger): Promise<void> {
   const send = (m: FromWorker) => process.send?.(m);
   let gateway: Gateway | undefined;
   let stopping = false;
-  const source = process.env.FICUS_CONFIG_SOURCE ?? "(supervisor)";
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -30,14 +37,8 @@ export async function runWorker(logger: Logger): Promise<void> {
     const m = raw as ToWorker;
     switch (m.t) {
       case "config": {
-        let loaded: LoadedConfig;
-        try {
-          loaded = loadWithOverrides(m.text, source, m.overrides, process.env, m.format);
-        } catch (err) {
-          const errors = err instanceof ConfigError ? [...err.issues] : [(err as Error).message];
-          send({ t: "applied", ok: false, errors });
-          return;
-        }
+        // Validated by the supervisor: taken as it is.
+        const loaded: LoadedConfig = fromWire(m.config);
         logger.setLevel(loaded.config.log.level);
         if (!gateway) {
           try {
@@ -48,7 +49,13 @@ export async function runWorker(logger: Logger): Promise<void> {
           }
           send({ t: "ready", port: gateway.port });
         } else {
-          gateway.apply(loaded);
+          try {
+            gateway.apply(loaded);
+          } catch (err) {
+            // Building the route table failed: the running one stays.
+            send({ t: "applied", ok: false, errors: [(err as Error).message] });
+            return;
+          }
           send({ t: "applied", ok: true });
         }
         return;

@@ -4,8 +4,6 @@ import { httpUrl, STAGES } from "../../config/schema.ts";
 import { ConfigSource, type Overrides } from "../../config/source.ts";
 import { FicusError } from "../../core/errors.ts";
 import { createLogger, type LogLevel } from "../../observability/logger.ts";
-import { runSingleProcess } from "../../server/single.ts";
-import { runSupervisor } from "../../server/supervisor.ts";
 
 export interface StartOptions {
   config?: string;
@@ -97,6 +95,7 @@ export async function startCommand(o: StartOptions): Promise<void> {
   const loaded = source.load();
   const logger = createLogger((o.logLevel as LogLevel | undefined) ?? loaded.config.log.level, { pid: process.pid });
   const workers = loaded.config.workers === 0 ? availableParallelism() : loaded.config.workers;
-  if (workers <= 1) await runSingleProcess(source, logger);
-  else await runSupervisor(source, workers, logger);
+  // Only the process model in use is loaded: a supervisor never loads the data plane (its workers do).
+  if (workers <= 1) await (await import("../../server/single.ts")).runSingleProcess(source, logger, process.env, loaded);
+  else await (await import("../../server/supervisor.ts")).runSupervisor(source, workers, logger, loaded);
 }
