@@ -9,7 +9,7 @@
 import { type CompiledRules, compileRules } from "../compare/rules.ts";
 import type { FicusConfig, RouteConfig } from "../config/schema.ts";
 import type { RouteTable, RuntimeRoute } from "../routing/route-table.ts";
-import type { UpstreamPool } from "../proxy/upstream-pool.ts";
+import type { UpstreamPool } from "../upstream/pool.ts";
 import type { CanarySettings, CanaryState } from "./canary.ts";
 import { type ControlState, configKey, configState, type Plan, planOf } from "./control.ts";
 import { Redactor } from "./redact.ts";

@@ -10,7 +10,7 @@
  * any fraction is exact over time). Unsafe methods are mirrored only when the
  * route allows it.
  */
-import type { UpstreamPool } from "../proxy/upstream-pool.ts";
+import type { UpstreamPool } from "../upstream/pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { MigrationRoute } from "./routes.ts";

@@ -10,7 +10,7 @@ import type { BodyError, BodySource } from "../http1/body.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { ERROR_CODES, errorBody } from "../core/errors.ts";
 import type { RuntimeRoute } from "../routing/route-table.ts";
-import type { UpstreamPool } from "../proxy/upstream-pool.ts";
+import type { UpstreamPool } from "../upstream/pool.ts";
 import type { RequestSpan } from "../observability/tracing.ts";
 
 export interface Peer {

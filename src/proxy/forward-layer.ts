@@ -21,7 +21,7 @@ import { deleteField, getField, setField, stripHopByHop } from "../pipeline/fiel
 import type { Layer } from "../pipeline/layer.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { HeaderOps, RetryCondition, RuntimeRoute } from "../routing/route-table.ts";
-import type { Endpoint, UpstreamPool } from "./upstream-pool.ts";
+import type { Endpoint, UpstreamPool } from "../upstream/pool.ts";
 
 /** Bodies up to this size (with a Content-Length) are read whole when the request may be retried. */
 const BUFFER_FOR_RETRY_MAX = 64 * 1024;

@@ -9,8 +9,8 @@
  */
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
-import type { UpstreamClients } from "../proxy/clients.ts";
-import { RetryBudget, UpstreamPool } from "../proxy/upstream-pool.ts";
+import type { UpstreamClients } from "../upstream/clients.ts";
+import { RetryBudget, UpstreamPool } from "../upstream/pool.ts";
 import { type RouteMatcher, Router } from "./router.ts";
 
 export type RetryCondition = "connect-failure" | "502" | "503" | "504" | "reset";

@@ -146,3 +146,37 @@ describe("compiling compare rules", () => {
     expect(bare).toContain("src/core/regex.ts imports re2js");
   });
 });
+
+describe("the data plane's folders (issue 9)", () => {
+  const files = (folder: string) => sourceFiles(join(SRC, folder));
+
+  test("the proxy, the pipeline and the engine know nothing of migration or recording", () => {
+    const chains: string[] = [];
+    for (const folder of ["proxy", "pipeline", "http1", "upstream", "routing"]) {
+      for (const f of files(folder)) {
+        for (const target of ["migration", "record"]) {
+          const chain = chainInto(f, target, importsOf);
+          if (chain) chains.push(chain.join(" → "));
+        }
+      }
+    }
+    expect(chains).toEqual([]);
+  });
+
+  test("the HTTP/1.1 engine imports nothing outside src/http1 (no Ficus concepts)", () => {
+    const bad = files("http1").flatMap((f) =>
+      importsOf(readFileSync(f, "utf8"))
+        .filter((spec) => {
+          const to = resolveImport(f, spec);
+          return to !== undefined ? !under(to, "http1") : !spec.startsWith("bun") && !spec.startsWith("node:");
+        })
+        .map((spec) => `${rel(f)} imports ${spec}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
+  test("upstreams do not import routing, and routing does not import the proxy", () => {
+    const chains = [...files("upstream").map((f) => chainInto(f, "routing", importsOf)), ...files("routing").map((f) => chainInto(f, "proxy", runtimeImportsOf))].filter((c) => c !== undefined).map((c) => c.join(" → "));
+    expect(chains).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { type EjectionEvent, RetryBudget, UpstreamPool } from "../../src/proxy/upstream-pool.ts";
+import { type EjectionEvent, RetryBudget, UpstreamPool } from "../../../src/upstream/pool.ts";
 
 const HEALTH = { maxFailures: 3, ejectionMs: 1000, maxEjectionMs: 4000 };
 const urls = ["http://a:1", "http://b:2", "http://c:3"];
