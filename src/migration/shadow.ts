@@ -16,6 +16,8 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { MigrationRoute } from "./routes.ts";
 import type { Side } from "./canary.ts";
 import { readBody } from "../http1/body.ts";
+import type { ClientExchange } from "../http1/client.ts";
+import { TimerWheel } from "../http1/timers.ts";
 import { type Answer, judgeAA, judgePair } from "./judge.ts";
 import type { ResultsBuffer, SkipReason } from "./results.ts";
 
@@ -55,7 +57,7 @@ export class ShadowCall {
     readonly requestFields: readonly string[],
     readonly requestBody: ArrayBuffer | undefined,
     private readonly candidate: Promise<CandidateOutcome>,
-    private readonly controller: AbortController,
+    private readonly mirror: MirrorCancel,
     /** A second legacy call (A/A), for a share of mirrored safe requests. */
     private readonly aa: Promise<CandidateOutcome> | undefined,
   ) {}
@@ -72,10 +74,24 @@ export class ShadowCall {
   skip(reason: SkipReason): void {
     if (this.settled) return;
     this.settled = true;
-    this.controller.abort();
+    this.mirror.cancel(false);
     void this.candidate.then(() => this.shadow.release(this.route));
     this.shadow.results.count(this.route.name, `skipped.${reason}`);
     this.shadow.metrics.shadowSkipped.inc({ route: this.route.name, reason });
+  }
+}
+
+/** Ends a mirror's calls at once: its time limit passed, or the served answer cannot be compared. */
+class MirrorCancel {
+  cancelled = false;
+  timedOut = false;
+  readonly exchanges: ClientExchange[] = [];
+
+  cancel(timeout: boolean): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.timedOut = timeout;
+    for (const cx of this.exchanges) cx.abort(timeout ? "candidate timeout" : "mirror cancelled");
   }
 }
 
@@ -84,6 +100,7 @@ export class Shadow {
     readonly results: ResultsBuffer,
     readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly wheel: TimerWheel = new TimerWheel(),
   ) {}
 
   /** Whether to mirror this request (counts the request, and the reason when not). */
@@ -114,22 +131,22 @@ export class Shadow {
   start(route: MigrationRoute, method: string, pathAndQuery: string, headers: readonly string[], body: ArrayBuffer | undefined, servedBy: Side = "legacy"): ShadowCall {
     route.shadow.inflight++;
     this.results.count(route.name, "shadowed");
-    const controller = new AbortController();
-    const timeoutMs = route.shadow.config.timeout;
-    const timer = setTimeout(() => controller.abort(new DOMException("candidate timeout", "TimeoutError")), timeoutMs);
+    const mirror = new MirrorCancel();
+    // The candidate's time limit is a slot in the data plane's timing wheel, not a timer per call.
+    const timer = this.wheel.arm(route.shadow.config.timeout, () => mirror.cancel(true));
     const pool = servedBy === "legacy" ? (route.candidatePool as UpstreamPool) : route.legacyPool;
-    const { headers: h, outcome: candidate } = this.call(pool, method, pathAndQuery, headers, body, controller, servedBy === "legacy");
+    const { headers: h, outcome: candidate } = this.call(pool, method, pathAndQuery, headers, body, mirror, servedBy === "legacy");
     let aa: Promise<CandidateOutcome> | undefined;
     const s = route.shadow;
     if (servedBy === "legacy" && SAFE.has(method) && s.config.aa > 0) {
       s.aaAcc += s.config.aa;
       if (s.aaAcc >= 1) {
         s.aaAcc -= 1;
-        aa = this.call(route.legacyPool, method, pathAndQuery, headers, body, controller, false).outcome;
+        aa = this.call(route.legacyPool, method, pathAndQuery, headers, body, mirror, false).outcome;
       }
     }
-    void Promise.all([candidate, aa]).finally(() => clearTimeout(timer));
-    return new ShadowCall(this, route, servedBy, method, pathAndQuery, h, body, candidate, controller, aa);
+    void Promise.all([candidate, aa]).finally(() => timer.cancel());
+    return new ShadowCall(this, route, servedBy, method, pathAndQuery, h, body, candidate, mirror, aa);
   }
 
   /**
@@ -137,17 +154,16 @@ export class Shadow {
    * answer; passive health only for the candidate. The request carries exactly legacy's fields (plus
    * X-Ficus-Shadow), so the two sides see the same request.
    */
-  private call(pool: UpstreamPool, method: string, pathAndQuery: string, fields: readonly string[], body: ArrayBuffer | undefined, controller: AbortController, health: boolean) {
+  private call(pool: UpstreamPool, method: string, pathAndQuery: string, fields: readonly string[], body: ArrayBuffer | undefined, mirror: MirrorCancel, health: boolean) {
     const ep = pool.pick(Date.now());
     const sent = ["host", ep.host, ...fields, "x-ficus-shadow", "1"];
     const t0 = performance.now();
     const outcome: Promise<CandidateOutcome> = (async () => {
       const client = ep.client;
       if (client === undefined) return { ok: false as const, timeout: false, error: `endpoint ${ep.id} has no connection pool` };
-      if (controller.signal.aborted) return { ok: false as const, timeout: false, error: "cancelled" };
+      if (mirror.cancelled) return { ok: false as const, timeout: mirror.timedOut, error: "cancelled" };
       const cx = client.request({ method, target: ep.basePath + pathAndQuery, fields: sent, body: body === undefined ? undefined : new Uint8Array(body) });
-      const onAbort = () => cx.abort("mirror cancelled");
-      controller.signal.addEventListener("abort", onAbort, { once: true });
+      mirror.exchanges.push(cx);
       try {
         const res = await cx.response;
         const bytes = res.body === undefined ? new Uint8Array(0) : await readBody(res.body);
@@ -156,12 +172,10 @@ export class Shadow {
         for (let i = 0; i < res.fields.length; i += 2) headers.push([(res.fields[i] as string).toLowerCase(), res.fields[i + 1] as string]);
         return { ok: true as const, answer: { status: res.status, headers, body: bytes, durationMs: performance.now() - t0 } };
       } catch (err) {
-        const timeout = controller.signal.aborted && (controller.signal.reason as Error | undefined)?.name === "TimeoutError";
-        if (health && (!controller.signal.aborted || timeout)) pool.failure(ep, Date.now());
+        const timeout = mirror.timedOut;
+        if (health && (!mirror.cancelled || timeout)) pool.failure(ep, Date.now());
         const e = err as { message?: string; reason?: string };
-        return { ok: false as const, timeout, error: e.message ?? e.reason ?? String(err) };
-      } finally {
-        controller.signal.removeEventListener("abort", onAbort);
+        return { ok: false as const, timeout, error: timeout ? "candidate timeout" : (e.message ?? e.reason ?? String(err)) };
       }
     })();
     return { headers: sent, outcome };

@@ -156,7 +156,7 @@ export class Gateway {
         }
       };
       this.resultsWriter = writer;
-      this.migrationLayer.shadow = new Shadow(writer.buffer, this.metrics, this.logger);
+      this.migrationLayer.shadow = new Shadow(writer.buffer, this.metrics, this.logger, this.wheel);
       // Commands (promote, rollback, …) arrive through the shared store: obey them within 200 ms.
       this.controlTimer = setInterval(() => void this.pollControl(), 200);
       this.controlTimer.unref?.();
