@@ -136,6 +136,43 @@ export function stripHopByHop(fields: string[]): string[] | undefined {
   return named;
 }
 
+/** Lengths of the names `endToEnd` must look at more closely: hop-by-hop names, Content-Length, Host. */
+const WATCHED_LENGTHS = new Set([2, 4, 7, 10, 14, 16, 17]);
+
+/**
+ * The end-to-end fields of a received list, copied in one pass: hop-by-hop fields, the fields Connection names,
+ * and Content-Length left out; Host left out too when `host` is asked for (its first value is returned).
+ */
+export function endToEnd(src: readonly string[], takeHost: boolean): { fields: string[]; host: string | undefined } {
+  const fields: string[] = [];
+  let host: string | undefined;
+  let connection: string | undefined;
+  for (let i = 0; i < src.length; i += 2) {
+    const name = src[i] as string;
+    const n = name.length;
+    if (WATCHED_LENGTHS.has(n)) {
+      const lower = lowerAscii(name);
+      if (n === 4 && lower === "host") {
+        if (takeHost) {
+          host ??= src[i + 1];
+          continue;
+        }
+      } else if (HOP_BY_HOP.has(lower) || lower === "content-length") {
+        if (lower === "connection") connection = connection === undefined ? src[i + 1] : `${connection}, ${src[i + 1]}`;
+        continue;
+      }
+    }
+    fields.push(name, src[i + 1] as string);
+  }
+  if (connection !== undefined) {
+    for (const raw of connection.split(",")) {
+      const t = lowerAscii(raw.trim());
+      if (t !== "" && t !== "close" && t !== "keep-alive") deleteField(fields, t);
+    }
+  }
+  return { fields, host };
+}
+
 /** Size of a header section as received: names, values and the ": " and CRLF around them. */
 export function fieldsBytes(fields: readonly string[]): number {
   let size = 0;

@@ -17,7 +17,7 @@ import type { ClientError, ClientExchange, ClientResponse } from "../http1/clien
 import type { TimerWheel } from "../http1/timers.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { errorReply, type Exchange, type Reply, type Tap } from "../pipeline/exchange.ts";
-import { deleteField, getField, setField, stripHopByHop } from "../pipeline/fields.ts";
+import { deleteField, endToEnd, getField, setField } from "../pipeline/fields.ts";
 import type { Layer } from "../pipeline/layer.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { HeaderOps, RetryCondition, RuntimeRoute } from "../routing/route-table.ts";
@@ -154,9 +154,8 @@ export class ForwardLayer implements Layer {
   private reply(ex: Exchange, route: RuntimeRoute, pool: UpstreamPool, ep: Endpoint, h: Held, res: ClientResponse): Reply {
     const taps = ex.taps;
     if (taps) for (const tap of taps) tap.responseHead?.(res.status, res.fields);
-    const fields = res.fields.slice();
-    const declared = getField(fields, "content-length");
-    stripHopByHop(fields);
+    const declared = ex.method === "HEAD" || res.status === 304 ? getField(res.fields, "content-length") : undefined;
+    const { fields } = endToEnd(res.fields, false);
     if (getField(fields, "x-request-id") === undefined) fields.push("x-request-id", ex.id);
     if (route.responseOps) applyOps(fields, route.responseOps);
     ex.fromUpstream = true;

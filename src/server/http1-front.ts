@@ -11,7 +11,7 @@ import { type BodyError, type BodySource, pipeBody } from "../http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../http1/server.ts";
 import { errorReply, Exchange, type Reply } from "../pipeline/exchange.ts";
 import type { Logger } from "../observability/logger.ts";
-import { stripHopByHop } from "../pipeline/fields.ts";
+import { endToEnd } from "../pipeline/fields.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { removeDotSegments } from "../routing/router.ts";
 
@@ -38,18 +38,8 @@ export class Http1Front {
     let path = q < 0 ? target : target.slice(0, q);
     const query = q < 0 ? "" : target.slice(q);
     if (path.includes("/.") || (path.includes("%2") && path.toLowerCase().includes("/%2e"))) path = removeDotSegments(path);
-    const fields = req.fields.slice();
     // Host is the request's authority, not an end-to-end field: the forward layer writes the one the upstream gets.
-    let hostField: string | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      const n = fields[i] as string;
-      if (n.length === 4 && n.toLowerCase() === "host") {
-        hostField = fields[i + 1];
-        fields.splice(i, 2);
-        break;
-      }
-    }
-    stripHopByHop(fields);
+    const { fields, host: hostField } = endToEnd(req.fields, true);
     const ex = new Exchange(
       req.receivedAt,
       req.method,

@@ -1,7 +1,7 @@
 /** Header lists as the pipeline carries them, and what the upstream request gets (RFC 9110 §7.6.1). */
 import { describe, expect, test } from "bun:test";
 import { requestIdFrom } from "../../src/pipeline/layers/request-id.ts";
-import { appendToField, deleteField, fieldsBytes, getField, getFieldList, nameEquals, setField, stripHopByHop } from "../../src/pipeline/fields.ts";
+import { appendToField, deleteField, endToEnd, fieldsBytes, getField, getFieldList, nameEquals, setField, stripHopByHop } from "../../src/pipeline/fields.ts";
 import { applyOps } from "../../src/proxy/forward-layer.ts";
 
 describe("field lists", () => {
@@ -56,4 +56,13 @@ describe("request ids", () => {
       else expect(id).toMatch(/^[0-9a-f-]{36}$/);
     });
   }
+});
+
+describe("end-to-end copy", () => {
+  test("one pass: hop-by-hop, Connection-named and Content-Length left out; Host taken when asked", () => {
+    const src = ["Host", "a.test", "Connection", "X-Hop, keep-alive", "X-Hop", "1", "Content-Length", "3", "TE", "trailers", "Accept", "*/*", "host", "b.test", "Upgrade", "h2c"];
+    expect(endToEnd(src, true)).toEqual({ fields: ["Accept", "*/*"], host: "a.test" });
+    expect(endToEnd(src, false).fields).toEqual(["Host", "a.test", "Accept", "*/*", "host", "b.test"]);
+    expect(src.length).toBe(16);
+  });
 });
