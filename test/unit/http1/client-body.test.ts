@@ -4,28 +4,12 @@
  * pause/resume reaching the socket, cancel) and request bodies (backpressure
  * from a BodySource, chunked re-framing with trailers, a failing source).
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readBody } from "../../../src/http1/body.ts";
-import { ClientError, ConnectionPool, type PoolOptions } from "../../../src/http1/client.ts";
-import { dec, enc, httpUpstream, manualSource, ok, type RawUpstream, rawUpstream, recordingSink, until } from "./client-helpers.ts";
+import { ClientError } from "../../../src/http1/client.ts";
+import { dec, enc, httpUpstream, manualSource, ok, rawUpstream, recordingSink, until, clientTestScope, GET } from "./client-helpers.ts";
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0)) f();
-});
-
-function upstream<U extends RawUpstream>(u: U): U {
-  cleanup.push(() => u.stop());
-  return u;
-}
-
-function pool(port: number, opts: Partial<PoolOptions> = {}): ConnectionPool {
-  const p = new ConnectionPool({ host: "127.0.0.1", port, ...opts });
-  cleanup.push(() => p.close());
-  return p;
-}
-
-const GET = (target = "/") => ({ method: "GET", target, fields: ["host", "test"] });
+const { upstream, pool } = clientTestScope();
 
 /** Writes `parts` one per macrotask, so each arrives as its own read. */
 function writeSlowly(socket: { write(s: string): number }, parts: string[]): void {

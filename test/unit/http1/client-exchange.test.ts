@@ -4,32 +4,16 @@
  * abort() at every phase, early responses, 100-continue, 103, the 101
  * tunnel, one write for a small request, and an https upstream.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readBody } from "../../../src/http1/body.ts";
-import { ClientError, ConnectionPool, type PoolOptions } from "../../../src/http1/client.ts";
+import { ClientError, type PoolOptions } from "../../../src/http1/client.ts";
 import type { ResponseHead } from "../../../src/http1/head.ts";
-import { dec, enc, httpUpstream, manualSource, manualWheel, ok, type RawUpstream, rawUpstream, recordingSink, until } from "./client-helpers.ts";
+import { dec, enc, httpUpstream, manualSource, manualWheel, ok, rawUpstream, recordingSink, until, clientTestScope, GET } from "./client-helpers.ts";
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0)) f();
-});
-
-function upstream<U extends RawUpstream>(u: U): U {
-  cleanup.push(() => u.stop());
-  return u;
-}
-
-function pool(port: number, opts: Partial<PoolOptions> = {}): ConnectionPool {
-  const p = new ConnectionPool({ host: "127.0.0.1", port, ...opts });
-  cleanup.push(() => p.close());
-  return p;
-}
-
-const GET = (target = "/") => ({ method: "GET", target, fields: ["host", "test"] });
+const { upstream, pool, defer } = clientTestScope();
 
 async function failure(promise: Promise<unknown>): Promise<ClientError> {
   const e = await promise.then(
@@ -584,7 +568,7 @@ describe("https upstream", () => {
         return new Response(`secure ${req.method} ${(await req.arrayBuffer()).byteLength}`, { headers: { "x-client-port": String(srv.requestIP(req)?.port) } });
       },
     });
-    cleanup.push(() => server.stop(true));
+    defer(() => server.stop(true));
     const p = pool(server.port!, { tls: { rejectUnauthorized: false } });
     const ports = new Set<string>();
     for (let i = 0; i < 3; i++) {

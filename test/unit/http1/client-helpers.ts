@@ -3,7 +3,9 @@
  * write exact bytes, an HTTP responder that reads requests with the codec,
  * a manual timer wheel, and body sources/sinks that record what happened.
  */
+import { afterEach } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
+import { ConnectionPool, type PoolOptions } from "../../../src/http1/client.ts";
 import type { BodyError, BodySink, BodySource } from "../../../src/http1/body.ts";
 import { ChunkedDecoder } from "../../../src/http1/chunked.ts";
 import { requestFraming } from "../../../src/http1/framing.ts";
@@ -262,3 +264,31 @@ export function manualSource(length = -1) {
   };
   return src;
 }
+
+/**
+ * What every client test file sets up: upstreams and pools that are stopped and closed after each test, and a
+ * plain GET. Call once at the top of a test file.
+ */
+export function clientTestScope() {
+  const cleanup: (() => void)[] = [];
+  afterEach(() => {
+    for (const f of cleanup.splice(0)) f();
+  });
+  return {
+    /** Runs `fn` after the test. */
+    defer(fn: () => void): void {
+      cleanup.push(fn);
+    },
+    upstream<U extends RawUpstream>(u: U): U {
+      cleanup.push(() => u.stop());
+      return u;
+    },
+    pool(port: number, opts: Partial<PoolOptions> = {}): ConnectionPool {
+      const p = new ConnectionPool({ host: "127.0.0.1", port, ...opts });
+      cleanup.push(() => p.close());
+      return p;
+    },
+  };
+}
+
+export const GET = (target = "/") => ({ method: "GET", target, fields: ["host", "test"] });

@@ -4,28 +4,12 @@
  * connection may be reused (RFC 9112 §9.3), the stale-connection retry, and
  * close().
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readBody } from "../../../src/http1/body.ts";
-import { ClientError, ConnectionPool, type PoolOptions } from "../../../src/http1/client.ts";
-import { enc, httpUpstream, manualSource, manualWheel, ok, type RawUpstream, rawUpstream, until } from "./client-helpers.ts";
+import { ClientError, ConnectionPool } from "../../../src/http1/client.ts";
+import { enc, httpUpstream, manualSource, manualWheel, ok, rawUpstream, until, clientTestScope, GET } from "./client-helpers.ts";
 
-const cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const f of cleanup.splice(0)) f();
-});
-
-function upstream<U extends RawUpstream>(u: U): U {
-  cleanup.push(() => u.stop());
-  return u;
-}
-
-function pool(port: number, opts: Partial<PoolOptions> = {}): ConnectionPool {
-  const p = new ConnectionPool({ host: "127.0.0.1", port, ...opts });
-  cleanup.push(() => p.close());
-  return p;
-}
-
-const GET = (target = "/") => ({ method: "GET", target, fields: ["host", "test"] });
+const { upstream, pool } = clientTestScope();
 
 async function text(p: ConnectionPool, req = GET()): Promise<{ status: number; body: string }> {
   const res = await p.request(req).response;
