@@ -13,6 +13,9 @@
 import { closeSync, fstatSync, openSync, statSync } from "node:fs";
 import type { FileSink } from "bun";
 
+/** Access-log bytes held before they are handed to the sink. */
+const BUFFER_BYTES = 64 * 1024;
+
 /** How often a file output's path is checked for rotation or deletion. */
 const REOPEN_CHECK_MS = 1000;
 
@@ -40,12 +43,14 @@ export class AccessLog {
   private lastIso = "";
   private checkedAt = 0;
   /**
-   * Lines not yet handed to the sink. Bun's FileSink writes at the end of every event-loop turn that wrote to it,
-   * which under load is a write(2) per request (measured: a quarter of the proxy's throughput); lines are batched
-   * here and handed over 32 KiB at a time, or by the 100 ms timer.
+   * Lines not yet handed to the sink, as bytes. Bun's FileSink writes at the end of every event-loop turn that wrote
+   * to it, which under load is a write(2) per request (measured: a quarter of the proxy's throughput); and a line
+   * built as a string, then joined and encoded, cost ~1.3 µs a request. Lines are copied into this buffer and handed
+   * over when it is full, or by the 100 ms timer. Every field is ASCII: ids, route names, methods, endpoint ids,
+   * addresses and codes are tokens, and the path is a request target (visible ASCII), escaped for JSON.
    */
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private buf = new Uint8Array(BUFFER_BYTES);
+  private at = 0;
 
   constructor(settings: AccessLogSettings) {
     this.settings = settings;
@@ -63,11 +68,41 @@ export class AccessLog {
   }
 
   private drain(): void {
-    if (this.pending.length === 0) return;
-    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join("");
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.sink?.write(text);
+    if (this.at === 0) return;
+    const full = this.buf.subarray(0, this.at);
+    // The sink may hold the view until it writes: the next lines go to a new buffer.
+    this.buf = new Uint8Array(BUFFER_BYTES);
+    this.at = 0;
+    this.sink?.write(full);
+  }
+
+  private put(s: string): void {
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** A JSON string of ASCII: `"` and `\\` escaped, control and other characters (never in a parsed target) as \\u escapes. */
+  private putJsonString(s: string): void {
+    const buf = this.buf;
+    let at = this.at;
+    buf[at++] = 0x22;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x22 || c === 0x5c) {
+        buf[at++] = 0x5c;
+        buf[at++] = c;
+      } else if (c >= 0x20 && c < 0x7f) buf[at++] = c;
+      else {
+        const hex = c.toString(16).padStart(4, "0");
+        buf[at++] = 0x5c;
+        buf[at++] = 0x75;
+        for (let k = 0; k < 4; k++) buf[at++] = hex.charCodeAt(k);
+      }
+    }
+    buf[at++] = 0x22;
+    this.at = at;
   }
 
   private tick(): void {
@@ -125,23 +160,48 @@ export class AccessLog {
   }
 
   /**
-   * Writes one line. Built by hand rather than with JSON.stringify of an object
-   * (measured: a third of the access log's cost): request ids, route names,
-   * methods, endpoint ids, client addresses and error codes are validated token
-   * strings; the path, which may hold any byte the parser let through, is escaped.
+   * Writes one line, copied into the buffer field by field (no string per line):
+   * request ids, route names, methods, endpoint ids, client addresses and error
+   * codes are validated token strings; the path is escaped.
    */
   write(requestId: string, route: string, method: string, path: string, status: number, durationMs: number, upstream: string, bytes: number, client: string, error: string | undefined): void {
+    if (this.sink === undefined) return;
     const now = Date.now();
     if (now !== this.lastMs) {
       this.lastMs = now;
       this.lastIso = new Date(now).toISOString();
     }
-    if (this.sink === undefined) return;
-    const line =
-      `{"time":"${this.lastIso}","request_id":"${requestId}","route":"${route}","method":"${method}","path":${JSON.stringify(path)},"status":${status},"duration_ms":${Math.round(durationMs * 1000) / 1000},"upstream":"${upstream}","bytes":${bytes},"client":"${client}"${error ? `,"error":"${error}"` : ""}}\n`;
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= 32 * 1024) this.drain();
+    // Room for the line: the fixed text and numbers, the fields, and the path at its longest escaped (6 bytes a character).
+    const room = 200 + requestId.length + route.length + method.length + path.length * 6 + upstream.length + client.length + (error?.length ?? 0);
+    if (this.at + room > this.buf.length) {
+      this.drain();
+      if (room > this.buf.length) this.buf = new Uint8Array(room);
+    }
+    this.put('{"time":"');
+    this.put(this.lastIso);
+    this.put('","request_id":"');
+    this.put(requestId);
+    this.put('","route":"');
+    this.put(route);
+    this.put('","method":"');
+    this.put(method);
+    this.put('","path":');
+    this.putJsonString(path);
+    this.put(',"status":');
+    this.put(String(status));
+    this.put(',"duration_ms":');
+    this.put(String(Math.round(durationMs * 1000) / 1000));
+    this.put(',"upstream":"');
+    this.put(upstream);
+    this.put('","bytes":');
+    this.put(String(bytes));
+    this.put(',"client":"');
+    this.put(client);
+    if (error) {
+      this.put('","error":"');
+      this.put(error);
+    }
+    this.put('"}\n');
   }
 
   flush(): void {

@@ -41,3 +41,18 @@ test("disabled or zero sampling writes nothing", () => {
   expect(zero.wants(503)).toBe(true);
   zero.close();
 });
+
+test("a path with quotes, backslashes and control characters is valid JSON in the line", async () => {
+  const { AccessLog } = await import("../../src/observability/access-log.ts");
+  const { mkdtempSync, readFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const file = join(mkdtempSync(join(tmpdir(), "ficus-al-")), "a.log");
+  const log = new AccessLog({ enabled: true, sample: 1, output: file });
+  const path = '/a"b\\c\u0001d\u00e9';
+  log.write("rid", "r", "GET", path, 200, 1.23456, "http://u", 5, "127.0.0.1", "FICUS_X");
+  log.close();
+  await Bun.sleep(50);
+  const line = JSON.parse(readFileSync(file, "utf8").trim()) as Record<string, unknown>;
+  expect(line).toMatchObject({ request_id: "rid", path, status: 200, duration_ms: 1.235, bytes: 5, error: "FICUS_X" });
+});
