@@ -430,6 +430,14 @@ export const configSchema = z
     upstreams: z.record(z.string().regex(NAME), upstreamObject).default({}).meta({ description: "Named upstreams that routes refer to by name." }),
     routes: z.array(routeSchema).default([]).meta({ description: "The routes; the most specific match wins (docs/routing.md)." }),
     default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
+    upstream_connections: z
+      .strictObject({
+        connect_timeout: duration("5s", "Longest a TCP (and TLS) connection to an upstream may take to open; past it the attempt fails as FICUS_UPSTREAM_UNREACHABLE (retried when the route's retries allow). A route's timeouts.header bounds it too.", { min: 1, max: 600_000 }),
+        idle_timeout: duration("4s", "How long an idle keep-alive connection to an upstream is kept for reuse; keep it below the upstreams' own keep-alive timeout (often 5s).", { min: 1, max: 3_600_000 }),
+        max_idle: z.number().int().min(0).max(100_000).default(256).meta({ description: "Idle keep-alive connections kept per upstream origin (scheme, host, port); 0 closes each after use. Default 256." }),
+      })
+      .prefault({})
+      .meta({ description: "Connections to upstreams: one keep-alive pool per origin, shared by every route that sends there and kept across reloads (new settings apply to pools opened after the reload)." }),
     limits: z
       .strictObject({
         max_url_bytes: size("8KiB", "Longest request target (path and query); 414 above it.", { min: 64, max: 16 * KIB }),

@@ -57,8 +57,11 @@ export interface RouteInfo {
   readonly candidate?: { readonly upstream: string; readonly endpoints: EndpointInfo[] };
 }
 
-/** Upstream connection pools: idle keep-alive connections per origin, and how long they are kept. */
-const CLIENT_SETTINGS = { maxIdle: 256, idleTimeout: 4_000, connectTimeout: 5_000 };
+/** The upstream connection pools' settings from the config. */
+function clientSettings(c: LoadedConfig["config"]): { maxIdle: number; idleTimeout: number; connectTimeout: number } {
+  const u = c.upstream_connections;
+  return { maxIdle: u.max_idle, idleTimeout: u.idle_timeout, connectTimeout: u.connect_timeout };
+}
 
 export class Gateway {
   readonly metrics: Metrics;
@@ -99,7 +102,7 @@ export class Gateway {
     this.tracer = tracer;
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
-    this.clients = new UpstreamClients(this.wheel, CLIENT_SETTINGS);
+    this.clients = new UpstreamClients(this.wheel, clientSettings(c));
     const table = this.buildTable(opts.loaded);
     this.migrations = buildMigrationRoutes(c, table);
     this.routing = new RoutingLayer(table);
@@ -219,6 +222,7 @@ export class Gateway {
     if (prev.listen.hostname !== n.listen.hostname || prev.listen.port !== n.listen.port) {
       this.logger.warn("listen address changed; it takes effect on restart", { from: prev.listen, to: n.listen });
     }
+    this.clients.configure(clientSettings(n));
     const table = this.buildTable(next);
     const migrations = buildMigrationRoutes(n, table);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
