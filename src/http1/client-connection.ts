@@ -23,7 +23,7 @@ import { nameIs } from "./fields.ts";
 import { type ResponseFraming, responseFraming } from "./framing.ts";
 import { type HeadProgress, parseResponseHead, type ResponseHead } from "./head.ts";
 import type { ChunkedLimits, HeadLimits } from "./limits.ts";
-import { chunkHeader, lastChunk, requestHead, type Wire } from "./serialize.ts";
+import { chunkHeader, lastChunk, requestHeadBytes, type Wire } from "./serialize.ts";
 import type { Timer, TimerWheel } from "./timers.ts";
 
 // ---- public shapes (re-exported by client.ts) ----
@@ -171,7 +171,7 @@ export class UpstreamExchange implements ClientExchange {
   readonly response: Promise<ClientResponse>;
   readonly req: ClientRequest;
   /** The request head, framing fields included. */
-  readonly head: Wire;
+  readonly head: Uint8Array;
   /** Whether `expect: 100-continue` was sent. */
   readonly expect: boolean;
   /** The connection serving it, until the response has fully arrived (or failed). */
@@ -248,7 +248,7 @@ export class UpstreamExchange implements ClientExchange {
  * known length (`length` ≥ 0), chunked for -1, nothing for -2 (no body), and
  * `expect: 100-continue` when asked.
  */
-function buildHead(req: ClientRequest, length: number, expect: boolean): Wire {
+function buildHead(req: ClientRequest, length: number, expect: boolean): Uint8Array {
   const fields = req.fields;
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i] as string;
@@ -261,16 +261,9 @@ function buildHead(req: ClientRequest, length: number, expect: boolean): Wire {
       throw new TypeError(`http1 client: the request fields must not hold ${name}: the client writes the framing itself`);
     }
   }
-  const head = requestHead(req.method, req.target, fields);
-  if (length === -2 && !expect) return head;
   let extra = length === -2 ? "" : length === -1 ? "transfer-encoding: chunked\r\n" : `content-length: ${length}\r\n`;
   if (expect) extra += "expect: 100-continue\r\n";
-  if (typeof head === "string") return `${head.slice(0, head.length - 2)}${extra}\r\n`;
-  const tail = Buffer.from(`${extra}\r\n`, "latin1");
-  const out = new Uint8Array(head.byteLength - 2 + tail.byteLength);
-  out.set(head.subarray(0, head.byteLength - 2));
-  out.set(tail, head.byteLength - 2);
-  return out;
+  return requestHeadBytes(req.method, req.target, fields, extra);
 }
 
 // ---- the pool's core: idle stack and counts ----
@@ -613,10 +606,10 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
       else this.continueTimer.reset(CONTINUE_WAIT);
     } else if (body instanceof Uint8Array) {
       this.reqEnded = true;
-      if (typeof head === "string" && head.length + body.byteLength <= SMALL_BODY) {
-        const n = SCRATCH.write(head, 0, "latin1");
-        SCRATCH.set(body, n);
-        this.writeScratch(n + body.byteLength);
+      if (head.byteLength + body.byteLength <= SMALL_BODY) {
+        SCRATCH.set(head, 0);
+        SCRATCH.set(body, head.byteLength);
+        this.writeScratch(head.byteLength + body.byteLength);
       } else if (this.write(head, false)) {
         this.write(body, false);
       }

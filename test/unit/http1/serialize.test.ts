@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ChunkedDecoder } from "../../../src/http1/chunked.ts";
 import { parseRequestHead, parseResponseHead } from "../../../src/http1/head.ts";
-import { chunk, chunkHeader, LAST_CHUNK, lastChunk, requestHead, responseHead, STATUS_REASONS, wireBytes } from "../../../src/http1/serialize.ts";
+import { chunk, chunkHeader, LAST_CHUNK, lastChunk, requestHead, requestHeadBytes, responseHead, STATUS_REASONS, wireBytes } from "../../../src/http1/serialize.ts";
 import { bytes, text } from "./pipeline.ts";
 
 describe("writing heads", () => {
@@ -83,5 +83,37 @@ describe("writing chunks", () => {
     expect(() => chunkHeader(0)).toThrow(TypeError);
     expect(LAST_CHUNK).toBe("0\r\n\r\n");
     expect(lastChunk()).toBe("0\r\n\r\n");
+  });
+});
+
+describe("requestHeadBytes", () => {
+  test("the same bytes as requestHead, with the caller's extra lines before the empty line", () => {
+    const cases: [string, string, string[]][] = [
+      ["GET", "/", ["host", "a"]],
+      ["POST", "/x?y=1", ["Host", "a.test:8080", "X-Many", "1", "x-many", "2", "empty", ""]],
+      ["get", "*", []],
+      ["PURGE", "/caf%C3%A9", ["x-latin", "caf\u00e9"]],
+    ];
+    for (const [method, target, fields] of cases) {
+      expect(requestHeadBytes(method, target, fields)).toEqual(wireBytes(requestHead(method, target, fields)));
+    }
+    const withFraming = requestHeadBytes("PUT", "/u", ["host", "a"], "content-length: 5\r\n");
+    expect(new TextDecoder("latin1").decode(withFraming)).toBe("PUT /u HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\n\r\n");
+    const parsed = parseRequestHead(withFraming, 0, withFraming.length);
+    expect(parsed.kind).toBe("ok");
+  });
+
+  test("refuses what could split a message, like requestHead", () => {
+    const bad: [string, string, string[]][] = [
+      ["GE T", "/", []],
+      ["GET", "/a b", []],
+      ["GET", "", []],
+      ["GET", "/", ["x y", "1"]],
+      ["GET", "/", ["x", "a\r\nEvil: 1"]],
+      ["GET", "/", ["x", " lead"]],
+      ["GET", "/", ["x", "\u2603"]],
+      ["GET", "/", ["odd"]],
+    ];
+    for (const [method, target, fields] of bad) expect(() => requestHeadBytes(method, target, fields)).toThrow(TypeError);
   });
 });
