@@ -123,7 +123,7 @@ export class Gateway {
       ],
       this.logger,
     );
-    this.front = new Http1Front(this.pipeline, this.logger);
+    this.front = new Http1Front(this.pipeline, this.logger, this.metrics.websockets);
     this.metrics.setInFlightSource(() => this.pipeline.inflight);
     this.refreshStageGauges();
   }

@@ -30,6 +30,8 @@ export class Http1Front {
   constructor(
     private readonly pipeline: Pipeline,
     private readonly logger: Logger,
+    /** Counts the tunnels open (upgraded connections, e.g. WebSocket). */
+    private readonly tunnels?: { inc(): void; dec(): void },
   ) {}
 
   handle = (req: ServerRequest, res: ServerResponse): void => {
@@ -143,6 +145,7 @@ export class Http1Front {
     const up = reply.tunnel as NonNullable<Reply["tunnel"]>;
     res.writeHead(101, reply.reason, reply.fields, "none");
     const client = res.tunnel();
+    this.tunnels?.inc();
     // Each direction ends on its own (a half-close is passed on); the exchange ends when both have.
     let open = 2;
     const stop = ex.onAbort(() => {
@@ -154,6 +157,7 @@ export class Http1Front {
       if (err !== undefined) other.cancel();
       if (--open > 0) return;
       stop();
+      this.tunnels?.dec();
       this.end(ex, reply, true);
     };
     pipeBody(client.source, up.target, (err) => closed(err, up.source));

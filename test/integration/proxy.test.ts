@@ -389,7 +389,12 @@ describe("WebSocket", () => {
       setTimeout(() => reject(new Error(`timeout; got ${got}`)), 3000);
     });
     expect(got).toEqual(["legacy:hello", "legacy:world"]);
+    const open = async () => Number(/^ficus_websocket_connections (\d+)/m.exec(await (await fetch(`${gw.admin}/metrics`)).text())?.[1]);
+    expect(await open()).toBe(1);
     ws.close();
+    const deadline = Date.now() + 2000;
+    while ((await open()) !== 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(await open()).toBe(0);
   });
 });
 
