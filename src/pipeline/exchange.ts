@@ -106,6 +106,10 @@ export class Exchange {
   fromUpstream = false;
   /** Set once the exchange ended (response sent or cut); layers' `done` ran. */
   done = false;
+  /** The upstream request in flight, aborted with the exchange (set and cleared by the forward layer: no listener per request). */
+  upstreamCall: { abort(reason?: string): void } | undefined;
+  /** What the forward layer holds for this exchange until it ends (opaque to everyone else). */
+  forwardState: object | undefined;
   /** Why the exchange was aborted from outside (client gone, shutdown), once it was. */
   aborted: AbortReason | undefined;
   private abortListeners: ((why: AbortReason) => void)[] | undefined;
@@ -158,6 +162,7 @@ export class Exchange {
   abort(why: AbortReason): void {
     if (this.aborted !== undefined || this.done) return;
     this.aborted = why;
+    this.upstreamCall?.abort(why === "client" ? "the client went away" : "the gateway is shutting down");
     const l = this.abortListeners;
     this.abortListeners = undefined;
     if (l) for (const fn of l) fn(why);

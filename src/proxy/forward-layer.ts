@@ -37,7 +37,6 @@ interface Held {
   totalFired: boolean;
 }
 
-const held = new WeakMap<Exchange, Held>();
 
 export interface ForwardOptions {
   readonly metrics: Metrics;
@@ -54,7 +53,7 @@ export class ForwardLayer implements Layer {
     const pool = ex.upstream as UpstreamPool;
     const target = ex.upstreamTarget;
     const h: Held = { endpoint: undefined, exchange: undefined, total: undefined, totalFired: false };
-    held.set(ex, h);
+    ex.forwardState = h;
     route.budget.deposit(Date.now());
     const t = route.timeouts;
     if (t.total > 0) {
@@ -81,7 +80,7 @@ export class ForwardLayer implements Layer {
   }
 
   private async send(ex: Exchange, route: RuntimeRoute, pool: UpstreamPool, target: string, body: Uint8Array | BodySource | undefined, retryable: boolean): Promise<Reply> {
-    const h = held.get(ex) as Held;
+    const h = ex.forwardState as Held;
     const t = route.timeouts;
     let excluded: Endpoint | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -109,12 +108,12 @@ export class ForwardLayer implements Layer {
       });
       h.exchange = cx;
       if (attempt === 0 && ex.taps) for (const tap of ex.taps) tap.requestStart?.();
-      const unlisten = ex.onAbort(() => cx.abort("client gone"));
+      ex.upstreamCall = cx;
       let res: ClientResponse;
       try {
         res = await cx.response;
       } catch (e) {
-        unlisten();
+        ex.upstreamCall = undefined;
         release(h);
         const err = e as ClientError;
         if (ex.aborted !== undefined || ex.bodyError !== undefined) upSpan?.end(0, "client");
@@ -132,7 +131,7 @@ export class ForwardLayer implements Layer {
         ex.error = code;
         return errorReply(code, message, ex.id);
       }
-      unlisten();
+      ex.upstreamCall = undefined;
       route.metrics.upstream.observe((performance.now() - upStart) / 1000);
       const status = res.status;
       upSpan?.end(status, undefined);
@@ -228,7 +227,7 @@ export class ForwardLayer implements Layer {
   }
 
   done(ex: Exchange): void {
-    const h = held.get(ex);
+    const h = ex.forwardState as Held | undefined;
     if (h === undefined) return;
     h.total?.cancel();
     release(h);
