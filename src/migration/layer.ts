@@ -8,7 +8,7 @@
  */
 import { CopyingTap } from "../pipeline/copying-tap.ts";
 import type { Exchange, Reply } from "../pipeline/exchange.ts";
-import { getField, toHeaders } from "../pipeline/fields.ts";
+import { getField, lowerPairs } from "../pipeline/fields.ts";
 import type { Layer } from "../pipeline/layer.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import { assign, forcedSide, type Side } from "./canary.ts";
@@ -94,7 +94,7 @@ class ShadowTap extends CopyingTap {
     this.ended = true;
     const call = this.call as ShadowCall;
     if (this.response.tooLarge) return call.skip("legacy_streamed");
-    call.complete({ status: this.status, headers: toHeaders(this.fields), body: this.response.bytes().buffer as ArrayBuffer, durationMs: performance.now() - this.t0 });
+    call.complete({ status: this.status, headers: lowerPairs(this.fields), body: this.response.bytes(), durationMs: performance.now() - this.t0 });
   }
 
   skip(): void {

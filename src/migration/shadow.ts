@@ -14,6 +14,7 @@ import type { UpstreamPool } from "../upstream/pool.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { MigrationRoute } from "./routes.ts";
+import { lowerPairs } from "../pipeline/fields.ts";
 import type { Side } from "./canary.ts";
 import { readBody } from "../http1/body.ts";
 import type { ClientExchange } from "../http1/client.ts";
@@ -26,8 +27,9 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 /** What the serving side produced, for comparison. */
 export interface ServedAnswer {
   readonly status: number;
-  readonly headers: Headers;
-  readonly body: ArrayBuffer;
+  /** [lowercase name, value] pairs, in the order received (as the mirror's answer is read). */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Uint8Array;
   readonly durationMs: number;
 }
 
@@ -168,9 +170,7 @@ export class Shadow {
         const res = await cx.response;
         const bytes = res.body === undefined ? new Uint8Array(0) : await readBody(res.body);
         if (health) pool.success(ep);
-        const headers: [string, string][] = [];
-        for (let i = 0; i < res.fields.length; i += 2) headers.push([(res.fields[i] as string).toLowerCase(), res.fields[i + 1] as string]);
-        return { ok: true as const, answer: { status: res.status, headers, body: bytes, durationMs: performance.now() - t0 } };
+        return { ok: true as const, answer: { status: res.status, headers: lowerPairs(res.fields), body: bytes, durationMs: performance.now() - t0 } };
       } catch (err) {
         const timeout = mirror.timedOut;
         if (health && (!mirror.cancelled || timeout)) pool.failure(ep, Date.now());
@@ -202,7 +202,7 @@ export class Shadow {
       this.metrics.shadowSkipped.inc({ route: name, reason: "legacy_failed" });
       return;
     }
-    const servedAnswer: Answer = { status: served.status, headers: [...served.headers], body: new Uint8Array(served.body), durationMs: served.durationMs };
+    const servedAnswer: Answer = served;
     // Orient the pair: "legacy" is always legacy's answer, whichever side served the client.
     const legacy = call.servedBy === "legacy" || !outcome.ok ? servedAnswer : outcome.answer;
     try {

@@ -186,3 +186,10 @@ export function toHeaders(fields: readonly string[]): Headers {
   for (let i = 0; i < fields.length; i += 2) h.append(fields[i] as string, fields[i + 1] as string);
   return h;
 }
+
+/** As [lowercase name, value] pairs, in order (how the compare engine reads a message's fields). */
+export function lowerPairs(fields: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < fields.length; i += 2) out.push([lowerAscii(fields[i] as string), fields[i + 1] as string]);
+  return out;
+}
