@@ -59,7 +59,7 @@ export class Http1Front {
     );
     res.onAbort = (why) => ex.abort(why === "shutdown" ? "shutdown" : "client");
     const out = this.pipeline.run(ex);
-    if (out instanceof Promise) out.then((reply) => this.write(ex, res, reply));
+    if (out instanceof Promise) out.then((reply) => this.write(ex, res, reply)).catch((err: unknown) => this.lastResort(ex, res, err));
     else this.write(ex, res, out);
   };
 
@@ -95,6 +95,16 @@ export class Http1Front {
       } else this.stream(ex, res, reply, body);
     } catch (err) {
       this.failed(ex, res, reply, err);
+    }
+  }
+
+  /** A failure outside every other net: logged, the connection cut if a response was started, the exchange ended. Never a crash. */
+  private lastResort(ex: Exchange, res: ServerResponse, err: unknown): void {
+    try {
+      this.failed(ex, res, { status: 500, fields: [], body: undefined }, err);
+    } catch (again) {
+      this.logger.error("request failed inside the gateway", { code: "FICUS_INTERNAL", request_id: ex.id, layer: "http1-front", error: again instanceof Error ? again.message : String(again) });
+      if (!ex.done) this.pipeline.end(ex);
     }
   }
 
