@@ -6,6 +6,7 @@ import type { Server } from "bun";
 import { type LoadedConfig, redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
+import { guardProcess } from "./guard.ts";
 import { Gateway } from "./gateway.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
@@ -25,6 +26,7 @@ export async function runSingleProcess(
   loaded: LoadedConfig = source.load(),
 ): Promise<RunningProcess> {
   logger.setLevel(loaded.config.log.level);
+  guardProcess(logger);
   const gateway = await Gateway.start({ loaded, logger, reusePort: false });
   const reload = (force = false): ReloadResult => {
     const r = tryReload(source, logger, gateway.config, force);

@@ -11,6 +11,7 @@ import type { LoadedConfig } from "../config/load.ts";
 import { FicusError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import { Gateway } from "./gateway.ts";
+import { guardProcess } from "./guard.ts";
 import { type FromWorker, fromWire, type RecordReply, type ToWorker } from "./ipc.ts";
 
 /** A worker process's entry (see src/cli/main.ts). */
@@ -19,6 +20,7 @@ export function workerMain(): Promise<void> {
 }
 
 export async function runWorker(logger: Logger): Promise<void> {
+  guardProcess(logger);
   const send = (m: FromWorker) => process.send?.(m);
   let gateway: Gateway | undefined;
   let stopping = false;
