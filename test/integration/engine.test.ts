@@ -346,3 +346,71 @@ describe("hostile bytes never crash or hang the gateway", () => {
     expect(gw.proc.exitCode).toBeNull();
   }, 30_000);
 });
+
+describe("hostile upstream answers never crash or hang the gateway", () => {
+  test("200 mutated responses: each client gets an HTTP answer or a cut; nothing stays in flight; the gateway lives", async () => {
+    const valid = [
+      "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+      "HTTP/1.1 204 No Content\r\n\r\n",
+      "HTTP/1.0 200 OK\r\n\r\nuntil close",
+    ];
+    const mutatedResponse = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { maxLength: 4 }), fc.option(fc.nat())).map(([base, edits, cut]) => {
+      const b = [...new TextEncoder().encode(base)];
+      for (const [at, byte, op] of edits) {
+        const i = at % (b.length + 1);
+        if (op === "set" && i < b.length) b[i] = byte;
+        else if (op === "insert") b.splice(i, 0, byte);
+        else if (i < b.length) b.splice(i, 1);
+      }
+      return new Uint8Array(cut === null ? b : b.slice(0, cut % (b.length + 1)));
+    });
+    const samples = fc.sample(mutatedResponse, { numRuns: 200, seed: 4242 });
+    // Each upstream connection gets the next sample as soon as a request head arrives, then is closed.
+    let next = 0;
+    const hostile = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(s, d) {
+          if (!d.toString("latin1").includes("\r\n\r\n")) return;
+          s.write(samples[next++ % samples.length] as Uint8Array);
+          s.end();
+        },
+      },
+    });
+    const dir = tempDir();
+    const cfg = writeConfig(dir, `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\naccess_log: { enabled: false }\nlimits: { client_idle_timeout: 1s }\nupstream_connections: { max_idle: 0 }\nroutes:\n  - name: hostile\n    upstream: http://127.0.0.1:${hostile.port}\n    timeouts: { header: 1s, idle: 1s }\n    retries: { attempts: 0 }\n`);
+    const g = await startFicus(["-c", cfg]);
+    try {
+      const outcomes: string[] = [];
+      for (let i = 0; i < samples.length; i += 20) {
+        outcomes.push(
+          ...(await Promise.all(
+            Array.from({ length: Math.min(20, samples.length - i) }, async () => {
+              try {
+                const res = await fetch(`${g.url}/h`, { signal: AbortSignal.timeout(5000) });
+                await res.arrayBuffer();
+                return String(res.status);
+              } catch (err) {
+                // A body cut after the head went out: the client must be able to tell, and it can.
+                return (err as Error).name === "TimeoutError" ? "hang" : "cut";
+              }
+            }),
+          )),
+        );
+      }
+      expect(outcomes.filter((o) => o === "hang")).toEqual([]);
+      for (const o of outcomes) expect(["200", "204", "502", "504", "cut"]).toContain(o);
+      expect(outcomes.filter((o) => o === "502").length).toBeGreaterThan(0);
+      expect(outcomes.filter((o) => o === "200").length).toBeGreaterThan(0);
+      const metrics = async () => (await (await fetch(`${g.admin}/metrics`)).text());
+      const inflight = await until(async () => Number(/^ficus_requests_in_flight (\d+)/m.exec(await metrics())?.[1]), (n) => n === 0);
+      expect(inflight).toBe(0);
+      expect(g.proc.exitCode).toBeNull();
+    } finally {
+      await g.stop("SIGKILL");
+      hostile.stop(true);
+    }
+  }, 60_000);
+});
