@@ -158,6 +158,42 @@ export function requestHead(method: string, target: string, fields: readonly str
 }
 
 /**
+ * Copies "name: value\r\n" for each field into `out` from `at`, checking
+ * each character as it goes (a name must be a token; a value field-vchar,
+ * SP or HTAB, without surrounding whitespace); returns the index after them.
+ * `out` must have room: the sum of the lengths plus 4 a field.
+ */
+export function putFields(out: Uint8Array, at: number, fields: readonly string[]): number {
+  for (let f = 0; f < fields.length; f += 2) {
+    const name = fields[f]!;
+    const value = fields[f + 1]!;
+    const n = name.length;
+    if (n === 0) bad("field name", name);
+    for (let i = 0; i < n; i++) {
+      const c = name.charCodeAt(i);
+      if (c > 0x7f || TCHAR[c] !== 1) bad("field name", name);
+      out[at++] = c;
+    }
+    out[at++] = 0x3a;
+    out[at++] = 0x20;
+    const m = value.length;
+    if (m > 0) {
+      const a = value.charCodeAt(0);
+      const z = value.charCodeAt(m - 1);
+      if (a === 0x20 || a === 0x09 || z === 0x20 || z === 0x09) bad("field value", value);
+    }
+    for (let i = 0; i < m; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 0xff || FIELD_VALUE[c] !== 1) bad("field value", value);
+      out[at++] = c;
+    }
+    out[at++] = 0x0d;
+    out[at++] = 0x0a;
+  }
+  return at;
+}
+
+/**
  * A request head as bytes of its exact size, checked as it is copied (the same
  * rules as `requestHead`), with `extra` — lines the caller owns, such as the
  * framing, each ending in CRLF — before the empty line. Copying characters
@@ -192,31 +228,7 @@ export function requestHeadBytes(method: string, target: string, fields: readonl
   out[at++] = version === 1 ? 0x31 : 0x30;
   out[at++] = 0x0d;
   out[at++] = 0x0a;
-  for (let f = 0; f < fields.length; f += 2) {
-    const name = fields[f]!;
-    const value = fields[f + 1]!;
-    if (name.length === 0) bad("field name", name);
-    for (let i = 0; i < name.length; i++) {
-      const c = name.charCodeAt(i);
-      if (c >= 128 || TCHAR[c] !== 1) bad("field name", name);
-      out[at++] = c;
-    }
-    out[at++] = 0x3a;
-    out[at++] = 0x20;
-    const m = value.length;
-    if (m > 0) {
-      const a = value.charCodeAt(0);
-      const z = value.charCodeAt(m - 1);
-      if (a === 0x20 || a === 0x09 || z === 0x20 || z === 0x09) bad("field value", value);
-    }
-    for (let i = 0; i < m; i++) {
-      const c = value.charCodeAt(i);
-      if (c > 0xff || FIELD_VALUE[c] !== 1) bad("field value", value);
-      out[at++] = c;
-    }
-    out[at++] = 0x0d;
-    out[at++] = 0x0a;
-  }
+  at = putFields(out, at, fields);
   for (let i = 0; i < extra.length; i++) out[at++] = extra.charCodeAt(i);
   out[at++] = 0x0d;
   out[at++] = 0x0a;

@@ -13,7 +13,8 @@
  * again). A view of a large buffer is slow to write too, so every buffer
  * written here is sized to its message.
  */
-import { FIELD_VALUE, TCHAR } from "./chars.ts";
+import { FIELD_VALUE } from "./chars.ts";
+import { putFields } from "./serialize.ts";
 
 /**
  * Bytes kept after the fields for what the server adds: a framing line (at
@@ -62,33 +63,7 @@ export function encodeHead(out: Uint8Array, status: number, reason: string, fiel
   }
   out[at++] = 0x0d;
   out[at++] = 0x0a;
-  for (let f = 0; f < fields.length; f += 2) {
-    const name = fields[f]!;
-    const value = fields[f + 1]!;
-    const n = name.length;
-    if (n === 0) bad("field name", name);
-    for (let i = 0; i < n; i++) {
-      const c = name.charCodeAt(i);
-      if (c > 0x7f || TCHAR[c] !== 1) bad("field name", name);
-      out[at++] = c;
-    }
-    out[at++] = 0x3a;
-    out[at++] = 0x20;
-    const m = value.length;
-    if (m > 0) {
-      const a = value.charCodeAt(0);
-      const z = value.charCodeAt(m - 1);
-      if (a === 0x20 || a === 0x09 || z === 0x20 || z === 0x09) bad("field value", value);
-    }
-    for (let i = 0; i < m; i++) {
-      const c = value.charCodeAt(i);
-      if (c > 0xff || FIELD_VALUE[c] !== 1) bad("field value", value);
-      out[at++] = c;
-    }
-    out[at++] = 0x0d;
-    out[at++] = 0x0a;
-  }
-  return at;
+  return putFields(out, at, fields);
 }
 
 /** Copies an ASCII string of our own (no checks); returns the index after it. */
