@@ -164,14 +164,14 @@ export function freePort(): number {
   return p;
 }
 
-/** Sends raw bytes and returns everything the server answers until it closes, or until ms pass (then the client closes). */
-export async function rawRequest(port: number, payload: string | Uint8Array, ms = 2000): Promise<string> {
-  const chunks: string[] = [];
-  await new Promise<void>((resolveDone) => {
+/** Sends raw bytes; returns what came back and whether the server closed the connection before `ms` (then the client closes). */
+export async function rawExchange(port: number, payload: string | Uint8Array, ms = 2000): Promise<{ text: string; closedByServer: boolean }> {
+  let text = "";
+  return new Promise((resolveDone) => {
     let sock: { end(): void } | undefined;
     const timer = setTimeout(() => {
       sock?.end();
-      resolveDone();
+      resolveDone({ text, closedByServer: false });
     }, ms);
     void Bun.connect({
       hostname: "127.0.0.1",
@@ -182,18 +182,22 @@ export async function rawRequest(port: number, payload: string | Uint8Array, ms 
           s.write(payload);
         },
         data(_s, d) {
-          chunks.push(d.toString());
+          text += d.toString("latin1");
         },
         close() {
           clearTimeout(timer);
-          resolveDone();
+          resolveDone({ text, closedByServer: true });
         },
         error() {
           clearTimeout(timer);
-          resolveDone();
+          resolveDone({ text, closedByServer: true });
         },
       },
     });
   });
-  return chunks.join("");
+}
+
+/** Sends raw bytes and returns everything the server answers until it closes, or until ms pass (then the client closes). */
+export async function rawRequest(port: number, payload: string | Uint8Array, ms = 2000): Promise<string> {
+  return (await rawExchange(port, payload, ms)).text;
 }

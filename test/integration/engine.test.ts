@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
-import { type Ficus, rawRequest, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { type Ficus, rawExchange, rawRequest, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 import { until } from "../helpers/wait.ts";
 import fc from "fast-check";
 
@@ -275,36 +275,18 @@ describe("upstream faults are the upstream's; client faults are the client's", (
   });
 });
 
-/** Sends raw bytes; returns what came back and whether the gateway closed the connection before `ms`. */
-async function exchangeRaw(port: number, payload: Uint8Array, ms: number): Promise<{ text: string; closedByGateway: boolean }> {
-  let text = "";
-  return new Promise((resolve) => {
-    let sock: { end(): void } | undefined;
-    const timer = setTimeout(() => {
-      sock?.end();
-      resolve({ text, closedByGateway: false });
-    }, ms);
-    void Bun.connect({
-      hostname: "127.0.0.1",
-      port,
-      socket: {
-        open(s) {
-          sock = s;
-          s.write(payload);
-        },
-        data(_s, d) {
-          text += d.toString("latin1");
-        },
-        close() {
-          clearTimeout(timer);
-          resolve({ text, closedByGateway: true });
-        },
-        error() {
-          clearTimeout(timer);
-          resolve({ text, closedByGateway: true });
-        },
-      },
-    });
+/** Valid messages with a few bytes set, inserted or removed, maybe cut short, and (requests) maybe sent twice in a row. */
+function mutations(valid: readonly string[], pipelined: boolean): fc.Arbitrary<Uint8Array> {
+  const edit = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete"));
+  return fc.tuple(fc.constantFrom(...valid), fc.array(edit, { maxLength: 4 }), fc.option(fc.nat()), fc.boolean()).map(([base, edits, cut, twice]) => {
+    const b = [...new TextEncoder().encode(pipelined && twice ? base + base : base)];
+    for (const [at, byte, op] of edits) {
+      const i = at % (b.length + 1);
+      if (op === "set" && i < b.length) b[i] = byte;
+      else if (op === "insert") b.splice(i, 0, byte);
+      else if (i < b.length) b.splice(i, 1);
+    }
+    return new Uint8Array(cut === null ? b : b.slice(0, cut % (b.length + 1)));
   });
 }
 
@@ -316,24 +298,15 @@ describe("hostile bytes never crash or hang the gateway", () => {
     "GET /rec/f HTTP/1.0\r\n\r\n",
   ];
   /** A valid request with a few bytes replaced, inserted or removed, cut short, or doubled (pipelined). */
-  const mutated = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { maxLength: 4 }), fc.option(fc.nat()), fc.boolean()).map(([base, edits, cut, twice]) => {
-    const b = [...new TextEncoder().encode(twice ? base + base : base)];
-    for (const [at, byte, op] of edits) {
-      const i = at % (b.length + 1);
-      if (op === "set" && i < b.length) b[i] = byte;
-      else if (op === "insert") b.splice(i, 0, byte);
-      else if (i < b.length) b.splice(i, 1);
-    }
-    return new Uint8Array(cut === null ? b : b.slice(0, cut % (b.length + 1)));
-  });
+  const mutated = mutations(valid, true);
 
   test("200 mutated requests, each on its own connection: every one is answered or closed within the timeouts; the gateway then still serves", async () => {
     // All at once (a cut-short request waits out the client timeout of 1 s), 50 at a time.
     const samples = fc.sample(mutated, { numRuns: 200, seed: 909 });
-    const results: { text: string; closedByGateway: boolean }[] = [];
-    for (let i = 0; i < samples.length; i += 50) results.push(...(await Promise.all(samples.slice(i, i + 50).map((b) => exchangeRaw(gw.port, b, 3000)))));
+    const results: { text: string; closedByServer: boolean }[] = [];
+    for (let i = 0; i < samples.length; i += 50) results.push(...(await Promise.all(samples.slice(i, i + 50).map((b) => rawExchange(gw.port, b, 3000)))));
     // Never a hang: with limits.client_idle_timeout at 1 s, the gateway closes every connection itself.
-    expect(results.flatMap((r, i) => (r.closedByGateway ? [] : [new TextDecoder().decode(samples[i])]))).toEqual([]);
+    expect(results.flatMap((r, i) => (r.closedByServer ? [] : [new TextDecoder().decode(samples[i])]))).toEqual([]);
     const answers = results.map((r) => r.text);
     for (const [i, answer] of answers.entries()) {
       // Either an HTTP response or nothing (a connection the gateway closed, or a head it still waited for).
@@ -355,16 +328,7 @@ describe("hostile upstream answers never crash or hang the gateway", () => {
       "HTTP/1.1 204 No Content\r\n\r\n",
       "HTTP/1.0 200 OK\r\n\r\nuntil close",
     ];
-    const mutatedResponse = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom("set", "insert", "delete")), { maxLength: 4 }), fc.option(fc.nat())).map(([base, edits, cut]) => {
-      const b = [...new TextEncoder().encode(base)];
-      for (const [at, byte, op] of edits) {
-        const i = at % (b.length + 1);
-        if (op === "set" && i < b.length) b[i] = byte;
-        else if (op === "insert") b.splice(i, 0, byte);
-        else if (i < b.length) b.splice(i, 1);
-      }
-      return new Uint8Array(cut === null ? b : b.slice(0, cut % (b.length + 1)));
-    });
+    const mutatedResponse = mutations(valid, false);
     const samples = fc.sample(mutatedResponse, { numRuns: 200, seed: 4242 });
     // Each upstream connection gets the next sample as soon as a request head arrives, then is closed.
     let next = 0;
