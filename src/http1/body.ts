@@ -129,45 +129,6 @@ export function readBody(source: BodySource, max = Number.POSITIVE_INFINITY): Pr
   });
 }
 
-/** A body already in memory, as a source (a buffered request sent to an upstream, a retry). */
-export function bufferSource(bytes: Uint8Array): BodySource {
-  let sink: BodySink | undefined;
-  let paused = false;
-  let sent = false;
-  let cancelled = false;
-  const flush = () => {
-    if (!sink || paused || cancelled) return;
-    if (!sent) {
-      sent = true;
-      if (bytes.byteLength > 0 && sink.onData(bytes) === false) paused = true;
-    }
-    if (!paused && !cancelled) {
-      const s = sink;
-      sink = undefined;
-      s.onEnd([]);
-    }
-  };
-  return {
-    length: bytes.byteLength,
-    start(s) {
-      sink = s;
-      flush();
-    },
-    pause() {
-      paused = true;
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      flush();
-    },
-    cancel() {
-      cancelled = true;
-      sink = undefined;
-    },
-  };
-}
-
 /** Joins pieces into one new buffer of exactly `size` bytes (its `.buffer` holds nothing else). */
 export function concatBytes(parts: readonly Uint8Array[], size = parts.reduce((n, p) => n + p.byteLength, 0)): Uint8Array {
   const out = new Uint8Array(size);

@@ -99,41 +99,13 @@ export function appendToField(fields: string[], lower: string, value: string): v
  */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer"]);
 
-function lowerAscii(s: string): string {
+/** ASCII-lowercase, without allocating when `s` has no uppercase letter. */
+export function lowerAscii(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 65 && c <= 90) return s.toLowerCase();
   }
   return s;
-}
-
-/**
- * Removes the hop-by-hop fields, the fields Connection names, and Content-Length (the connection layer writes
- * the framing of each message it sends), in place. Returns the lowercased Connection options other than close
- * and keep-alive (for instance "upgrade"), or undefined.
- */
-export function stripHopByHop(fields: string[]): string[] | undefined {
-  let named: string[] | undefined;
-  for (let i = 0; i < fields.length; i += 2) {
-    if (!nameEquals(fields[i] as string, "connection")) continue;
-    for (const raw of (fields[i + 1] as string).split(",")) {
-      const t = lowerAscii(raw.trim());
-      if (t === "" || t === "close" || t === "keep-alive") continue;
-      (named ??= []).push(t);
-    }
-  }
-  let w = 0;
-  for (let r = 0; r < fields.length; r += 2) {
-    const name = lowerAscii(fields[r] as string);
-    if (HOP_BY_HOP.has(name) || name === "content-length" || (named !== undefined && named.includes(name))) continue;
-    if (w !== r) {
-      fields[w] = fields[r] as string;
-      fields[w + 1] = fields[r + 1] as string;
-    }
-    w += 2;
-  }
-  fields.length = w;
-  return named;
 }
 
 /** Lengths of the names `endToEnd` must look at more closely: hop-by-hop names, Content-Length, Host. */
