@@ -173,7 +173,7 @@ export class ForwardLayer implements Layer {
       else if (res.status >= 200 && res.status !== 204 && res.status !== 304 && ex.method !== "HEAD") reply.body = EMPTY;
       return reply;
     }
-    reply.body = new ResponseBody(source, ex, h, route, pool, ep, this.opts.metrics);
+    reply.body = new ForwardedResponseBody(source, ex, h, route, pool, ep, this.opts.metrics);
     return reply;
   }
 
@@ -254,26 +254,43 @@ function backoff(ms: number): Promise<void> | undefined {
   return Bun.sleep(ms * (0.5 + Math.random()));
 }
 
-/**
- * The request body as forwarded: counts it against the route's max_body, shows each piece to the taps, and
- * remembers on the exchange when the client's side failed (so the failure is the client's, not the upstream's).
- */
-function tapped(ex: Exchange, source: BodySource, maxBody: number): BodySource {
-  const taps = ex.taps?.filter((t) => t.requestBody !== undefined);
-  if ((taps === undefined || taps.length === 0) && (maxBody <= 0 || source.length >= 0)) return new ObservedBody(source, ex, undefined, 0);
-  return new ObservedBody(source, ex, taps, source.length < 0 ? maxBody : 0);
+/** A body passed on from another source: its length, pause, resume and cancel are the source's. */
+abstract class RelayedBody implements BodySource {
+  constructor(protected readonly source: BodySource) {}
+  get length(): number {
+    return this.source.length;
+  }
+  abstract start(sink: BodySink): void;
+  pause(): void {
+    this.source.pause();
+  }
+  resume(): void {
+    this.source.resume();
+  }
+  cancel(): void {
+    this.source.cancel();
+  }
 }
 
-class ObservedBody implements BodySource {
+/**
+ * The request body as forwarded: counts it against the route's max_body (when its length is not known up front),
+ * shows each piece to the taps, and remembers on the exchange when the client's side failed (so the failure is the
+ * client's, not the upstream's).
+ */
+function tapped(ex: Exchange, source: BodySource, maxBody: number): BodySource {
+  const taps = ex.taps?.filter((t) => t.requestBody !== undefined || t.requestEnd !== undefined);
+  return new ForwardedRequestBody(source, ex, taps !== undefined && taps.length > 0 ? taps : undefined, source.length < 0 ? maxBody : 0);
+}
+
+class ForwardedRequestBody extends RelayedBody {
   private seen = 0;
   constructor(
-    private readonly source: BodySource,
+    source: BodySource,
     private readonly ex: Exchange,
     private readonly taps: Tap[] | undefined,
     private readonly max: number,
-  ) {}
-  get length(): number {
-    return this.source.length;
+  ) {
+    super(source);
   }
   start(sink: BodySink): void {
     this.source.start({
@@ -299,33 +316,23 @@ class ObservedBody implements BodySource {
       },
     });
   }
-  pause(): void {
-    this.source.pause();
-  }
-  resume(): void {
-    this.source.resume();
-  }
-  cancel(): void {
-    this.source.cancel();
-  }
 }
 
 /**
  * The upstream's response body on its way to the client: counts bytes, shows pieces to the taps, and on a cut
  * (reset, idle timeout) records the upstream's failure — unless the client went away first.
  */
-class ResponseBody implements BodySource {
+class ForwardedResponseBody extends RelayedBody {
   constructor(
-    private readonly source: BodySource,
+    source: BodySource,
     private readonly ex: Exchange,
     private readonly h: Held,
     private readonly route: RuntimeRoute,
     private readonly pool: UpstreamPool,
     private readonly ep: Endpoint,
     private readonly metrics: Metrics,
-  ) {}
-  get length(): number {
-    return this.source.length;
+  ) {
+    super(source);
   }
   start(sink: BodySink): void {
     const ex = this.ex;
@@ -352,15 +359,8 @@ class ResponseBody implements BodySource {
       },
     });
   }
-  pause(): void {
-    this.source.pause();
-  }
-  resume(): void {
-    this.source.resume();
-  }
-  cancel(): void {
+  override cancel(): void {
     release(this.h);
     this.source.cancel();
   }
 }
-
