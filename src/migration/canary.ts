@@ -8,6 +8,8 @@
  * per request by an accumulator (exactly the percentage over time).
  */
 
+import { getFieldList } from "../pipeline/fields.ts";
+
 export type Side = "legacy" | "candidate";
 
 /** A request's header fields: a web Headers object, or the flat list the data plane carries. */
@@ -15,13 +17,8 @@ export type HeaderLookup = Headers | readonly string[];
 
 function header(h: HeaderLookup, lower: string): string | null {
   if (!Array.isArray(h)) return (h as Headers).get(lower);
-  const list = h as readonly string[];
-  let out: string | null = null;
-  for (let i = 0; i < list.length; i += 2) {
-    // Several Cookie fields are one cookie-string joined by "; " (RFC 9113 §8.2.3); other lists by ", ".
-    if ((list[i] as string).toLowerCase() === lower) out = out === null ? (list[i + 1] as string) : `${out}${lower === "cookie" ? "; " : ", "}${list[i + 1]}`;
-  }
-  return out;
+  // Several Cookie fields are one cookie-string joined by "; " (RFC 9113 §8.2.3); other lists by ", ".
+  return getFieldList(h as readonly string[], lower, lower === "cookie" ? "; " : ", ") ?? null;
 }
 
 export interface CanarySettings {

@@ -558,8 +558,8 @@ const STATUS_CLASS = ["1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 export class RouteMetrics {
   readonly duration: HistogramChild;
   readonly upstream: HistogramChild;
-  /** Unpublished counts by "METHOD status_class". */
-  private counts = new Map<string, number>();
+  /** Unpublished counts: per method, one number per status class (no key built per request). */
+  private readonly counts = new Map<string, number[]>();
 
   constructor(
     metrics: Metrics,
@@ -570,18 +570,25 @@ export class RouteMetrics {
   }
 
   count(method: string, status: number): void {
-    const key = `${method} ${STATUS_CLASS[Math.floor(status / 100) - 1] ?? "5xx"}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    let byClass = this.counts.get(method);
+    if (byClass === undefined) {
+      byClass = [0, 0, 0, 0, 0];
+      this.counts.set(method, byClass);
+    }
+    const c = Math.floor(status / 100) - 1;
+    const i = c >= 0 && c < 5 ? c : 4;
+    byClass[i] = (byClass[i] as number) + 1;
   }
 
   /** Moves the counts accumulated since the last scrape into the counter. */
   publish(counter: Counter<"route" | "method" | "status_class">): void {
-    if (this.counts.size === 0) return;
-    const counts = this.counts;
-    this.counts = new Map();
-    for (const [key, n] of counts) {
-      const sp = key.indexOf(" ");
-      counter.inc({ route: this.route, method: key.slice(0, sp), status_class: key.slice(sp + 1) }, n);
+    for (const [method, byClass] of this.counts) {
+      for (let i = 0; i < 5; i++) {
+        const n = byClass[i] as number;
+        if (n === 0) continue;
+        counter.inc({ route: this.route, method, status_class: STATUS_CLASS[i] as string }, n);
+        byClass[i] = 0;
+      }
     }
   }
 }

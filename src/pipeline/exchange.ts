@@ -6,7 +6,7 @@
  * produced. Layers keep what they decide here (the route, the upstream to
  * forward to, the request id) and attach taps to watch the exchange unfold.
  */
-import type { BodyError, BodySource } from "../http1/body.ts";
+import type { BodyError, BodySource, BodyTarget } from "../http1/body.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import { ERROR_CODES, errorBody } from "../core/errors.ts";
 import type { RuntimeRoute } from "../routing/route-table.ts";
@@ -49,7 +49,7 @@ export interface Reply {
   /** For a HEAD request or a 304, the Content-Length the full body would have (sent without a body). */
   headLength?: number;
   /** A 101 answered by the upstream: both directions of the upstream connection, to join to the client's. */
-  tunnel?: { readonly source: BodySource; readonly target: import("../http1/body.ts").BodyTarget };
+  tunnel?: { readonly source: BodySource; readonly target: BodyTarget };
   /** Called once when the reply was written whole (true) or cut (false). */
   onSent?: ((whole: boolean) => void) | undefined;
 }
@@ -170,10 +170,11 @@ export class Exchange {
 }
 
 const ERROR_FIELDS_BASE = ["content-type", "application/json", "cache-control", "no-store"];
+const ENCODER = new TextEncoder();
 
 /** The JSON error reply every client-facing rejection uses (same body as errorResponse). */
 export function errorReply(code: ErrorCode, message: string, requestId: string, extra?: readonly string[]): Reply {
   const fields = [...ERROR_FIELDS_BASE, "x-request-id", requestId];
   if (extra) fields.push(...extra);
-  return { status: ERROR_CODES[code].status, fields, body: new TextEncoder().encode(errorBody(code, message, requestId)) };
+  return { status: ERROR_CODES[code].status, fields, body: ENCODER.encode(errorBody(code, message, requestId)) };
 }

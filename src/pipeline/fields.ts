@@ -25,11 +25,11 @@ export function getField(fields: readonly string[], lower: string): string | und
   return undefined;
 }
 
-/** Every value of a field joined by ", " (RFC 9110 §5.3), or undefined. */
-export function getFieldList(fields: readonly string[], lower: string): string | undefined {
+/** Every value of a field joined by ", " (RFC 9110 §5.3; Cookie takes "; "), or undefined. */
+export function getFieldList(fields: readonly string[], lower: string, separator = ", "): string | undefined {
   let out: string | undefined;
   for (let i = 0; i < fields.length; i += 2) {
-    if (nameEquals(fields[i] as string, lower)) out = out === undefined ? (fields[i + 1] as string) : `${out}, ${fields[i + 1]}`;
+    if (nameEquals(fields[i] as string, lower)) out = out === undefined ? (fields[i + 1] as string) : `${out}${separator}${fields[i + 1]}`;
   }
   return out;
 }

@@ -11,13 +11,13 @@ import { type BodyError, type BodySource, pipeBody } from "../http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../http1/server.ts";
 import { errorReply, Exchange, type Reply } from "../pipeline/exchange.ts";
 import type { Logger } from "../observability/logger.ts";
-import { endToEnd } from "../pipeline/fields.ts";
+import { endToEnd, lowerAscii } from "../pipeline/fields.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { removeDotSegments } from "../routing/router.ts";
 
 /** The authority's host, lowercased, without port or IPv6 brackets kept as is. */
 function hostOf(authority: string): string {
-  let host = authority.toLowerCase();
+  let host = lowerAscii(authority);
   const colon = host.lastIndexOf(":");
   if (colon > 0 && host.indexOf("]", colon) < 0) host = host.slice(0, colon);
   return host;
