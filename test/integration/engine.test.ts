@@ -69,23 +69,7 @@ workers: 1
 access_log: { enabled: true }
 limits: { client_idle_timeout: 1s }
 routes:
-  - name: rec
-    match: { prefix: /rec }
-    upstream: http://127.0.0.1:${recorder.port}
-    retries: { attempts: 0 }
-  - name: bad
-    match: { prefix: /badstatus }
-    upstream: http://127.0.0.1:${recorder.port}
-    retries: { attempts: 0 }
-  - name: bighead
-    match: { prefix: /bighead }
-    upstream: http://127.0.0.1:${recorder.port}
-    retries: { attempts: 0 }
-  - name: never
-    match: { prefix: /never }
-    upstream: http://127.0.0.1:${recorder.port}
-    retries: { attempts: 0 }
-  - name: api
+${["rec", "badstatus", "bighead", "never"].map((name) => `  - name: ${name}\n    match: { prefix: /${name} }\n    upstream: http://127.0.0.1:${recorder.port}\n    retries: { attempts: 0 }\n`).join("")}  - name: api
     match: { prefix: /api }
     upstream: { endpoints: [${up.url}], health: { max_failures: 3 } }
     rewrite: { strip_prefix: /api }

@@ -15,6 +15,13 @@ import { dec, enc, httpUpstream, manualSource, manualWheel, ok, rawUpstream, rec
 
 const { upstream, pool, defer } = clientTestScope();
 
+/** An upstream that announces 100 bytes of body, sends 3, and stalls. */
+const stalledBody = () =>
+  httpUpstream((r) => {
+    r.conn.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc");
+    return null;
+  });
+
 async function failure(promise: Promise<unknown>): Promise<ClientError> {
   const e = await promise.then(
     () => {
@@ -247,12 +254,7 @@ describe("abort()", () => {
   });
 
   test("while streaming the body: the body errors with cancelled, never pooled", async () => {
-    const up = upstream(
-      httpUpstream((r) => {
-        r.conn.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc");
-        return null;
-      }),
-    );
+    const up = upstream(stalledBody());
     const p = pool(up.port);
     const ex = p.request(GET());
     const res = await ex.response;
@@ -267,12 +269,7 @@ describe("abort()", () => {
   });
 
   test("before the body was started: start() gets the error", async () => {
-    const up = upstream(
-      httpUpstream((r) => {
-        r.conn.socket.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc");
-        return null;
-      }),
-    );
+    const up = upstream(stalledBody());
     const p = pool(up.port);
     const ex = p.request(GET());
     const res = await ex.response;
