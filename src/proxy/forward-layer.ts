@@ -155,7 +155,6 @@ export class ForwardLayer implements Layer {
     if (taps) for (const tap of taps) tap.responseHead?.(res.status, res.fields);
     const declared = ex.method === "HEAD" || res.status === 304 ? getField(res.fields, "content-length") : undefined;
     const { fields } = endToEnd(res.fields, false);
-    if (getField(fields, "x-request-id") === undefined) fields.push("x-request-id", ex.id);
     if (route.responseOps) applyOps(fields, route.responseOps);
     ex.fromUpstream = true;
     if (res.tunnel) {
