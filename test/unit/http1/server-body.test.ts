@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "bun:test";
 import { type BodyError, type BodySink, readBody } from "../../../src/http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../../../src/http1/server.ts";
@@ -33,6 +34,19 @@ function recorder(more: (n: number) => boolean = () => true): Recorder {
     },
   };
   return r;
+}
+
+/** The largest receive plus send buffer the kernel may give a TCP socket (autotuning grows up to these). */
+function kernelBufferMax(): number {
+  const max = (file: string, fallback: number): number => {
+    try {
+      const n = Number(readFileSync(file, "utf8").trim().split(/\s+/)[2]);
+      return Number.isFinite(n) && n > 0 ? n : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  return max("/proc/sys/net/ipv4/tcp_rmem", 6 * 1024 * 1024) + max("/proc/sys/net/ipv4/tcp_wmem", 4 * 1024 * 1024);
 }
 
 function ok(res: ServerResponse, body = ""): void {
@@ -140,7 +154,8 @@ describe("http1 server: request bodies", () => {
   });
 
   test("backpressure: a sink returning false stops the socket; resume() continues; nothing is lost", async () => {
-    const total = 4 * 1024 * 1024;
+    // More than the kernel can hold in both sockets' buffers, so a paused reader must hold the client back.
+    const total = kernelBufferMax() + 4 * 1024 * 1024;
     let body: ServerRequest["body"];
     let received = 0;
     let paused = false;
