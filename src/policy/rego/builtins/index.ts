@@ -1,0 +1,30 @@
+/**
+ * The built-in table: every family's definitions under their Rego names.
+ * A family is one file exporting a `readonly BuiltinDef[]`; add it to FAMILIES.
+ */
+import type { BuiltinDef } from "./types.ts";
+
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [];
+
+/**
+ * Built-ins that exist in OPA but that Ficus does not provide, with why: the
+ * compiler names the reason instead of "unknown function".
+ */
+export const NOT_PROVIDED: ReadonlyMap<string, string> = new Map([
+  ["http.send", "policies cannot reach the network in Ficus: http.send is not provided"],
+  ["net.lookup_ip_addr", "policies cannot reach the network in Ficus: net.lookup_ip_addr is not provided"],
+  ["opa.runtime", "opa.runtime is OPA's own process information; Ficus does not provide it"],
+]);
+
+function assemble(): ReadonlyMap<string, BuiltinDef> {
+  const table = new Map<string, BuiltinDef>();
+  for (const family of FAMILIES) {
+    for (const def of family) {
+      if (table.has(def.name)) throw new Error(`built-in ${def.name} is defined twice`);
+      table.set(def.name, def);
+    }
+  }
+  return table;
+}
+
+export const BUILTINS: ReadonlyMap<string, BuiltinDef> = assemble();
