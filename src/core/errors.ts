@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   FICUS_USAGE: { status: 0, description: "The command line is invalid." },
   FICUS_ADMIN_UNREACHABLE: { status: 0, description: "A CLI command could not get an answer from the gateway's admin API (--admin URL, FICUS_ADMIN_TOKEN)." },
   FICUS_COMPARE_INPUT: { status: 0, description: "`ficus compare` cannot read one of its input files." },
+  FICUS_POLICY_SYNTAX: { status: 0, description: "A Rego module does not parse; the message gives file:line:col and what was expected." },
+  FICUS_POLICY_COMPILE: { status: 0, description: "A Rego policy parses but does not compile: an unsafe variable, recursion, a type error in a built-in call, an unknown or unprovided built-in (http.send), or conflicting rules; each message gives file:line:col." },
+  FICUS_POLICY_EVAL: { status: 0, description: "Evaluating a policy failed: a conflict (a complete rule or function with two values, an object with two values for a key) or, with strict built-in errors, a built-in's error; the message gives OPA's error code and the rule's location." },
+  FICUS_POLICY_BUDGET: { status: 0, description: "A policy decision ran past its step or time budget (policy.budget) and was stopped; the decision is an error, never allow." },
   FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
