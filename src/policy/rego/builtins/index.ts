@@ -2,9 +2,10 @@
  * The built-in table: every family's definitions under their Rego names.
  * A family is one file exporting a `readonly BuiltinDef[]`; add it to FAMILIES.
  */
+import { CRYPTO_BUILTINS } from "./crypto.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
