@@ -3,9 +3,10 @@
  * A family is one file exporting a `readonly BuiltinDef[]`; add it to FAMILIES.
  */
 import { CRYPTO_BUILTINS } from "./crypto.ts";
+import { ARITHMETIC } from "./arithmetic.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
