@@ -3,10 +3,11 @@
  * A family is one file exporting a `readonly BuiltinDef[]`; add it to FAMILIES.
  */
 import { CRYPTO_BUILTINS } from "./crypto.ts";
+import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
