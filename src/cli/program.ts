@@ -155,6 +155,48 @@ export function buildProgram(): Command {
       process.exitCode = await replayCommand(files, o);
     });
 
+  const policy = program.command("policy").description("the embedded Rego (OPA) policy engine: evaluate, test and check policies, run OPA's conformance cases (docs/policy.md)");
+  policy
+    .command("eval")
+    .description("evaluate a query, as `opa eval`: prints {\"result\": [...]}, or {} when undefined; exit 1 on an error")
+    .argument("<query>", "a ref (data.authz.allow) or a query ('x := data.roles[_]')")
+    .option("-d, --data <path>", ".rego, .json or .yaml file, or a directory of them (repeatable)", collect, [])
+    .option("-i, --input <file>", "the input document (JSON or YAML)")
+    .option("--strict", "a built-in's error is an error, not undefined (OPA's --strict-builtin-errors)")
+    .option("--strict-builtin-errors", "alias of --strict")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["json", "pretty"]).default("json"))
+    .action(async (query: string, o: import("./commands/policy.ts").EvalCliOptions) => {
+      const { policyEvalCommand } = await import("./commands/policy.ts");
+      process.exitCode = await policyEvalCommand(query, o);
+    });
+  policy
+    .command("test")
+    .description("run every rule named test_* (as `opa test`); exit 1 when one fails or errs")
+    .argument("<paths...>", ".rego and data files, or directories of them")
+    .option("-v, --verbose", "every test's result, and its print() output")
+    .option("-r, --run <regex>", "only the tests whose name (data.pkg.test_x) matches")
+    .action(async (paths: string[], o: { verbose?: boolean; run?: string }) => {
+      const { policyTestCommand } = await import("./commands/policy.ts");
+      process.exitCode = await policyTestCommand(paths, o);
+    });
+  policy
+    .command("check")
+    .description("parse and compile .rego files; prints each error as file:line:col: message, exit 1 on errors")
+    .argument("<paths...>", ".rego files or directories of them")
+    .action(async (paths: string[]) => {
+      const { policyCheckCommand } = await import("./commands/policy.ts");
+      process.exitCode = await policyCheckCommand(paths);
+    });
+  policy
+    .command("conformance")
+    .description("run OPA's YAML conformance cases found under the folders; exit 1 when one fails")
+    .argument("<dirs...>", "folders of OPA test-case files (searched recursively)")
+    .option("--json", "per-file and per-case results as JSON")
+    .action(async (dirs: string[], o: { json?: boolean }) => {
+      const { policyConformanceCommand } = await import("./commands/policy.ts");
+      process.exitCode = await policyConformanceCommand(dirs, o);
+    });
+
   program
     .command("schema")
     .description("print the JSON Schema of ficus.yaml (for editors)")
