@@ -5,9 +5,10 @@
 import { CRYPTO_BUILTINS } from "./crypto.ts";
 import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
+import { STRING_BUILTINS } from "./strings.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
