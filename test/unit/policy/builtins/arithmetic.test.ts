@@ -55,10 +55,10 @@ describe("minus on sets", () => {
 
   // OPA's arithmetic/minus/type error cases: the blame falls on the operand that breaks the pair.
   test.each([
-    [set(1), 1, "minus: operand 2 must be set but got number"],
-    [1, set(1), "minus: operand 2 must be number but got set"],
-    ["a", 1, "minus: operand 1 must be one of {number, set} but got string"],
-  ] as [Value, Value, string][])("minus(%p, %p) fails", (a, b, message) => {
+    ["minus: operand 2 must be set but got number", set(1), 1],
+    ["minus: operand 2 must be number but got set", 1, set(1)],
+    ["minus: operand 1 must be one of {number, set} but got string", "a", 1],
+  ] as [string, Value, Value][])("%s", (message, a, b) => {
     expectBuiltinError(() => f("minus", a, b), "eval_type_error", message);
   });
 });
