@@ -6,9 +6,12 @@ import { CRYPTO_BUILTINS } from "./crypto.ts";
 import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
 import { STRING_BUILTINS } from "./strings.ts";
+import { AGGREGATES } from "./aggregates.ts";
+import { ARRAYS } from "./arrays.ts";
+import { SETS } from "./sets.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, AGGREGATES, ARRAYS, SETS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
