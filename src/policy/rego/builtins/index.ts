@@ -9,9 +9,10 @@ import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
 import { SETS } from "./sets.ts";
+import { OBJECTS } from "./objects.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, AGGREGATES, ARRAYS, SETS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
