@@ -10,9 +10,10 @@ import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
 import { SETS } from "./sets.ts";
 import { OBJECTS } from "./objects.ts";
+import { GRAPH } from "./graph.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
