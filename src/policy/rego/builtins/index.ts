@@ -5,6 +5,7 @@
 import { CRYPTO_BUILTINS } from "./crypto.ts";
 import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
+import { REGEX_BUILTINS } from "./regex.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
