@@ -35,7 +35,10 @@ function get(args: readonly Value[]): Value {
   const obj = objectArg("object.get", args, 0);
   const key = args[1] as Value;
   const fallback = args[2] as Value;
-  if (!Array.isArray(key)) return obj.get(key) ?? fallback;
+  if (!Array.isArray(key)) {
+    const found = obj.get(key);
+    return found === undefined ? fallback : found; // not ??: a key's value may be null
+  }
   let doc: Value = obj;
   for (const k of key as readonly Value[]) {
     const next = child(doc, k);

@@ -25,6 +25,11 @@ describe("object.get", () => {
     });
   }
 
+  test("a null value is found, not taken for absent", () => {
+    expectValue(f("object.get", v({ a: null }), "a", 1), null);
+    expectValue(f("object.get", v({ a: { b: null } }), v(["a", "b"]), 1), null);
+  });
+
   test("keys of any type", () => {
     expectValue(f("object.get", obj([[1, "one"], [[1], "list"]]), 1, null), v("one"));
     expectValue(f("object.get", obj([[1, "one"], [[1], "list"]]), v([[1]]), null), v("list"));
