@@ -66,13 +66,17 @@ function setDifference(a: RegoSet, b: RegoSet): RegoSet {
   return out;
 }
 
-/** Numbers subtract, sets differ; a mixed pair is blamed on the operand OPA blames. */
+/**
+ * Numbers subtract, sets differ. A mixed pair is worded as OPA words it: when
+ * operand 1 is fine, operand 2 "must be set" if it is a number and "must be
+ * number" otherwise (so `{1} - "x"` asks for a number).
+ */
 function minus(args: readonly Value[]): Value {
   const [a, b] = args as [Value, Value];
   if (isNumber(a) && isNumber(b)) return finite("minus", subtract(a, b));
   if (a instanceof RegoSet && b instanceof RegoSet) return setDifference(a, b);
   if (!isNumber(a) && !(a instanceof RegoSet)) throw operandError("minus", 1, "one of {number, set}", a);
-  throw operandError("minus", 2, a instanceof RegoSet ? "set" : "number", b);
+  throw operandError("minus", 2, isNumber(b) ? "set" : "number", b);
 }
 
 function div(args: readonly Value[]): Value {

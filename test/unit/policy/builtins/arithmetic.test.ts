@@ -58,6 +58,7 @@ describe("minus on sets", () => {
     ["minus: operand 2 must be set but got number", set(1), 1],
     ["minus: operand 2 must be number but got set", 1, set(1)],
     ["minus: operand 1 must be one of {number, set} but got string", "a", 1],
+    ["minus: operand 2 must be number but got string", set(1), "x"],
   ] as [string, Value, Value][])("%s", (message, a, b) => {
     expectBuiltinError(() => f("minus", a, b), "eval_type_error", message);
   });
