@@ -6,6 +6,7 @@ import { CRYPTO_BUILTINS } from "./crypto.ts";
 import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
 import { REGEX_BUILTINS } from "./regex.ts";
+import { GLOB_BUILTINS } from "./glob.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
@@ -16,7 +17,7 @@ import { ENCODING_BUILTINS } from "./encoding.ts";
 import { JSON_DOCUMENTS } from "./json-documents.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
