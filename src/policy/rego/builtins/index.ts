@@ -3,6 +3,7 @@
  * A family is one file exporting a `readonly BuiltinDef[]`; add it to FAMILIES.
  */
 import { CRYPTO_BUILTINS } from "./crypto.ts";
+import { JWT_BUILTINS } from "./jwt.ts";
 import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
 import { REGEX_BUILTINS } from "./regex.ts";
@@ -17,7 +18,7 @@ import { ENCODING_BUILTINS } from "./encoding.ts";
 import { JSON_DOCUMENTS } from "./json-documents.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
