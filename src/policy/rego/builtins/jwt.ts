@@ -10,8 +10,8 @@
  * synchronous; parsed keys are cached in ctx.cache, keyed by the key text.
  * Nor are jose's decodeProtectedHeader/decodeJwt used for the token's parts:
  * OPA's errors name Go's base64 failures ("illegal base64 data at input byte
- * 13") and its JSON keeps numbers exact, so both are done here; jose's sync
- * base64url decodes the secret of an "oct" JWK.
+ * 13"), and its JSON keeps numbers exact (json-text.ts's reader, shared with
+ * json.unmarshal); jose's sync base64url decodes the secret of an "oct" JWK.
  *
  * OPA semantics kept on purpose:
  * - verify_* check the signature with their own algorithm whatever the
@@ -26,8 +26,9 @@
  */
 import { KeyObject, X509Certificate, constants, createHmac, createPublicKey, timingSafeEqual, verify as cryptoVerify } from "node:crypto";
 import { base64url } from "jose";
-import { compareNumbers, num, parseNumber, toDouble, type RNumber } from "../number.ts";
+import { compareNumbers, num, toDouble, type RNumber } from "../number.ts";
 import { isNumber, RegoObject, toJSONText, type Value } from "../value.ts";
+import { JSONSyntaxError, unmarshalJSON } from "./json-text.ts";
 import { builtinError, operandError, type BuiltinContext, type BuiltinDef, type BuiltinFunction } from "./types.ts";
 
 /** A failure worded as OPA's; the built-in's name is put in front at the boundary. */
@@ -108,30 +109,13 @@ function bytesText(bytes: Uint8Array): string {
   return UTF8.decode(bytes);
 }
 
-type Reviver = (this: unknown, key: string, value: unknown, context: { source?: string }) => unknown;
-
-/**
- * JSON text as a Rego value with numbers read exactly from their source text
- * (JSON.parse's source-text access), as OPA's json.Number keeps them. The last
- * of duplicate keys wins, as in Go.
- */
+/** OPA's json.unmarshal (exact numbers, the last of duplicate keys wins), with its error wording. */
 function parseJSON(text: string): Value {
-  const revive: Reviver = (_key, value, context) => {
-    if (typeof value === "number") {
-      const n = context.source === undefined ? num(value) : parseNumber(context.source);
-      if (n === undefined) throw new JwtError(`invalid JSON: number ${context.source ?? value} is out of range`);
-      return n;
-    }
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
-      return RegoObject.fromEntries(Object.entries(value as Record<string, Value>));
-    }
-    return value;
-  };
   try {
-    return JSON.parse(text, revive as Parameters<typeof JSON.parse>[1]) as Value;
+    return unmarshalJSON(text);
   } catch (e) {
-    if (e instanceof JwtError) throw e;
-    throw new JwtError(`invalid JSON: ${text.trim() === "" ? "unexpected end of JSON input" : (e as Error).message}`);
+    if (e instanceof JSONSyntaxError) throw new JwtError(`invalid JSON: ${e.message}`);
+    throw e;
   }
 }
 
