@@ -9,9 +9,10 @@
  * - otherwise a `BigNum`: coefficient × 10^exponent, normalized (no trailing
  *   zeros in the coefficient; zero is never a BigNum).
  *
- * Integer arithmetic is exact (bigint past 2^53). Arithmetic with a non-integer
- * operand is done in doubles, as most JSON tooling would, and documented as a
- * difference from OPA (which uses 64-bit-mantissa big floats).
+ * Addition, subtraction and multiplication are exact, as decimals (so
+ * 0.1 + 0.2 == 0.3, as in OPA); division that is not exact between integers
+ * is done in doubles (OPA uses big floats with a 64-bit mantissa, so a
+ * quotient like 1/3 shows a few more digits there).
  */
 
 export class BigNum {
@@ -202,26 +203,31 @@ export function equalNumbers(a: RNumber, b: RNumber): boolean {
 /** Arithmetic: exact for integers, doubles when an operand has a fraction. Undefined when the result is not finite. */
 export function add(a: RNumber, b: RNumber): RNumber | undefined {
   if (typeof a === "number" && typeof b === "number") {
+    // Both safe integers with a safe result: the double is exact.
     const r = a + b;
-    if (Number.isSafeInteger(r) || !(Number.isInteger(a) && Number.isInteger(b))) return num(r);
+    if (Number.isSafeInteger(r) && Number.isInteger(a) && Number.isInteger(b)) return r === 0 ? 0 : r;
   }
-  return exact(a, b, (x, y) => x + y) ?? num(toDouble(a) + toDouble(b));
+  return exact(a, b, (x, y) => x + y) ?? decimalSum(a, b, 1n);
 }
 
 export function subtract(a: RNumber, b: RNumber): RNumber | undefined {
   if (typeof a === "number" && typeof b === "number") {
+    // Both safe integers with a safe result: the double is exact.
     const r = a - b;
-    if (Number.isSafeInteger(r) || !(Number.isInteger(a) && Number.isInteger(b))) return num(r);
+    if (Number.isSafeInteger(r) && Number.isInteger(a) && Number.isInteger(b)) return r === 0 ? 0 : r;
   }
-  return exact(a, b, (x, y) => x - y) ?? num(toDouble(a) - toDouble(b));
+  return exact(a, b, (x, y) => x - y) ?? decimalSum(a, b, -1n);
 }
 
 export function multiply(a: RNumber, b: RNumber): RNumber | undefined {
   if (typeof a === "number" && typeof b === "number") {
+    // Both safe integers with a safe result: the double is exact.
     const r = a * b;
-    if (Number.isSafeInteger(r) || !(Number.isInteger(a) && Number.isInteger(b))) return num(r);
+    if (Number.isSafeInteger(r) && Number.isInteger(a) && Number.isInteger(b)) return r === 0 ? 0 : r;
   }
-  return exact(a, b, (x, y) => x * y) ?? num(toDouble(a) * toDouble(b));
+  const da = decimalOf(a);
+  const db = decimalOf(b);
+  return boundedDecimal(da.coef * db.coef, da.exp + db.exp);
 }
 
 /** a / b; undefined for division by zero (the caller raises OPA's "divide by zero"). */
@@ -248,6 +254,23 @@ export function negate(a: RNumber): RNumber {
 
 export function abs(a: RNumber): RNumber {
   return sign(a) < 0 ? negate(a) : a;
+}
+
+/** a + sign·b, exact; undefined when the exponents are so far apart the result would need > MAX_DIGITS digits. */
+function decimalSum(a: RNumber, b: RNumber, sign: bigint): RNumber | undefined {
+  const da = decimalOf(a);
+  const db = decimalOf(b);
+  const e = Math.min(da.exp, db.exp);
+  if (da.exp - e > MAX_DIGITS || db.exp - e > MAX_DIGITS) return num(toDouble(a) + Number(sign) * toDouble(b));
+  return boundedDecimal(da.coef * 10n ** BigInt(da.exp - e) + sign * db.coef * 10n ** BigInt(db.exp - e), e);
+}
+
+/** Beyond this many digits a result is rounded to a double's precision (a policy never needs more; a hostile one cannot grow numbers without bound). */
+const MAX_DIGITS = 1000;
+
+function boundedDecimal(coef: bigint, exp: number): RNumber | undefined {
+  if ((coef < 0n ? -coef : coef).toString().length > MAX_DIGITS) return num(Number(bigText(coef, exp)));
+  return normalize(coef, exp);
 }
 
 function exact(a: RNumber, b: RNumber, op: (x: bigint, y: bigint) => bigint): RNumber | undefined {
