@@ -8,6 +8,7 @@ import { NET_BUILTINS } from "./net.ts";
 import { ARITHMETIC } from "./arithmetic.ts";
 import { REGEX_BUILTINS } from "./regex.ts";
 import { GLOB_BUILTINS } from "./glob.ts";
+import { UNITS_BUILTINS } from "./units.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
@@ -19,7 +20,7 @@ import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
