@@ -1,7 +1,8 @@
 /**
  * JSON Web Token built-ins: io.jwt.decode, io.jwt.verify_{rs,ps,es}{256,384,512},
- * io.jwt.verify_eddsa, io.jwt.verify_hs{256,384,512} and io.jwt.decode_verify,
- * with OPA's result shapes, its order of checks and its error messages.
+ * io.jwt.verify_eddsa, io.jwt.verify_hs{256,384,512}, io.jwt.decode_verify,
+ * and io.jwt.encode_sign / encode_sign_raw (signing with a JWK), with OPA's
+ * result shapes, its order of checks and its error messages.
  *
  * Why not jose's verify: jose's jwtVerify/compactVerify are async (WebCrypto
  * underneath), and the evaluator calls built-ins synchronously, so a policy
@@ -24,11 +25,21 @@
  * - decode recurses when cty is exactly "JWT", trimming quotes from the
  *   payload first (as tokens from jwt.io carry them).
  */
-import { KeyObject, X509Certificate, constants, createHmac, createPublicKey, timingSafeEqual, verify as cryptoVerify } from "node:crypto";
+import {
+  KeyObject,
+  X509Certificate,
+  constants,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  timingSafeEqual,
+  verify as cryptoVerify,
+} from "node:crypto";
 import { base64url } from "jose";
 import { compareNumbers, num, toDouble, type RNumber } from "../number.ts";
 import { isNumber, RegoObject, toJSONText, type Value } from "../value.ts";
-import { JSONSyntaxError, unmarshalJSON } from "./json-text.ts";
+import { isValidJSON, JSONSyntaxError, marshalJSON, unmarshalJSON } from "./json-text.ts";
 import { builtinError, operandError, type BuiltinContext, type BuiltinDef, type BuiltinFunction } from "./types.ts";
 
 /** A failure worded as OPA's; the built-in's name is put in front at the boundary. */
@@ -632,6 +643,86 @@ function decodeVerify(args: readonly Value[], ctx: BuiltinContext): Value {
   }
 }
 
+// ---------------------------------------------------------------- signing
+
+/** The signing key: the first key of a JWK or JWK set, private for the asymmetric algorithms. */
+function signingKey(jwkText: string): KeyObject | Uint8Array {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jwkText);
+  } catch (e) {
+    throw new JwtError(`failed to parse JWK: ${(e as Error).message}`);
+  }
+  const isObject = (x: unknown): x is Jwk => typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObject(parsed)) throw new JwtError("failed to parse JWK: invalid JWK");
+  const list: unknown[] = "keys" in parsed ? (Array.isArray(parsed.keys) ? parsed.keys : []) : [parsed];
+  const first = list[0];
+  if (first === undefined) throw new JwtError("no keys found in JWK set");
+  if (!isObject(first)) throw new JwtError("failed to parse JWK: invalid JWK");
+  try {
+    if (first.kty === "oct") return importJwk(first);
+    return createPrivateKey({ key: first, format: "jwk" });
+  } catch (e) {
+    throw new JwtError(`failed to parse JWK: ${(e as Error).message}`);
+  }
+}
+
+function signBytes(key: KeyObject | Uint8Array, alg: string, data: Buffer): Buffer {
+  const hash = HASH_OF[alg.slice(2)];
+  const family = alg === "EdDSA" ? "Ed" : alg.slice(0, 2);
+  const want: Record<string, string> = { RS: "rsa", PS: "rsa", ES: "ec", Ed: "ed25519" };
+  if (family === "HS") {
+    if (key instanceof KeyObject) throw new JwtError(`failed to sign payload: invalid key type for ${alg}`);
+    return createHmac(hash as Hash, key).update(data).digest();
+  }
+  if (!(key instanceof KeyObject) || key.type !== "private" || key.asymmetricKeyType !== want[family]) {
+    throw new JwtError(`failed to sign payload: invalid key type for ${alg}`);
+  }
+  switch (family) {
+    case "RS":
+      return cryptoSign(hash as Hash, data, key);
+    case "PS":
+      // RFC 7518 §3.5: the salt is as long as the hash.
+      return cryptoSign(hash as Hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+    case "ES":
+      return cryptoSign(hash as Hash, data, { key, dsaEncoding: "ieee-p1363" });
+    default:
+      return cryptoSign(null, data, key);
+  }
+}
+
+/** OPA's commonBuiltinJWTEncodeSign: header and payload bytes as given, base64url without padding, signed with the header's alg. */
+function encodeSign(headerText: string, payloadText: string, jwkText: string): string {
+  const key = signingKey(jwkText);
+  let header: Value;
+  try {
+    header = unmarshalJSON(headerText);
+  } catch (e) {
+    throw new JwtError(`missing or invalid 'alg' header: ${(e as Error).message}`);
+  }
+  const alg = header instanceof RegoObject ? header.get("alg") : undefined;
+  if (typeof alg !== "string") throw new JwtError("missing or invalid 'alg' header: alg not found");
+  if (!ALGORITHMS.has(alg)) throw new JwtError(`unknown JWS algorithm: ${alg}`);
+  const typ = header instanceof RegoObject ? header.get("typ") : undefined;
+  if ((typeof typ !== "string" || typ === "JWT") && !isValidJSON(payloadText)) throw new JwtError("type is JWT but payload is not JSON");
+  const input = `${Buffer.from(headerText, "utf8").toString("base64url")}.${Buffer.from(payloadText, "utf8").toString("base64url")}`;
+  return `${input}.${signBytes(key, alg, Buffer.from(input, "utf8")).toString("base64url")}`;
+}
+
+function encodeSignRaw(args: readonly Value[]): Value {
+  const name = "io.jwt.encode_sign_raw";
+  const [header, payload, jwk] = args as [Value, Value, Value];
+  if (typeof jwk !== "string") throw operandError(name, 3, "string", jwk);
+  if (typeof header !== "string") throw operandError(name, 1, "string", header);
+  if (typeof payload !== "string") throw operandError(name, 2, "string", payload);
+  return encodeSign(header, payload, jwk);
+}
+
+function encodeSignObjects(args: readonly Value[]): Value {
+  const [header, payload, jwk] = args as [Value, Value, Value];
+  return encodeSign(marshalJSON(header), marshalJSON(payload), marshalJSON(jwk));
+}
+
 export const JWT_BUILTINS: readonly BuiltinDef[] = [
   { name: "io.jwt.decode", arity: 1, args: ["string"], fn: wrap("io.jwt.decode", (args) => decode("io.jwt.decode", args[0] as Value)) },
   { name: "io.jwt.decode_verify", arity: 2, args: ["string", "object"], fn: wrap("io.jwt.decode_verify", decodeVerify) },
@@ -648,4 +739,6 @@ export const JWT_BUILTINS: readonly BuiltinDef[] = [
   verifyHmac("io.jwt.verify_hs256", "sha256"),
   verifyHmac("io.jwt.verify_hs384", "sha384"),
   verifyHmac("io.jwt.verify_hs512", "sha512"),
+  { name: "io.jwt.encode_sign", arity: 3, args: ["object", "object", "object"], fn: wrap("io.jwt.encode_sign", encodeSignObjects), nondeterministic: true },
+  { name: "io.jwt.encode_sign_raw", arity: 3, args: ["string", "string", "string"], fn: wrap("io.jwt.encode_sign_raw", encodeSignRaw), nondeterministic: true },
 ];

@@ -2,8 +2,8 @@
  * Inputs and expected outputs of OPA's conformance cases jwtbuiltins/* and
  * jwtdecodeverify/* (Apache-2.0, The OPA Authors), taken from the calls in
  * their modules: numbers as {"$num": text} so they are read exactly, and the
- * evaluation clock as {"$var": "now"}. The invalid-exp case is left out: it
- * needs io.jwt.encode_sign; jwt.test.ts covers it with a token made directly.
+ * evaluation clock as {"$var": "now"}. The invalid-exp case chains two calls
+ * (encode_sign, then decode_verify) and is written out in jwt.test.ts.
  */
 export interface JwtCase {
   readonly note: string;

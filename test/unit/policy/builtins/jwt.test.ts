@@ -402,3 +402,50 @@ describe("base64url as OPA decodes it", () => {
     expect(toJSON(call("io.jwt.decode", [`${h}.${b64("{}")}.ab\nc=`]) as Value)).toEqual([{ alg: "HS256" }, {}, "69b7"]);
   });
 });
+
+describe("io.jwt.encode_sign, io.jwt.encode_sign_raw", () => {
+  const octKey = (secret: string): Value => fromJSON({ kty: "oct", k: b64(secret) });
+
+  test("OPA's invalid-exp case: a token signed here whose exp is null fails decode_verify", () => {
+    const tok = call("io.jwt.encode_sign", [fromJSON({ alg: "HS256" }), fromJSON({ exp: null }), octKey("42")]) as string;
+    const e = errorOf("io.jwt.decode_verify", [tok, fromJSON({ secret: "42" })]);
+    expect(e.code).toBe("eval_builtin_error");
+    expect(e.message).toContain("exp value must be a number");
+  });
+
+  test("HS256 is deterministic: header and payload as Go marshals them, no padding", () => {
+    const tok = call("io.jwt.encode_sign", [fromJSON({ typ: "JWT", alg: "HS256" }), fromJSON({ b: "<", a: 1 }), octKey("k")]) as string;
+    const [h, p] = tok.split(".");
+    expect(Buffer.from(h as string, "base64url").toString()).toBe('{"alg":"HS256","typ":"JWT"}');
+    expect(Buffer.from(p as string, "base64url").toString()).toBe('{"a":1,"b":"\\u003c"}');
+    expect(tok).not.toContain("=");
+    expect(call("io.jwt.verify_hs256", [tok, "k"])).toBe(true);
+  });
+
+  test("every asymmetric algorithm round-trips through decode_verify", () => {
+    const cases: [Alg, { privateKey: KeyObject; publicKey: KeyObject }][] = [
+      ["RS256", rsa],
+      ["PS512", rsa],
+      ["ES256", p256],
+      ["ES512", p521],
+      ["EdDSA", ed],
+    ];
+    for (const [alg, pair] of cases) {
+      const tok = call("io.jwt.encode_sign_raw", [JSON.stringify({ alg }), JSON.stringify(PAYLOAD), JSON.stringify(jwk(pair.privateKey))]) as string;
+      expect(toJSON(call("io.jwt.decode_verify", [tok, fromJSON({ cert: pem(pair.publicKey) })]) as Value)).toEqual([true, { alg }, PAYLOAD]);
+    }
+  });
+
+  test("errors", () => {
+    const raw = (h: string, p: string, k: string): string => errorOf("io.jwt.encode_sign_raw", [h, p, k]).message;
+    const oct = JSON.stringify({ kty: "oct", k: b64("k") });
+    expect(raw('{"alg":"HS256"}', "not json", oct)).toBe("io.jwt.encode_sign_raw: type is JWT but payload is not JSON");
+    expect(call("io.jwt.encode_sign_raw", ['{"alg":"HS256","typ":"text"}', "not json", oct])).toBeString();
+    expect(raw('{"alg":"XX1"}', "{}", oct)).toBe("io.jwt.encode_sign_raw: unknown JWS algorithm: XX1");
+    expect(raw("{}", "{}", oct)).toStartWith("io.jwt.encode_sign_raw: missing or invalid 'alg' header");
+    expect(raw('{"alg":"HS256"}', "{}", JSON.stringify({ keys: [] }))).toBe("io.jwt.encode_sign_raw: no keys found in JWK set");
+    expect(raw('{"alg":"RS256"}', "{}", oct)).toBe("io.jwt.encode_sign_raw: failed to sign payload: invalid key type for RS256");
+    expect(raw('{"alg":"RS256"}', "{}", JSON.stringify(jwk(rsa.publicKey)))).toStartWith("io.jwt.encode_sign_raw: failed to parse JWK");
+    expect(errorOf("io.jwt.encode_sign_raw", ["{}", "{}", 1]).message).toBe("io.jwt.encode_sign_raw: operand 3 must be string but got number");
+  });
+});
