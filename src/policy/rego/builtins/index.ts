@@ -9,6 +9,7 @@ import { ARITHMETIC } from "./arithmetic.ts";
 import { REGEX_BUILTINS } from "./regex.ts";
 import { GLOB_BUILTINS } from "./glob.ts";
 import { UNITS_BUILTINS } from "./units.ts";
+import { SEMVER_BUILTINS } from "./semver.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
@@ -20,7 +21,7 @@ import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
