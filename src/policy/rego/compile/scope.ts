@@ -1,0 +1,185 @@
+/**
+ * Variable scopes for compiling one rule clause (or query): every local
+ * variable gets a slot in the clause's frame, decided at compile time, so the
+ * evaluator reads and writes array slots instead of looking names up. Names
+ * that are not local resolve to globals: `input`, `data`, imports, and the
+ * rules of the enclosing package.
+ */
+import type { Body, Literal, Loc, Term } from "../syntax/ast.ts";
+import { compileError } from "../syntax/errors.ts";
+
+export interface VarInfo {
+  readonly name: string;
+  readonly slot: number;
+  readonly wildcard: boolean;
+}
+
+export interface ImportTarget {
+  readonly root: "data" | "input";
+  readonly path: readonly string[];
+}
+
+/** What bare names mean in one module (or in a query). */
+export interface PkgScope {
+  readonly pkg: readonly string[];
+  /** First names of the package's rules (`p` for `p.q[x] := ...`). */
+  readonly ruleNames: ReadonlySet<string>;
+  readonly imports: ReadonlyMap<string, ImportTarget>;
+}
+
+/** Slot counters for one clause: variable slots and scratch (aux) slots. */
+export class ClauseState {
+  nslots = 0;
+  naux = 0;
+  /** Each slot's variable name ("_" and names starting with "_" are wildcards). */
+  readonly names: string[] = [];
+  newSlot(name = "_"): number {
+    this.names.push(name);
+    return this.nslots++;
+  }
+  newAux(): number {
+    return this.naux++;
+  }
+}
+
+/** Thrown while compiling when a term needs a variable not yet bound; the body is reordered or the var is reported unsafe. */
+export class Unsafe {
+  constructor(readonly names: readonly string[]) {}
+}
+
+export class Scope {
+  private readonly vars = new Map<string, VarInfo>();
+
+  constructor(
+    readonly parent: Scope | undefined,
+    readonly pkg: PkgScope,
+    readonly state: ClauseState,
+  ) {}
+
+  lookup(name: string): VarInfo | undefined {
+    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+      const v = s.vars.get(name);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  /** This scope's own variables, in declaration order. */
+  own(): IterableIterator<VarInfo> {
+    return this.vars.values();
+  }
+
+  has(name: string): boolean {
+    return this.vars.has(name);
+  }
+
+  declare(name: string): VarInfo {
+    const info: VarInfo = { name, slot: this.state.newSlot(name), wildcard: name.startsWith("_") || name.startsWith("$") };
+    this.vars.set(name, info);
+    return info;
+  }
+
+  /** A fresh, nameless variable (each `_`). */
+  wildcard(): VarInfo {
+    return { name: "_", slot: this.state.newSlot(), wildcard: true };
+  }
+
+  isGlobal(name: string): boolean {
+    return name === "input" || name === "data" || this.pkg.imports.has(name) || this.pkg.ruleNames.has(name);
+  }
+
+  /** Declares `name` for an implicit occurrence unless it already means something. */
+  implicit(name: string): void {
+    if (name === "_" || this.lookup(name) !== undefined || this.isGlobal(name)) return;
+    this.declare(name);
+  }
+
+  /** Declares for `some x` / `x :=` in this body; a second declaration in the same body is an error. */
+  explicit(name: string, loc: Loc, how: "declared" | "assigned"): void {
+    if (name === "_") return;
+    if (this.vars.has(name)) throw compileError("rego_compile_error", `var ${name} ${how === "assigned" ? "assigned" : "declared"} above`, loc);
+    this.declare(name);
+  }
+}
+
+/** Vars occurring in a term, not descending into comprehension bodies. */
+export function termVars(t: Term, out: { name: string; loc: Loc }[]): void {
+  switch (t.type) {
+    case "var":
+      out.push({ name: t.name, loc: t.loc });
+      return;
+    case "scalar":
+      return;
+    case "ref":
+      termVars(t.head, out);
+      for (const p of t.path) termVars(p, out);
+      return;
+    case "array":
+    case "set":
+      for (const x of t.items) termVars(x, out);
+      return;
+    case "object":
+      for (const [k, v] of t.entries) {
+        termVars(k, out);
+        termVars(v, out);
+      }
+      return;
+    case "call":
+      for (const a of t.args) termVars(a, out);
+      return;
+    case "arraycomp":
+    case "setcomp":
+    case "objectcomp":
+      return;
+  }
+}
+
+/**
+ * Declares a body's variables in its scope before compiling it: explicit
+ * declarations (`some`, `:=`, `some ... in`) first, in order, then every other
+ * name occurring directly in the body (or in `extra` terms such as a rule head)
+ * that does not already mean something.
+ */
+export function predeclare(sc: Scope, body: Body, extra: readonly Term[]): void {
+  const implicit: { name: string; loc: Loc }[] = [];
+  for (const lit of body) predeclareLit(sc, lit, implicit);
+  for (const t of extra) termVars(t, implicit);
+  for (const v of implicit) sc.implicit(v.name);
+}
+
+function predeclareLit(sc: Scope, lit: Literal, implicit: { name: string; loc: Loc }[]): void {
+  const e = lit.expr;
+  switch (e.type) {
+    case "some":
+      for (const v of e.vars) sc.explicit(v.name, v.loc, "declared");
+      break;
+    case "somein": {
+      const vs: { name: string; loc: Loc }[] = [];
+      if (e.key) termVars(e.key, vs);
+      termVars(e.value, vs);
+      for (const v of vs) if (!sc.has(v.name)) sc.explicit(v.name, v.loc, "declared");
+      termVars(e.domain, implicit);
+      break;
+    }
+    case "assign": {
+      const vs: { name: string; loc: Loc }[] = [];
+      termVars(e.left, vs);
+      for (const v of vs) sc.explicit(v.name, v.loc, "assigned");
+      termVars(e.right, implicit);
+      break;
+    }
+    case "unify":
+      termVars(e.left, implicit);
+      termVars(e.right, implicit);
+      break;
+    case "term":
+      termVars(e.term, implicit);
+      break;
+    case "every":
+      termVars(e.domain, implicit);
+      break;
+    case "notbody":
+      break;
+  }
+  for (const w of lit.withs) termVars(w.value, implicit);
+}

@@ -1,0 +1,1206 @@
+/**
+ * Compiling terms, patterns and literals to closures (continuation-passing,
+ * with continuations fixed at compile time so a step allocates nothing):
+ *
+ * - a term compiles to `TermC`: `single(fr)` when it has at most one value and
+ *   binds nothing, and always `iter(vk)`, which calls `vk(fr, v)` per value;
+ * - a pattern compiles to `PatC`: given the continuation, a function matching a
+ *   value against it (binding unbound variables in their frame slots);
+ * - a literal compiles to `LitC`: given the next continuation, the goal.
+ *
+ * A continuation returns true to stop the enumeration (early exit). Which
+ * variables are bound at each point is known statically: compiling throws
+ * `Unsafe` when a term needs one that is not, and the body compiler uses that
+ * to reorder expressions as OPA does, or to report `rego_unsafe_var_error`.
+ */
+import { BUILTINS, NOT_PROVIDED } from "../builtins/index.ts";
+import { BuiltinError, type BuiltinDef } from "../builtins/types.ts";
+import type { Body, Literal, Loc, Term, TermOf, With } from "../syntax/ast.ts";
+import { compileError, evalError, RegoError } from "../syntax/errors.ts";
+import { refStrings } from "../syntax/parser.ts";
+import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
+import { baseAt, callFunction, Ctx, evalRuleSet, type Frame, getKey, lookupPath, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
+import { formatValue } from "../eval/format.ts";
+import { ClauseState, predeclare, Scope, Unsafe, type VarInfo, termVars } from "./scope.ts";
+import type { Node, RuleSet } from "./tree.ts";
+
+export type K = (fr: Frame) => boolean;
+export type VK = (fr: Frame, v: Value) => boolean;
+export type Single = (fr: Frame) => Value | undefined;
+export interface TermC {
+  readonly single: Single | undefined;
+  readonly iter: (vk: VK) => K;
+}
+export type PatC = (k: K) => VK;
+export type LitC = (next: K) => K;
+
+export const STOP: K = () => true;
+
+function singleC(f: Single): TermC {
+  return {
+    single: f,
+    iter: (vk) => (fr) => {
+      const v = f(fr);
+      return v === undefined ? false : vk(fr, v);
+    },
+  };
+}
+
+function constC(v: Value): TermC {
+  return singleC(() => v);
+}
+
+/** What the compiler knows about the policy: the rule tree, and which built-ins are mocked somewhere. */
+export interface Env {
+  readonly root: Node;
+  readonly mockedNames: ReadonlySet<string>;
+  /** Rule set being compiled (for the recursion check), if any. */
+  current: RuleSet | undefined;
+}
+
+type Bound = Set<number>;
+
+function restore(bound: Bound, snap: Bound): void {
+  bound.clear();
+  for (const x of snap) bound.add(x);
+}
+
+type FnTarget = { kind: "builtin"; def: BuiltinDef; name: string } | { kind: "user"; rs: RuleSet; name: string } | { kind: "print" };
+
+export class TermCompiler {
+  constructor(readonly env: Env) {}
+
+  // --- names ---
+
+  /** Walks the rule tree along constant string keys; returns the node reached and how many keys were used. */
+  private walk(path: readonly Term[], from: number): { node: Node; used: number } {
+    let node = this.env.root;
+    let i = from;
+    while (i < path.length && node.ruleSet === undefined) {
+      const el = path[i] as Term;
+      if (el.type !== "scalar" || typeof el.value !== "string") break;
+      const child = node.children.get(el.value);
+      if (child === undefined) break;
+      node = child;
+      i++;
+    }
+    return { node, used: i - from };
+  }
+
+  private depend(node: Node): void {
+    const cur = this.env.current;
+    if (cur === undefined || !node.hasRules) return;
+    for (const rs of node.ruleSets()) cur.deps.add(rs);
+  }
+
+  /** A global name's expansion as a data/input path: `p` → data.<pkg>.p, an import alias → its target. */
+  private globalPath(name: string, sc: Scope, loc: Loc): { root: "data" | "input"; path: Term[] } | undefined {
+    if (name === "input") return { root: "input", path: [] };
+    if (name === "data") return { root: "data", path: [] };
+    const imp = sc.pkg.imports.get(name);
+    if (imp !== undefined) return { root: imp.root, path: imp.path.map((p) => str(p, loc)) };
+    if (sc.pkg.ruleNames.has(name)) return { root: "data", path: [...sc.pkg.pkg, name].map((p) => str(p, loc)) };
+    return undefined;
+  }
+
+  resolveFn(name: string, sc: Scope, loc: Loc): FnTarget {
+    if (name === "print") return { kind: "print" };
+    const parts = name.split(".");
+    const first = parts[0] as string;
+    if (sc.lookup(first) === undefined) {
+      const g = first === "input" ? undefined : this.globalPath(first, sc, loc);
+      if (g !== undefined && g.root === "data") {
+        const full = [...g.path, ...parts.slice(1).map((p) => str(p, loc))];
+        const { node, used } = this.walk(full, 0);
+        if (used === full.length && node.ruleSet?.kind === "function") {
+          this.env.current?.deps.add(node.ruleSet);
+          return { kind: "user", rs: node.ruleSet, name: node.name };
+        }
+      }
+    }
+    const def = BUILTINS.get(name);
+    if (def !== undefined) return { kind: "builtin", def, name };
+    const reason = NOT_PROVIDED.get(name);
+    if (reason !== undefined) {
+      if (this.env.mockedNames.has(name)) return { kind: "builtin", def: unprovided(name, reason), name };
+      throw compileError("rego_type_error", reason, loc);
+    }
+    throw compileError("rego_type_error", `undefined function ${name}`, loc);
+  }
+
+  // --- terms ---
+
+  term(t: Term, sc: Scope, bound: Bound): TermC {
+    switch (t.type) {
+      case "scalar":
+        return constC(t.value);
+      case "var": {
+        if (t.name === "_") throw new Unsafe(["_"]);
+        const info = sc.lookup(t.name);
+        if (info !== undefined) {
+          if (!bound.has(info.slot)) throw new Unsafe([t.name]);
+          const s = info.slot;
+          return singleC((fr) => fr.s[s]);
+        }
+        return this.ref({ type: "ref", head: t, path: [], loc: t.loc }, sc, bound);
+      }
+      case "ref":
+        return this.ref(t, sc, bound);
+      case "array":
+        return this.collection(t.items, sc, bound, (vals) => vals);
+      case "set":
+        return this.collection(t.items, sc, bound, (vals) => RegoSet.of(vals));
+      case "object": {
+        const flat: Term[] = [];
+        for (const [k, v] of t.entries) flat.push(k, v);
+        return this.collection(flat, sc, bound, (vals) => {
+          const o = new RegoObject();
+          for (let i = 0; i < vals.length; i += 2) o.set(vals[i] as Value, vals[i + 1] as Value);
+          return o;
+        });
+      }
+      case "arraycomp":
+      case "setcomp":
+      case "objectcomp":
+        return this.comprehension(t, sc, bound);
+      case "call":
+        return this.call(t, sc, bound);
+    }
+  }
+
+  /** Terms evaluated left to right (each may iterate), then combined. */
+  private collection(items: readonly Term[], sc: Scope, bound: Bound, make: (vals: Value[]) => Value | undefined): TermC {
+    const cs = items.map((x) => this.term(x, sc, bound));
+    const n = cs.length;
+    if (cs.every((c) => c.single !== undefined)) {
+      const fs = cs.map((c) => c.single as Single);
+      return singleC((fr) => {
+        const vals = new Array<Value>(n);
+        for (let i = 0; i < n; i++) {
+          const v = (fs[i] as Single)(fr);
+          if (v === undefined) return undefined;
+          vals[i] = v;
+        }
+        return make(vals);
+      });
+    }
+    const temps = cs.map(() => sc.state.newAux());
+    return {
+      single: undefined,
+      iter: (vk) => {
+        let k: K = (fr) => {
+          const vals = temps.map((t) => fr.aux[t] as Value);
+          const r = make(vals);
+          return r === undefined ? false : vk(fr, r);
+        };
+        for (let i = n - 1; i >= 0; i--) {
+          const slot = temps[i] as number;
+          const nk = k;
+          k = (cs[i] as TermC).iter((fr, v) => {
+            fr.aux[slot] = v;
+            return nk(fr);
+          });
+        }
+        return k;
+      },
+    };
+  }
+
+  private ref(t: TermOf<"ref">, sc: Scope, bound: Bound): TermC {
+    const head = t.head;
+    if (head.type === "var") {
+      const info = sc.lookup(head.name);
+      if (info !== undefined) {
+        if (!bound.has(info.slot)) throw new Unsafe([head.name]);
+        const s = info.slot;
+        return this.index(singleC((fr) => fr.s[s]), t.path, sc, bound);
+      }
+      const g = this.globalPath(head.name, sc, head.loc);
+      if (g === undefined) throw new Unsafe([head.name]);
+      const path = [...g.path, ...t.path];
+      if (g.root === "input") {
+        return this.index(
+          singleC((fr) => fr.ctx.input),
+          path,
+          sc,
+          bound,
+        );
+      }
+      return this.dataRef(path, sc, bound);
+    }
+    return this.index(this.term(head, sc, bound), t.path, sc, bound);
+  }
+
+  private dataRef(path: readonly Term[], sc: Scope, bound: Bound): TermC {
+    const { node, used } = this.walk(path, 0);
+    const next = path[used];
+    if (node.ruleSet !== undefined) this.env.current?.deps.add(node.ruleSet);
+    else if (next === undefined || next.type !== "scalar") this.depend(node);
+    let i = used;
+    const rs = node.ruleSet;
+    if (rs !== undefined && rs.kind !== "function" && node.children.size === 0) {
+      return this.index(
+        singleC((fr) => evalRuleSet(rs, fr.ctx)),
+        path.slice(i),
+        sc,
+        bound,
+      );
+    }
+    // Past the rule tree: constant keys are plain base-data lookups.
+    const baseKeys: Value[] = [];
+    if (rs === undefined) {
+      while (i < path.length) {
+        const el = path[i] as Term;
+        if (el.type !== "scalar") break;
+        if (i === used && typeof el.value === "string" && node.children.has(el.value)) break;
+        baseKeys.push(el.value);
+        i++;
+      }
+    }
+    if (baseKeys.length > 0) {
+      return this.index(
+        singleC((fr) => lookupPath(baseAt(node, fr.ctx), baseKeys)),
+        path.slice(i),
+        sc,
+        bound,
+      );
+    }
+    return this.index(
+      singleC((fr) => nodeValue(node, fr.ctx)),
+      path.slice(i),
+      sc,
+      bound,
+    );
+  }
+
+  /** `base[k1][k2]...`: lookups for bound keys, iteration for unbound variables. */
+  private index(base: TermC, path: readonly Term[], sc: Scope, bound: Bound): TermC {
+    if (path.length === 0) return base;
+    type Step = { kind: "key"; c: TermC } | { kind: "bind"; slot: number } | { kind: "any" } | { kind: "pattern"; p: PatC; slot: number };
+    const steps: Step[] = [];
+    for (const el of path) {
+      if (el.type === "var") {
+        if (el.name === "_") {
+          steps.push({ kind: "any" });
+          continue;
+        }
+        const info = sc.lookup(el.name);
+        if (info !== undefined && !bound.has(info.slot)) {
+          bound.add(info.slot);
+          steps.push({ kind: "bind", slot: info.slot });
+          continue;
+        }
+      }
+      if ((el.type === "array" || el.type === "object") && hasUnboundVars(el, sc, bound)) {
+        const tmp = sc.state.newAux();
+        steps.push({ kind: "pattern", p: this.pattern(el, sc, bound), slot: tmp });
+        continue;
+      }
+      steps.push({ kind: "key", c: this.term(el, sc, bound) });
+    }
+    if (base.single !== undefined && steps.every((s) => s.kind === "key" && s.c.single !== undefined)) {
+      const b = base.single;
+      const keys = steps.map((s) => (s as { c: TermC }).c.single as Single);
+      const consts = path.map((p) => (p.type === "scalar" ? p.value : undefined));
+      if (consts.every((c) => c !== undefined)) {
+        const ks = consts as Value[];
+        if (ks.length === 1) {
+          const k0 = ks[0] as Value;
+          return singleC((fr) => {
+            const v = b(fr);
+            return v === undefined ? undefined : getKey(v, k0);
+          });
+        }
+        return singleC((fr) => {
+          let v = b(fr);
+          for (let i = 0; i < ks.length && v !== undefined; i++) v = getKey(v, ks[i] as Value);
+          return v;
+        });
+      }
+      return singleC((fr) => {
+        let v = b(fr);
+        for (let i = 0; i < keys.length && v !== undefined; i++) {
+          const k = (keys[i] as Single)(fr);
+          if (k === undefined) return undefined;
+          v = getKey(v, k);
+        }
+        return v;
+      });
+    }
+    return {
+      single: undefined,
+      iter: (vk) => {
+        let k: VK = vk;
+        for (let i = steps.length - 1; i >= 0; i--) k = stepK(steps[i] as Step, k);
+        return base.iter(k);
+      },
+    };
+    function stepK(step: Step, next: VK): VK {
+      switch (step.kind) {
+        case "key": {
+          const tmp = sc.state.newAux();
+          const after = step.c.iter((fr, key) => {
+            const v = getKey(fr.aux[tmp] as Value, key);
+            return v === undefined ? false : next(fr, v);
+          });
+          return (fr, v) => {
+            fr.aux[tmp] = v;
+            return after(fr);
+          };
+        }
+        case "bind": {
+          const s = step.slot;
+          return (fr, v) => eachEntry(fr, v, (k, x) => {
+            fr.s[s] = k;
+            return next(fr, x);
+          });
+        }
+        case "any":
+          return (fr, v) => eachEntry(fr, v, (_k, x) => next(fr, x));
+        case "pattern": {
+          const tmp = step.slot;
+          const matched = step.p((fr) => next(fr, fr.aux[tmp] as Value));
+          return (fr, v) => eachEntry(fr, v, (k, x) => {
+            fr.aux[tmp] = x;
+            return matched(fr, k);
+          });
+        }
+      }
+    }
+  }
+
+  // --- calls ---
+
+  private call(t: TermOf<"call">, sc: Scope, bound: Bound): TermC {
+    const target = this.resolveFn(t.fn, sc, t.fnLoc);
+    if (target.kind === "print") return this.print(t, sc, bound);
+    const arity = target.kind === "builtin" ? target.def.arity : target.rs.arity;
+    if (t.args.length !== arity) {
+      if (t.args.length === arity + 1) throw new Unsafe([]);
+      throw compileError("rego_type_error", `${t.fn}: arity mismatch: expected ${arity} argument${arity === 1 ? "" : "s"}, got ${t.args.length}`, t.loc);
+    }
+    return this.callWith(target, t, t.args, sc, bound);
+  }
+
+  /** The call's values (one for functions, each output for relations), arguments evaluated left to right. */
+  callWith(target: FnTarget, t: TermOf<"call">, argTerms: readonly Term[], sc: Scope, bound: Bound): TermC {
+    if (target.kind === "print") return this.print(t, sc, bound);
+    const invoke = invoker(target, t.loc);
+    const relation = target.kind === "builtin" && target.def.relation === true;
+    const args = this.collection(argTerms, sc, bound, (vals) => vals);
+    if (!relation && args.single !== undefined) {
+      const a = args.single;
+      return singleC((fr) => {
+        const vals = a(fr) as Value[] | undefined;
+        return vals === undefined ? undefined : (invoke(fr.ctx, vals) as Value | undefined);
+      });
+    }
+    return {
+      single: undefined,
+      iter: (vk) =>
+        args.iter((fr, vals) => {
+          const r = invoke(fr.ctx, vals as Value[]);
+          if (r === undefined) return false;
+          if (!relation) return vk(fr, r as Value);
+          for (const x of r as Iterable<Value>) if (vk(fr, x)) return true;
+          return false;
+        }),
+    };
+  }
+
+  private print(t: TermOf<"call">, sc: Scope, bound: Bound): TermC {
+    const parts = t.args.map((a) => this.term(a, sc, bound));
+    return singleC((fr) => {
+      const texts = parts.map((p) => {
+        const vals: Value[] = [];
+        p.iter((_fr, v) => {
+          vals.push(v);
+          return false;
+        })(fr);
+        if (vals.length === 0) return "<undefined>";
+        if (p.single !== undefined) return formatValue(vals[0] as Value, true);
+        return formatValue(RegoSet.of(vals), true);
+      });
+      fr.ctx.print(texts.join(" "));
+      return true;
+    });
+  }
+
+  // --- comprehensions ---
+
+  private comprehension(t: TermOf<"arraycomp"> | TermOf<"setcomp"> | TermOf<"objectcomp">, sc: Scope, bound: Bound): TermC {
+    const inner = new Scope(sc, sc.pkg, sc.state);
+    const heads = t.type === "objectcomp" ? [t.key, t.value] : [t.term];
+    const mark = sc.state.nslots;
+    predeclare(inner, t.body, heads);
+    this.requireClosed(t.body, heads, inner, bound, mark);
+    const b = new Set(bound);
+    const lits = this.body(t.body, inner, b);
+    const acc = sc.state.newAux();
+    let final: K;
+    let fresh: () => unknown;
+    if (t.type === "objectcomp") {
+      const kc = this.headSingle(t.key, inner, b);
+      const vc = this.headSingle(t.value, inner, b);
+      fresh = () => new RegoObject();
+      final = (fr) => {
+        const k = kc(fr);
+        const v = vc(fr);
+        if (k === undefined || v === undefined) return false;
+        const o = fr.aux[acc] as RegoObject;
+        const old = o.get(k);
+        if (old !== undefined && !equal(old, v)) throw evalError("eval_conflict_error", "object keys must be unique", t.loc);
+        o.set(k, v);
+        return false;
+      };
+    } else {
+      const hc = this.headSingle(t.term, inner, b);
+      if (t.type === "arraycomp") {
+        fresh = () => [];
+        final = (fr) => {
+          const v = hc(fr);
+          if (v !== undefined) (fr.aux[acc] as Value[]).push(v);
+          return false;
+        };
+      } else {
+        fresh = () => new RegoSet();
+        final = (fr) => {
+          const v = hc(fr);
+          if (v !== undefined) (fr.aux[acc] as RegoSet).add(v);
+          return false;
+        };
+      }
+    }
+    const run = chain(lits, final);
+    return singleC((fr) => {
+      const saved = fr.aux[acc];
+      const budget = fr.ctx.budget;
+      budget.enter();
+      fr.aux[acc] = fresh();
+      try {
+        run(fr);
+        return fr.aux[acc] as Value;
+      } finally {
+        budget.leave();
+        fr.aux[acc] = saved;
+      }
+    });
+  }
+
+  /** A rule or comprehension head: one value, all its variables bound by the body. */
+  headSingle(t: Term, sc: Scope, bound: Bound): Single {
+    let c: TermC;
+    try {
+      c = this.term(t, sc, bound);
+    } catch (e) {
+      if (e instanceof Unsafe) throw unsafeError(e.names.length > 0 ? e.names : unboundNames(t, sc, bound), t.loc);
+      throw e;
+    }
+    if (c.single !== undefined) return c.single;
+    const it = c;
+    return (fr) => {
+      let out: Value | undefined;
+      it.iter((_fr, v) => {
+        out = v;
+        return true;
+      })(fr);
+      return out;
+    };
+  }
+
+  /** Variables of enclosing bodies used in a nested body must be bound before it runs. */
+  private requireClosed(body: Body, extra: readonly Term[], inner: Scope, bound: Bound, mark: number): void {
+    const names: { name: string; loc: Loc }[] = [];
+    for (const t of extra) termVars(t, names);
+    collectBodyVars(body, names);
+    const missing: string[] = [];
+    for (const { name } of names) {
+      const info = inner.lookup(name);
+      if (info !== undefined && info.slot < mark && !bound.has(info.slot)) missing.push(name);
+    }
+    if (missing.length > 0) throw new Unsafe(missing);
+  }
+
+  // --- patterns ---
+
+  pattern(t: Term, sc: Scope, bound: Bound): PatC {
+    switch (t.type) {
+      case "var": {
+        if (t.name === "_") return (k) => (fr) => k(fr);
+        const info = sc.lookup(t.name);
+        if (info === undefined) break;
+        const s = info.slot;
+        if (bound.has(s)) return (k) => (fr, v) => (equal(fr.s[s] as Value, v) ? k(fr) : false);
+        bound.add(s);
+        return (k) => (fr, v) => {
+          fr.s[s] = v;
+          return k(fr);
+        };
+      }
+      case "scalar": {
+        const c = t.value;
+        if (typeof c !== "object" || c === null) return (k) => (fr, v) => (v === c ? k(fr) : false);
+        return (k) => (fr, v) => (equal(c, v) ? k(fr) : false);
+      }
+      case "array": {
+        if (!hasUnboundVars(t, sc, bound)) break;
+        const pats = t.items.map((x) => this.pattern(x, sc, bound));
+        const n = pats.length;
+        const tmp = sc.state.newAux();
+        return (k) => {
+          let kk: K = k;
+          for (let i = n - 1; i >= 0; i--) {
+            const pk = (pats[i] as PatC)(kk);
+            const idx = i;
+            kk = (fr) => pk(fr, (fr.aux[tmp] as Value[])[idx] as Value);
+          }
+          const first = kk;
+          return (fr, v) => {
+            if (!Array.isArray(v) || v.length !== n) return false;
+            const saved = fr.aux[tmp];
+            fr.aux[tmp] = v;
+            const r = first(fr);
+            fr.aux[tmp] = saved;
+            return r;
+          };
+        };
+      }
+      case "object": {
+        if (!hasUnboundVars(t, sc, bound)) break;
+        const keys = t.entries.map(([k]) => {
+          const c = this.term(k, sc, bound);
+          if (c.single === undefined) throw new Unsafe(unboundNames(k, sc, bound));
+          return c.single;
+        });
+        const pats = t.entries.map(([, v]) => this.pattern(v, sc, bound));
+        const n = pats.length;
+        const tmp = sc.state.newAux();
+        return (k) => {
+          let kk: K = k;
+          for (let i = n - 1; i >= 0; i--) {
+            const pk = (pats[i] as PatC)(kk);
+            const kf = keys[i] as Single;
+            kk = (fr) => {
+              const key = kf(fr);
+              if (key === undefined) return false;
+              const x = (fr.aux[tmp] as RegoObject).get(key);
+              return x === undefined ? false : pk(fr, x);
+            };
+          }
+          const first = kk;
+          return (fr, v) => {
+            if (!(v instanceof RegoObject) || v.size !== n) return false;
+            const saved = fr.aux[tmp];
+            fr.aux[tmp] = v;
+            const r = first(fr);
+            fr.aux[tmp] = saved;
+            return r;
+          };
+        };
+      }
+      default:
+        break;
+    }
+    // Anything else is evaluated and compared.
+    const c = this.term(t, sc, bound);
+    if (c.single !== undefined) {
+      const f = c.single;
+      return (k) => (fr, v) => {
+        const w = f(fr);
+        return w !== undefined && equal(w, v) ? k(fr) : false;
+      };
+    }
+    const tmp = sc.state.newAux();
+    return (k) => {
+      const cmp = c.iter((fr, w) => (equal(w, fr.aux[tmp] as Value) ? k(fr) : false));
+      return (fr, v) => {
+        fr.aux[tmp] = v;
+        return cmp(fr);
+      };
+    };
+  }
+
+  // --- literals and bodies ---
+
+  /** Compiles a body, reordering literals so each runs once what it needs is bound. */
+  body(lits: Body, sc: Scope, bound: Bound): LitC[] {
+    const remaining = [...lits];
+    const out: LitC[] = [];
+    while (remaining.length > 0) {
+      let first: { lit: Literal; names: readonly string[] } | undefined;
+      let done = false;
+      for (let j = 0; j < remaining.length; j++) {
+        const lit = remaining[j] as Literal;
+        const snap = new Set(bound);
+        try {
+          out.push(this.literal(lit, sc, bound));
+          remaining.splice(j, 1);
+          done = true;
+          break;
+        } catch (e) {
+          if (!(e instanceof Unsafe)) throw e;
+          restore(bound, snap);
+          first ??= { lit, names: e.names };
+        }
+      }
+      if (!done) {
+        const f = first as { lit: Literal; names: readonly string[] };
+        const names = f.names.length > 0 ? f.names : ["_"];
+        throw unsafeError(names, f.lit.loc);
+      }
+    }
+    return out;
+  }
+
+  literal(lit: Literal, sc: Scope, bound: Bound): LitC {
+    if (lit.withs.length > 0) return this.withLiteral(lit, sc, bound);
+    return this.plainLiteral(lit, sc, bound);
+  }
+
+  private plainLiteral(lit: Literal, sc: Scope, bound: Bound): LitC {
+    if (!lit.negated) return this.expr(lit, sc, bound);
+    const inner = new Set(bound);
+    const g = this.expr(lit, sc, inner);
+    const leaked: string[] = [];
+    for (const s of inner) {
+      const name = sc.state.names[s] ?? "_";
+      if (!bound.has(s) && !name.startsWith("_")) leaked.push(name);
+    }
+    if (leaked.length > 0) throw new Unsafe(leaked);
+    const probe = g(STOP);
+    return (next) => (fr) => (probe(fr) ? false : next(fr));
+  }
+
+  private expr(lit: Literal, sc: Scope, bound: Bound): LitC {
+    const e = lit.expr;
+    switch (e.type) {
+      case "term":
+        return this.termExpr(e.term, sc, bound);
+      case "unify":
+        return this.unify(e.left, e.right, sc, bound);
+      case "assign":
+        return this.unify(e.left, e.right, sc, bound);
+      case "some":
+        return (next) => next;
+      case "somein":
+        return this.someIn(e.key, e.value, e.domain, sc, bound);
+      case "every":
+        return this.every(e, sc, bound);
+      case "notbody": {
+        const inner = new Scope(sc, sc.pkg, sc.state);
+        const mark = sc.state.nslots;
+        predeclare(inner, e.body, []);
+        this.requireClosed(e.body, [], inner, bound, mark);
+        const lits = this.body(e.body, inner, new Set(bound));
+        const probe = chain(lits, STOP);
+        return (next) => (fr) => (probe(fr) ? false : next(fr));
+      }
+    }
+  }
+
+  private termExpr(t: Term, sc: Scope, bound: Bound): LitC {
+    if (t.type === "call") {
+      const target = this.resolveFn(t.fn, sc, t.fnLoc);
+      if (target.kind !== "print") {
+        const arity = target.kind === "builtin" ? target.def.arity : target.rs.arity;
+        if (t.args.length === arity + 1) {
+          // The last argument is the output: `f(x, y)` means `y = f(x)`.
+          const c = this.callWith(target, t, t.args.slice(0, arity), sc, bound);
+          const p = this.pattern(t.args[arity] as Term, sc, bound);
+          return (next) => c.iter(p(next));
+        }
+      }
+    }
+    const c = this.term(t, sc, bound);
+    if (c.single !== undefined) {
+      const f = c.single;
+      return (next) => (fr) => {
+        const v = f(fr);
+        return v === undefined || v === false ? false : next(fr);
+      };
+    }
+    return (next) => c.iter((fr, v) => (v === false ? false : next(fr)));
+  }
+
+  /** `a = b`: evaluate one side and match the other as a pattern; arrays and objects pairwise when neither side can be evaluated. */
+  private unify(a: Term, b: Term, sc: Scope, bound: Bound): LitC {
+    const attempt = (ev: Term, pat: Term): LitC | undefined => {
+      const snap = new Set(bound);
+      try {
+        const c = this.term(ev, sc, bound);
+        const p = this.pattern(pat, sc, bound);
+        return (next) => c.iter(p(next));
+      } catch (e) {
+        if (!(e instanceof Unsafe)) throw e;
+        restore(bound, snap);
+        return undefined;
+      }
+    };
+    const preferLeft = isPatternish(b, sc, bound) && !isPatternish(a, sc, bound);
+    const r = preferLeft ? (attempt(a, b) ?? attempt(b, a)) : (attempt(b, a) ?? attempt(a, b));
+    if (r !== undefined) return r;
+    let pairs: [Term, Term][] | undefined;
+    if (a.type === "array" && b.type === "array" && a.items.length === b.items.length) {
+      pairs = a.items.map((x, i) => [x, b.items[i] as Term]);
+    } else if (a.type === "object" && b.type === "object" && a.entries.length === b.entries.length) {
+      pairs = objectPairs(a, b);
+    }
+    if (pairs === undefined) {
+      const names = [...unboundNames(a, sc, bound), ...unboundNames(b, sc, bound)];
+      throw new Unsafe(names);
+    }
+    const remaining = pairs;
+    const parts: LitC[] = [];
+    while (remaining.length > 0) {
+      let progressed = false;
+      for (let j = 0; j < remaining.length; j++) {
+        const [x, y] = remaining[j] as [Term, Term];
+        const snap = new Set(bound);
+        try {
+          parts.push(this.unify(x, y, sc, bound));
+          remaining.splice(j, 1);
+          progressed = true;
+          break;
+        } catch (e) {
+          if (!(e instanceof Unsafe)) throw e;
+          restore(bound, snap);
+        }
+      }
+      if (!progressed) throw new Unsafe([...unboundNames(a, sc, bound), ...unboundNames(b, sc, bound)]);
+    }
+    if (a.type === "array" && b.type === "array") return (next) => chain(parts, next);
+    return (next) => chain(parts, next);
+  }
+
+  private someIn(key: Term | undefined, value: Term, domain: Term, sc: Scope, bound: Bound): LitC {
+    const dom = this.term(domain, sc, bound);
+    const kp = key === undefined ? undefined : this.pattern(key, sc, bound);
+    const vp = this.pattern(value, sc, bound);
+    const tmp = sc.state.newAux();
+    return (next) => {
+      const vk = vp(next);
+      const kvk = kp === undefined ? undefined : kp((fr) => vk(fr, fr.aux[tmp] as Value));
+      return dom.iter((fr, coll) => {
+        if (kvk === undefined) return eachEntry(fr, coll, (_k, x) => vk(fr, x));
+        return eachEntry(fr, coll, (k, x) => {
+          fr.aux[tmp] = x;
+          return kvk(fr, k);
+        });
+      });
+    };
+  }
+
+  private every(e: Extract<Literal["expr"], { type: "every" }>, sc: Scope, bound: Bound): LitC {
+    const dom = this.term(e.domain, sc, bound);
+    const inner = new Scope(sc, sc.pkg, sc.state);
+    const mark = sc.state.nslots;
+    const declared: { name: string; loc: Loc }[] = [];
+    if (e.key) termVars(e.key, declared);
+    termVars(e.value, declared);
+    for (const v of declared) if (v.name !== "_" && !inner.has(v.name)) inner.declare(v.name);
+    predeclare(inner, e.body, []);
+    this.requireClosed(e.body, [], inner, bound, mark);
+    const b = new Set(bound);
+    const kp = e.key === undefined ? undefined : this.pattern(e.key, inner, b);
+    const vp = this.pattern(e.value, inner, b);
+    const lits = this.body(e.body, inner, b);
+    const probe = chain(lits, STOP);
+    const vk = vp(probe);
+    const tmp = sc.state.newAux();
+    const kvk = kp === undefined ? undefined : kp((fr) => vk(fr, fr.aux[tmp] as Value));
+    return (next) =>
+      dom.iter((fr, coll) => {
+        let ok = true;
+        eachEntry(fr, coll, (k, x) => {
+          let found: boolean;
+          if (kvk === undefined) found = vk(fr, x);
+          else {
+            fr.aux[tmp] = x;
+            found = kvk(fr, k);
+          }
+          if (!found) ok = false;
+          return !ok;
+        });
+        return ok ? next(fr) : false;
+      });
+  }
+
+  // --- with ---
+
+  private withLiteral(lit: Literal, sc: Scope, bound: Bound): LitC {
+    const mods = lit.withs.map((w) => this.withModifier(w, sc, bound));
+    const inner = this.plainLiteral(lit, sc, bound);
+    const saved = sc.state.newAux();
+    return (next) => {
+      const after: K = (fr) => {
+        const mine = fr.ctx;
+        fr.ctx = fr.aux[saved] as Ctx;
+        try {
+          return next(fr);
+        } finally {
+          fr.ctx = mine;
+        }
+      };
+      const goal = inner(after);
+      return (fr) => {
+        const outer = fr.ctx;
+        let ctx = outer;
+        let input = outer.input;
+        let data = outer.data;
+        let overrides = outer.overrides;
+        let mocks = outer.mocks;
+        for (const m of mods) {
+          const r = m(fr, { input, data, overrides, mocks });
+          if (r === undefined) return false;
+          ({ input, data, overrides, mocks } = r);
+        }
+        ctx = outer.derive(input, data, overrides, mocks);
+        fr.aux[saved] = outer;
+        fr.ctx = ctx;
+        try {
+          return goal(fr);
+        } finally {
+          fr.ctx = outer;
+        }
+      };
+    };
+  }
+
+  private withModifier(w: With, sc: Scope, bound: Bound): WithMod {
+    const parts = refStringsOrConst(w.target);
+    if (parts === undefined) throw compileError("rego_compile_error", "with keyword target must be a reference to input, data, or a function", w.loc);
+    const first = parts[0] as Value;
+    let root: "input" | "data" | undefined;
+    let path: Value[] = [];
+    if (typeof first === "string" && sc.lookup(first) === undefined) {
+      const g = this.globalPath(first, sc, w.loc);
+      if (g !== undefined) {
+        root = g.root;
+        path = [...g.path.map((p) => (p as TermOf<"scalar">).value), ...parts.slice(1)];
+      }
+    }
+    if (root === "input") {
+      const vc = this.withValue(w.value, sc, bound);
+      return (fr, st) => {
+        const v = vc(fr);
+        return v === undefined ? undefined : { ...st, input: setPath(st.input, path, v) };
+      };
+    }
+    if (root === "data") {
+      const terms = path.map((p) => ({ type: "scalar", value: p, loc: w.loc }) as Term);
+      const { node, used } = this.walk(terms, 0);
+      if (node.ruleSet?.kind === "function" && used === path.length) return this.mock(node.ruleSet, w, sc, bound);
+      this.depend(node);
+      const vc = this.withValue(w.value, sc, bound);
+      if (used === path.length && node.hasRules) {
+        return (fr, st) => {
+          const v = vc(fr);
+          if (v === undefined) return undefined;
+          const m = new Map(st.overrides ?? []);
+          m.set(node, v);
+          return { ...st, overrides: m };
+        };
+      }
+      const rest = path.slice(used);
+      if (node.ruleSet !== undefined) {
+        // Below a rule's value: replace that part of it.
+        return (fr, st) => {
+          const v = vc(fr);
+          if (v === undefined) return undefined;
+          const cur = nodeValue(node, fr.ctx.derive(st.input, st.data, st.overrides, st.mocks));
+          const m = new Map(st.overrides ?? []);
+          m.set(node, setPath(cur, rest, v));
+          return { ...st, overrides: m };
+        };
+      }
+      return (fr, st) => {
+        const v = vc(fr);
+        return v === undefined ? undefined : { ...st, data: setPath(st.data, path, v) };
+      };
+    }
+    const name = parts.join(".");
+    const target = this.resolveFn(name, sc, w.target.loc);
+    if (target.kind === "print") throw compileError("rego_compile_error", "with keyword cannot replace print", w.loc);
+    return this.mock(target.kind === "user" ? target.rs : name, w, sc, bound);
+  }
+
+  private withValue(t: Term, sc: Scope, bound: Bound): Single {
+    const c = this.term(t, sc, bound);
+    if (c.single !== undefined) return c.single;
+    return (fr) => {
+      let out: Value | undefined;
+      c.iter((_fr, v) => {
+        out = v;
+        return true;
+      })(fr);
+      return out;
+    };
+  }
+
+  private mock(key: string | RuleSet, w: With, sc: Scope, bound: Bound): WithMod {
+    let mock: Mock | undefined;
+    const names = w.value.type === "var" || w.value.type === "ref" ? refStrings(w.value) : undefined;
+    if (names !== undefined && sc.lookup(names[0] as string) === undefined) {
+      const name = names.join(".");
+      try {
+        const t = this.resolveFn(name, sc, w.value.loc);
+        if (t.kind === "user") mock = { kind: "function", rs: t.rs };
+        else if (t.kind === "builtin") mock = { kind: "builtin", def: t.def };
+      } catch {
+        mock = undefined;
+      }
+    }
+    if (mock !== undefined) {
+      const m = mock;
+      return (_fr, st) => {
+        const map = new Map(st.mocks ?? []);
+        map.set(key, m);
+        return { ...st, mocks: map };
+      };
+    }
+    const vc = this.withValue(w.value, sc, bound);
+    return (fr, st) => {
+      const v = vc(fr);
+      if (v === undefined) return undefined;
+      const map = new Map(st.mocks ?? []);
+      map.set(key, { kind: "value", value: v });
+      return { ...st, mocks: map };
+    };
+  }
+}
+
+interface WithState {
+  input: Value | undefined;
+  data: Value;
+  overrides: ReadonlyMap<Node, Value> | undefined;
+  mocks: ReadonlyMap<string | RuleSet, Mock> | undefined;
+}
+type WithMod = (fr: Frame, st: WithState) => WithState | undefined;
+
+// --- helpers ---
+
+export function chain(lits: readonly LitC[], final: K): K {
+  let k = final;
+  for (let i = lits.length - 1; i >= 0; i--) k = (lits[i] as LitC)(k);
+  return k;
+}
+
+/** Calls fn for each (key, value) of a collection; stops when it returns true. */
+export function eachEntry(fr: Frame, coll: Value, fn: (k: Value, v: Value) => boolean): boolean {
+  const budget = fr.ctx.budget;
+  if (Array.isArray(coll)) {
+    for (let i = 0; i < coll.length; i++) {
+      budget.tick();
+      if (fn(i, coll[i] as Value)) return true;
+    }
+    return false;
+  }
+  if (coll instanceof RegoObject) {
+    for (const [k, v] of coll.entries()) {
+      budget.tick();
+      if (fn(k, v)) return true;
+    }
+    return false;
+  }
+  if (coll instanceof RegoSet) {
+    for (const v of coll.values()) {
+      budget.tick();
+      if (fn(v, v)) return true;
+    }
+  }
+  return false;
+}
+
+function str(s: string, loc: Loc): Term {
+  return { type: "scalar", value: s, loc };
+}
+
+function refStringsOrConst(t: Term): Value[] | undefined {
+  if (t.type === "var") return [t.name];
+  if (t.type !== "ref" || t.head.type !== "var") return undefined;
+  const out: Value[] = [t.head.name];
+  for (const p of t.path) {
+    if (p.type !== "scalar") return undefined;
+    out.push(p.value);
+  }
+  return out;
+}
+
+function objectPairs(a: TermOf<"object">, b: TermOf<"object">): [Term, Term][] | undefined {
+  const out: [Term, Term][] = [];
+  for (const [ka, va] of a.entries) {
+    if (ka.type !== "scalar") return undefined;
+    const m = b.entries.find(([kb]) => kb.type === "scalar" && equal(kb.value, ka.value));
+    if (m === undefined) return undefined;
+    out.push([va, m[1]]);
+  }
+  return out;
+}
+
+function hasUnboundVars(t: Term, sc: Scope, bound: Bound): boolean {
+  return unboundNames(t, sc, bound).length > 0;
+}
+
+export function unboundNames(t: Term, sc: Scope, bound: Bound): string[] {
+  const vs: { name: string; loc: Loc }[] = [];
+  termVars(t, vs);
+  const out: string[] = [];
+  for (const v of vs) {
+    if (v.name === "_") {
+      out.push("_");
+      continue;
+    }
+    const info = sc.lookup(v.name);
+    if (info !== undefined && !bound.has(info.slot)) out.push(v.name);
+  }
+  return out;
+}
+
+/** A term that would rather be matched than evaluated: a var or composite with unbound vars. */
+function isPatternish(t: Term, sc: Scope, bound: Bound): boolean {
+  if (t.type !== "var" && t.type !== "array" && t.type !== "object") return false;
+  return hasUnboundVars(t, sc, bound);
+}
+
+function collectBodyVars(body: Body, out: { name: string; loc: Loc }[]): void {
+  for (const lit of body) {
+    const e = lit.expr;
+    switch (e.type) {
+      case "term":
+        collectTerm(e.term, out);
+        break;
+      case "unify":
+      case "assign":
+        collectTerm(e.left, out);
+        collectTerm(e.right, out);
+        break;
+      case "some":
+        break;
+      case "somein":
+        if (e.key) collectTerm(e.key, out);
+        collectTerm(e.value, out);
+        collectTerm(e.domain, out);
+        break;
+      case "every":
+        collectTerm(e.domain, out);
+        collectBodyVars(e.body, out);
+        break;
+      case "notbody":
+        collectBodyVars(e.body, out);
+        break;
+    }
+    for (const w of lit.withs) collectTerm(w.value, out);
+  }
+}
+
+/** Vars in a term including those in nested comprehension bodies. */
+function collectTerm(t: Term, out: { name: string; loc: Loc }[]): void {
+  termVars(t, out);
+  visitComprehensions(t, (c) => {
+    if (c.type === "objectcomp") {
+      collectTerm(c.key, out);
+      collectTerm(c.value, out);
+    } else collectTerm(c.term, out);
+    collectBodyVars(c.body, out);
+  });
+}
+
+function visitComprehensions(t: Term, fn: (c: TermOf<"arraycomp"> | TermOf<"setcomp"> | TermOf<"objectcomp">) => void): void {
+  switch (t.type) {
+    case "arraycomp":
+    case "setcomp":
+    case "objectcomp":
+      fn(t);
+      return;
+    case "ref":
+      visitComprehensions(t.head, fn);
+      for (const p of t.path) visitComprehensions(p, fn);
+      return;
+    case "array":
+    case "set":
+      for (const x of t.items) visitComprehensions(x, fn);
+      return;
+    case "object":
+      for (const [k, v] of t.entries) {
+        visitComprehensions(k, fn);
+        visitComprehensions(v, fn);
+      }
+      return;
+    case "call":
+      for (const a of t.args) visitComprehensions(a, fn);
+      return;
+    default:
+      return;
+  }
+}
+
+export function unsafeError(names: readonly string[], loc: Loc): RegoError {
+  const errs = [...new Set(names)].map((n) => compileError("rego_unsafe_var_error", `var ${n} is unsafe`, loc));
+  return RegoError.combine(errs);
+}
+
+/** How a call site invokes its target: mocks first, then the built-in or the user function. */
+function invoker(target: Exclude<FnTarget, { kind: "print" }>, loc: Loc): (ctx: Ctx, args: Value[]) => Value | Iterable<Value> | undefined {
+  const key: string | RuleSet = target.kind === "builtin" ? target.name : target.rs;
+  const direct =
+    target.kind === "builtin"
+      ? (ctx: Ctx, args: Value[]) => callBuiltin(target.def, args, ctx, loc)
+      : (ctx: Ctx, args: Value[]) => callFunction(target.rs, args, ctx);
+  return (ctx, args) => {
+    const mocks = ctx.mocks;
+    if (mocks !== undefined) {
+      const m = mocks.get(key);
+      if (m !== undefined) return applyMock(m, args, ctx, loc);
+    }
+    return direct(ctx, args);
+  };
+}
+
+function applyMock(m: Mock, args: Value[], ctx: Ctx, loc: Loc): Value | Iterable<Value> | undefined {
+  switch (m.kind) {
+    case "value":
+      return m.value;
+    case "builtin":
+      return callBuiltin(m.def, args, unmocked(ctx), loc);
+    case "function":
+      return callFunction(m.rs, args, unmocked(ctx));
+  }
+}
+
+const UNMOCKED = new WeakMap<Ctx, Ctx>();
+
+/** The same context without mocks: a mock's own body calls the originals. */
+function unmocked(ctx: Ctx): Ctx {
+  let c = UNMOCKED.get(ctx);
+  if (c === undefined) {
+    c = ctx.derive(ctx.input, ctx.data, ctx.overrides, undefined);
+    UNMOCKED.set(ctx, c);
+  }
+  return c;
+}
+
+export function callBuiltin(def: BuiltinDef, args: Value[], ctx: Ctx, loc: Loc): Value | Iterable<Value> | undefined {
+  try {
+    if (def.relation === true) return [...def.fn(args, ctx)];
+    return def.fn(args, ctx);
+  } catch (e) {
+    if (e instanceof BuiltinError) {
+      if (ctx.strict) throw evalError(e.code, e.message, loc);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+function unprovided(name: string, reason: string): BuiltinDef {
+  const arity = name === "http.send" || name === "net.lookup_ip_addr" ? 1 : 0;
+  return {
+    name,
+    arity,
+    fn: () => {
+      throw new BuiltinError("eval_builtin_error", reason);
+    },
+  };
+}
+
+export type { VarInfo, ClauseState };
