@@ -17,6 +17,7 @@ import { SETS } from "./sets.ts";
 import { OBJECTS } from "./objects.ts";
 import { GRAPH } from "./graph.ts";
 import { ENCODING_BUILTINS } from "./encoding.ts";
+import { TIME_BUILTINS } from "./time.ts";
 import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
