@@ -10,6 +10,7 @@ import { REGEX_BUILTINS } from "./regex.ts";
 import { GLOB_BUILTINS } from "./glob.ts";
 import { UNITS_BUILTINS } from "./units.ts";
 import { SEMVER_BUILTINS } from "./semver.ts";
+import { UUID_BUILTINS } from "./uuid.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
@@ -22,7 +23,7 @@ import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, UUID_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
