@@ -398,7 +398,16 @@ function fromYAML(x: unknown): Value {
 function yamlUnmarshal(text: string): Value {
   const docs = parseYAMLDocuments(text);
   const first = docs[0];
-  return first === undefined ? null : fromYAML(first.toJS({ mapAsMap: true, maxAliasCount: 100 }));
+  if (first === undefined) return null;
+  let js: unknown;
+  try {
+    js = first.toJS({ mapAsMap: true, maxAliasCount: 100 });
+  } catch (e) {
+    // Alias bombs and unresolved aliases fail only here, as the yaml package's own errors.
+    if (e instanceof Error) throw new GoError(yamlErrorText(e.message));
+    throw e;
+  }
+  return fromYAML(js);
 }
 
 function yamlIsValid(text: string): boolean {
@@ -407,8 +416,6 @@ function yamlIsValid(text: string): boolean {
     return true;
   } catch (e) {
     if (e instanceof GoError) return false;
-    // The yaml package throws its own errors for alias bombs and bad references.
-    if (e instanceof Error) return false;
     throw e;
   }
 }

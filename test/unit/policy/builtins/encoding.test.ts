@@ -303,3 +303,14 @@ describe("yaml", () => {
     );
   });
 });
+
+describe("yaml aliases", () => {
+  test("an alias bomb is an error, not a hang", () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 12; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(",")}]`);
+    const bomb = lines.join("\n");
+    expect(failure("yaml.unmarshal", bomb).code).toBe("eval_builtin_error");
+    expect(call("yaml.is_valid", bomb)).toBe(false);
+    expectValue(call("yaml.unmarshal", "a: &x 1\nb: *x\n"), fromJSON({ a: 1, b: 1 }));
+  });
+});
