@@ -11,6 +11,7 @@ import { GLOB_BUILTINS } from "./glob.ts";
 import { UNITS_BUILTINS } from "./units.ts";
 import { SEMVER_BUILTINS } from "./semver.ts";
 import { UUID_BUILTINS } from "./uuid.ts";
+import { VALUE_TYPE_BUILTINS } from "./value-types.ts";
 import { STRING_BUILTINS } from "./strings.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
@@ -23,7 +24,7 @@ import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, UUID_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, UUID_BUILTINS, VALUE_TYPE_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
