@@ -9,7 +9,7 @@ import { compileError, RegoError } from "../syntax/errors.ts";
 import { refStrings } from "../syntax/parser.ts";
 import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
 import { completeConflict, conflict, Ctx, Frame, functionConflict } from "../eval/runtime.ts";
-import { ClauseState, predeclare, Scope, type ImportTarget, type PkgScope, Unsafe } from "./scope.ts";
+import { ClauseState, predeclare, Scope, type ImportTarget, type PkgScope, termVars, Unsafe } from "./scope.ts";
 import { chain, type Env, type K, type LitC, type Single, TermCompiler, unsafeError } from "./terms.ts";
 import { type CompiledClause, type CompiledDef, Node, RuleSet, type RuleSetKind } from "./tree.ts";
 
@@ -95,8 +95,8 @@ export class Compiler {
       if (keys.length > 0) throw compileError("rego_parse_error", "function names must be names", rule.loc);
       kind = "function";
     } else if (rule.kind === "contains") {
-      if (keys.length > 0) throw compileError("rego_parse_error", "contains rules cannot have variables in their ref", rule.loc);
-      kind = "set";
+      // `a[x] contains y`: an object whose leaves are sets.
+      kind = keys.length > 0 ? "object" : "set";
     } else kind = keys.length > 0 ? "object" : "complete";
     if (rule.isDefault && kind === "object") throw compileError("rego_type_error", "default rules cannot have variables in their ref", rule.loc);
     let rs = node.ruleSet;
@@ -209,6 +209,10 @@ export class Compiler {
     const sc = new Scope(undefined, pkg, st);
     const bound = new Set<number>();
     const args = rule.args ?? [];
+    // Parameters are this clause's variables even when a rule has the same name.
+    const params: { name: string; loc: Loc }[] = [];
+    for (const a of args) termVars(a, params);
+    for (const p of params) if (p.name !== "_" && !sc.has(p.name)) sc.declare(p.name);
     const heads: Term[] = [...args, ...keys];
     if (value !== undefined) heads.push(value);
     if (rule.member !== undefined) heads.push(rule.member);
@@ -252,7 +256,8 @@ export class Compiler {
       }
       case "object": {
         const ks = keys.map((k) => head(k));
-        const v = head(value);
+        const setLeaf = rule.kind === "contains";
+        const v = head(setLeaf ? rule.member : value);
         const n = ks.length;
         return (fr) => {
           const val = v(fr);
@@ -271,6 +276,14 @@ export class Compiler {
           const k = (ks[n - 1] as Single)(fr);
           if (k === undefined) return false;
           const old = obj.get(k);
+          if (setLeaf) {
+            if (old === undefined) obj.set(k, new RegoSet().add(val));
+            else if (old instanceof RegoSet) {
+              old.add(val);
+              obj.set(k, old);
+            } else conflict(`object keys must be unique (rule ${rs.name} produced conflicting values)`, loc);
+            return false;
+          }
           if (old !== undefined && !equal(old, val)) conflict(`object keys must be unique (rule ${rs.name} produced conflicting values)`, loc);
           obj.set(k, val);
           return false;
@@ -278,12 +291,9 @@ export class Compiler {
       }
       case "complete":
       case "function": {
-        const v = head(value);
         const constHead = value === undefined || isConst(value);
         const isFn = rs.kind === "function";
-        return (fr) => {
-          const val = v(fr);
-          if (val === undefined) return false;
+        const emit = (fr: Frame, val: Value): boolean => {
           const cur = fr.res as Value | undefined;
           if (cur === undefined) {
             fr.res = val;
@@ -295,6 +305,16 @@ export class Compiler {
           }
           return false;
         };
+        if (value === undefined) return (fr) => emit(fr, true);
+        // A head value may iterate (`q := xs[_]`): every value must agree.
+        let c;
+        try {
+          c = this.tc.term(value, sc, bound);
+        } catch (e) {
+          if (e instanceof Unsafe) throw unsafeError(e.names.length > 0 ? e.names : ["_"], value.loc);
+          throw e;
+        }
+        return c.iter(emit);
       }
     }
   }

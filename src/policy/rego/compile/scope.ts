@@ -12,6 +12,8 @@ export interface VarInfo {
   readonly name: string;
   readonly slot: number;
   readonly wildcard: boolean;
+  /** Source index of the literal declaring it (`some`, `:=`), or -1: visible to nested bodies only after it. */
+  readonly declaredAt: number;
 }
 
 export interface ImportTarget {
@@ -49,6 +51,8 @@ export class Unsafe {
 
 export class Scope {
   private readonly vars = new Map<string, VarInfo>();
+  /** Source index of the literal being compiled in this scope's body (for declaredAt visibility). */
+  cursor = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly parent: Scope | undefined,
@@ -57,9 +61,11 @@ export class Scope {
   ) {}
 
   lookup(name: string): VarInfo | undefined {
-    for (let s: Scope | undefined = this; s !== undefined; s = s.parent) {
+    const own = this.vars.get(name);
+    if (own !== undefined) return own;
+    for (let s = this.parent; s !== undefined; s = s.parent) {
       const v = s.vars.get(name);
-      if (v !== undefined) return v;
+      if (v !== undefined && v.declaredAt <= s.cursor) return v;
     }
     return undefined;
   }
@@ -73,15 +79,15 @@ export class Scope {
     return this.vars.has(name);
   }
 
-  declare(name: string): VarInfo {
-    const info: VarInfo = { name, slot: this.state.newSlot(name), wildcard: name.startsWith("_") || name.startsWith("$") };
+  declare(name: string, at = -1): VarInfo {
+    const info: VarInfo = { name, slot: this.state.newSlot(name), wildcard: name.startsWith("_") || name.startsWith("$"), declaredAt: at };
     this.vars.set(name, info);
     return info;
   }
 
   /** A fresh, nameless variable (each `_`). */
   wildcard(): VarInfo {
-    return { name: "_", slot: this.state.newSlot(), wildcard: true };
+    return { name: "_", slot: this.state.newSlot(), wildcard: true, declaredAt: -1 };
   }
 
   isGlobal(name: string): boolean {
@@ -95,10 +101,10 @@ export class Scope {
   }
 
   /** Declares for `some x` / `x :=` in this body; a second declaration in the same body is an error. */
-  explicit(name: string, loc: Loc, how: "declared" | "assigned"): void {
+  explicit(name: string, loc: Loc, how: "declared" | "assigned", at: number): void {
     if (name === "_") return;
     if (this.vars.has(name)) throw compileError("rego_compile_error", `var ${name} ${how === "assigned" ? "assigned" : "declared"} above`, loc);
-    this.declare(name);
+    this.declare(name, at);
   }
 }
 
@@ -142,29 +148,29 @@ export function termVars(t: Term, out: { name: string; loc: Loc }[]): void {
  */
 export function predeclare(sc: Scope, body: Body, extra: readonly Term[]): void {
   const implicit: { name: string; loc: Loc }[] = [];
-  for (const lit of body) predeclareLit(sc, lit, implicit);
+  body.forEach((lit, i) => predeclareLit(sc, lit, implicit, i));
   for (const t of extra) termVars(t, implicit);
   for (const v of implicit) sc.implicit(v.name);
 }
 
-function predeclareLit(sc: Scope, lit: Literal, implicit: { name: string; loc: Loc }[]): void {
+function predeclareLit(sc: Scope, lit: Literal, implicit: { name: string; loc: Loc }[], at: number): void {
   const e = lit.expr;
   switch (e.type) {
     case "some":
-      for (const v of e.vars) sc.explicit(v.name, v.loc, "declared");
+      for (const v of e.vars) sc.explicit(v.name, v.loc, "declared", at);
       break;
     case "somein": {
       const vs: { name: string; loc: Loc }[] = [];
       if (e.key) termVars(e.key, vs);
       termVars(e.value, vs);
-      for (const v of vs) if (!sc.has(v.name)) sc.explicit(v.name, v.loc, "declared");
+      for (const v of vs) if (!sc.has(v.name)) sc.explicit(v.name, v.loc, "declared", at);
       termVars(e.domain, implicit);
       break;
     }
     case "assign": {
       const vs: { name: string; loc: Loc }[] = [];
       termVars(e.left, vs);
-      for (const v of vs) sc.explicit(v.name, v.loc, "assigned");
+      for (const v of vs) sc.explicit(v.name, v.loc, "assigned", at);
       termVars(e.right, implicit);
       break;
     }
@@ -181,5 +187,6 @@ function predeclareLit(sc: Scope, lit: Literal, implicit: { name: string; loc: L
     case "notbody":
       break;
   }
-  for (const w of lit.withs) termVars(w.value, implicit);
+  // A with value that is a bare name may be a function (`with count as mock_count`): not a variable.
+  for (const w of lit.withs) if (w.value.type !== "var" && !(w.value.type === "ref" && w.value.head.type === "var")) termVars(w.value, implicit);
 }

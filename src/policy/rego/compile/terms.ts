@@ -19,7 +19,7 @@ import type { Body, Literal, Loc, Term, TermOf, With } from "../syntax/ast.ts";
 import { compileError, evalError, RegoError } from "../syntax/errors.ts";
 import { refStrings } from "../syntax/parser.ts";
 import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
-import { baseAt, callFunction, Ctx, evalRuleSet, type Frame, getKey, lookupPath, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
+import { baseAt, callFunction, Ctx, evalRuleSet, type Frame, getKey, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
 import { formatValue } from "../eval/format.ts";
 import { ClauseState, predeclare, Scope, Unsafe, type VarInfo, termVars } from "./scope.ts";
 import type { Node, RuleSet } from "./tree.ts";
@@ -259,7 +259,7 @@ export class TermCompiler {
     }
     if (baseKeys.length > 0) {
       return this.index(
-        singleC((fr) => lookupPath(baseAt(node, fr.ctx), baseKeys)),
+        singleC((fr) => lookupData(baseAt(node, fr.ctx), baseKeys)),
         path.slice(i),
         sc,
         bound,
@@ -625,6 +625,7 @@ export class TermCompiler {
   /** Compiles a body, reordering literals so each runs once what it needs is bound. */
   body(lits: Body, sc: Scope, bound: Bound): LitC[] {
     const remaining = [...lits];
+    const index = new Map<Literal, number>(lits.map((l, i) => [l, i]));
     const out: LitC[] = [];
     while (remaining.length > 0) {
       let first: { lit: Literal; names: readonly string[] } | undefined;
@@ -632,6 +633,7 @@ export class TermCompiler {
       for (let j = 0; j < remaining.length; j++) {
         const lit = remaining[j] as Literal;
         const snap = new Set(bound);
+        sc.cursor = index.get(lit) as number;
         try {
           out.push(this.literal(lit, sc, bound));
           remaining.splice(j, 1);
@@ -641,6 +643,8 @@ export class TermCompiler {
           if (!(e instanceof Unsafe)) throw e;
           restore(bound, snap);
           first ??= { lit, names: e.names };
+        } finally {
+          sc.cursor = Number.POSITIVE_INFINITY;
         }
       }
       if (!done) {
@@ -890,7 +894,6 @@ export class TermCompiler {
       const terms = path.map((p) => ({ type: "scalar", value: p, loc: w.loc }) as Term);
       const { node, used } = this.walk(terms, 0);
       if (node.ruleSet?.kind === "function" && used === path.length) return this.mock(node.ruleSet, w, sc, bound);
-      this.depend(node);
       const vc = this.withValue(w.value, sc, bound);
       if (used === path.length && node.hasRules) {
         return (fr, st) => {
@@ -1009,6 +1012,17 @@ export function eachEntry(fr: Frame, coll: Value, fn: (k: Value, v: Value) => bo
     }
   }
   return false;
+}
+
+/** Base data lookup: documents under data are JSON, so a number key also names the member with that text (`data[2]`). */
+function lookupData(root: Value | undefined, keys: readonly Value[]): Value | undefined {
+  let cur = root;
+  for (const k of keys) {
+    if (cur === undefined) return undefined;
+    if (typeof k === "number" && cur instanceof RegoObject) cur = cur.get(k) ?? cur.get(String(k));
+    else cur = getKey(cur, k);
+  }
+  return cur;
 }
 
 function str(s: string, loc: Loc): Term {

@@ -75,7 +75,7 @@ export interface Shared {
 /** An evaluation context: what `input`, `data` and function names mean here, and the memo valid for that. */
 export class Ctx implements BuiltinContext {
   /** Values of rule sets computed under this context (null: undefined). */
-  readonly memo = new Map<RuleSet, Value | null>();
+  readonly memo = new Map<RuleSet, Value | typeof UNDEFINED>();
   readonly budget: Budget;
 
   constructor(
@@ -165,6 +165,8 @@ export function lookupPath(root: Value | undefined, path: readonly Value[]): Val
 // --- rule sets and documents ---
 
 const NOT_OVERRIDDEN = Symbol("not overridden");
+/** A memoized "no value" (null is a value). */
+const UNDEFINED = Symbol("undefined");
 
 function override(node: Node, ctx: Ctx): Value | undefined | typeof NOT_OVERRIDDEN {
   const ov = ctx.overrides;
@@ -227,7 +229,7 @@ export function functionConflict(rs: RuleSet, loc: Loc): never {
 /** The value of a (non-function) rule set, memoized in the context. */
 export function evalRuleSet(rs: RuleSet, ctx: Ctx): Value | undefined {
   const memo = ctx.memo.get(rs);
-  if (memo !== undefined) return memo === null ? undefined : memo;
+  if (memo !== undefined) return memo === UNDEFINED ? undefined : memo;
   const o = override(rs.node, ctx);
   if (o !== NOT_OVERRIDDEN) return o;
   ctx.budget.enter();
@@ -255,7 +257,7 @@ export function evalRuleSet(rs: RuleSet, ctx: Ctx): Value | undefined {
   } finally {
     ctx.budget.leave();
   }
-  ctx.memo.set(rs, v === undefined ? null : v);
+  ctx.memo.set(rs, v === undefined ? UNDEFINED : v);
   return v;
 }
 
@@ -286,7 +288,7 @@ function evalComplete(rs: RuleSet, ctx: Ctx, args: readonly Value[]): Value | un
       completeConflict(rs, def.loc);
     }
   }
-  return result ?? rs.defaultValue;
+  return result !== undefined ? result : rs.defaultValue;
 }
 
 /** Calls a user function (mocks are the caller's business). */
