@@ -18,7 +18,7 @@ import { BuiltinError, type BuiltinDef } from "../builtins/types.ts";
 import type { Body, Literal, Loc, Term, TermOf, With } from "../syntax/ast.ts";
 import { compileError, evalError, RegoError } from "../syntax/errors.ts";
 import { refStrings } from "../syntax/parser.ts";
-import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
+import { compare, equal, RegoObject, RegoSet, type Value } from "../value.ts";
 import { baseAt, callFunction, Ctx, evalRuleSet, type Frame, getKey, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
 import { formatValue } from "../eval/format.ts";
 import { ClauseState, predeclare, Scope, Unsafe, type VarInfo, termVars } from "./scope.ts";
@@ -35,6 +35,27 @@ export type PatC = (k: K) => VK;
 export type LitC = (next: K) => K;
 
 export const STOP: K = () => true;
+
+/** Built-ins compiled inline when both operands are single values (mocks still honoured). */
+const FAST_BINARY: Readonly<Record<string, (a: Value, b: Value) => Value>> = {
+  equal: (a, b) => a === b || (typeof a === "object" && a !== null && equal(a, b)),
+  neq: (a, b) => a !== b && !(typeof a === "object" && a !== null && equal(a, b)),
+  lt: (a, b) => compare(a, b) < 0,
+  lte: (a, b) => compare(a, b) <= 0,
+  gt: (a, b) => compare(a, b) > 0,
+  gte: (a, b) => compare(a, b) >= 0,
+  "internal.member_2": (x, c) => {
+    if (c instanceof RegoSet) return c.has(x);
+    if (Array.isArray(c)) {
+      for (let i = 0; i < c.length; i++) if (c[i] === x || equal(c[i] as Value, x)) return true;
+      return false;
+    }
+    if (c instanceof RegoObject) {
+      for (const [, v] of c.entries()) if (equal(v, x)) return true;
+    }
+    return false;
+  },
+};
 
 function singleC(f: Single): TermC {
   return {
@@ -213,6 +234,15 @@ export class TermCompiler {
       if (info !== undefined) {
         if (!bound.has(info.slot)) throw new Unsafe([head.name]);
         const s = info.slot;
+        const p0 = t.path[0];
+        if (t.path.length === 1 && p0?.type === "scalar") {
+          // `x.name`: the commonest ref in a body, one closure.
+          const k0 = p0.value;
+          return singleC((fr) => {
+            const v = fr.s[s];
+            return v === undefined ? undefined : getKey(v, k0);
+          });
+        }
         return this.index(singleC((fr) => fr.s[s]), t.path, sc, bound);
       }
       const g = this.globalPath(head.name, sc, head.loc);
@@ -387,6 +417,26 @@ export class TermCompiler {
     if (target.kind === "print") return this.print(t, sc, bound);
     const invoke = invoker(target, t.loc);
     const relation = target.kind === "builtin" && target.def.relation === true;
+    const fast = target.kind === "builtin" ? FAST_BINARY[target.name] : undefined;
+    if (fast !== undefined && argTerms.length === 2) {
+      // Comparisons and membership on the hot path: no argument array, no try/catch (they cannot fail).
+      const snap = new Set(bound);
+      const ca = this.term(argTerms[0] as Term, sc, bound);
+      const cb = this.term(argTerms[1] as Term, sc, bound);
+      if (ca.single !== undefined && cb.single !== undefined) {
+        const fa = ca.single;
+        const fb = cb.single;
+        return singleC((fr) => {
+          const a = fa(fr);
+          if (a === undefined) return undefined;
+          const b = fb(fr);
+          if (b === undefined) return undefined;
+          if (fr.ctx.mocks !== undefined) return invoke(fr.ctx, [a, b]) as Value | undefined;
+          return fast(a, b);
+        });
+      }
+      restore(bound, snap);
+    }
     const args = this.collection(argTerms, sc, bound, (vals) => vals);
     if (!relation && args.single !== undefined) {
       const a = args.single;
