@@ -118,7 +118,13 @@ export class Policy {
       evaluateValue,
       evaluate: (options?: EvalOptions) => {
         const v = evaluateValue(options);
-        return v === undefined ? undefined : toJSON(v);
+        if (v === undefined) return undefined;
+        try {
+          return toJSON(v);
+        } catch (e) {
+          if (e instanceof RangeError) throw budgetError("policy decision nested too deeply to convert (the stack ran out)");
+          throw e;
+        }
       },
     };
     this.prepared.set(ref, p);
@@ -160,21 +166,22 @@ export class Policy {
       cache: this.builtinCache,
       budget: meter,
     };
-    let input: Value | undefined;
-    if (options?.input !== undefined) {
-      try {
-        input = fromJSON(options.input);
-      } catch (e) {
-        throw evalError("eval_type_error", `input is not a JSON document: ${(e as Error).message}`);
-      }
-    }
-    const ctx = new Ctx(shared, input, this.data, undefined, undefined);
     try {
-      return fn(ctx);
+      let input: Value | undefined;
+      if (options?.input !== undefined) {
+        try {
+          input = fromJSON(options.input);
+        } catch (e) {
+          if (e instanceof RangeError) throw e;
+          throw evalError("eval_type_error", `input is not a JSON document: ${(e as Error).message}`);
+        }
+      }
+      return fn(new Ctx(shared, input, this.data, undefined, undefined));
     } catch (e) {
       if (e instanceof RegoError) throw e;
+      // Values nested deeper than the JS stack allows (a hostile input): a budget error, never a crash.
       if (e instanceof RangeError) throw budgetError("policy evaluation nested too deeply (the stack ran out)");
-      throw evalError("eval_internal_error", `internal error: ${(e as Error).message ?? String(e)}`);
+      throw evalError("eval_internal_error", `internal error: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 }
