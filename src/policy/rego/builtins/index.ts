@@ -13,6 +13,7 @@ import { SEMVER_BUILTINS } from "./semver.ts";
 import { UUID_BUILTINS } from "./uuid.ts";
 import { VALUE_TYPE_BUILTINS } from "./value-types.ts";
 import { STRING_BUILTINS } from "./strings.ts";
+import { SPRINTF_BUILTINS } from "./sprintf.ts";
 import { AGGREGATES } from "./aggregates.ts";
 import { ARRAYS } from "./arrays.ts";
 import { SETS } from "./sets.ts";
@@ -24,7 +25,7 @@ import { JSON_DOCUMENTS } from "./json-documents.ts";
 import { COMPARISON } from "./comparison.ts";
 import type { BuiltinDef } from "./types.ts";
 
-const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, UUID_BUILTINS, VALUE_TYPE_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
+const FAMILIES: readonly (readonly BuiltinDef[])[] = [COMPARISON, CRYPTO_BUILTINS, ARITHMETIC, NET_BUILTINS, STRING_BUILTINS, SPRINTF_BUILTINS, REGEX_BUILTINS, GLOB_BUILTINS, UNITS_BUILTINS, SEMVER_BUILTINS, UUID_BUILTINS, VALUE_TYPE_BUILTINS, AGGREGATES, ARRAYS, SETS, OBJECTS, GRAPH, ENCODING_BUILTINS, TIME_BUILTINS, JSON_DOCUMENTS, JWT_BUILTINS];
 
 /**
  * Built-ins that exist in OPA but that Ficus does not provide, with why: the
