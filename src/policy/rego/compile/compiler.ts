@@ -118,8 +118,7 @@ export class Compiler {
       rs.defaultLoc = rule.loc;
     }
     this.placed.push({ rule, module: m, rs, keys });
-    const refText = kind === "object" ? `${node.name}` : node.name;
-    this.rules.push({ ref: refText, file: m.file, line: rule.loc.line });
+    this.rules.push({ ref: node.name, file: m.file, line: rule.loc.line });
   }
 
   private pkgScope(m: Module): PkgScope {
@@ -168,23 +167,16 @@ export class Compiler {
 
   /** Complete rules whose every definition yields the same constant stop at the first that succeeds. */
   private updateSharedConst(rs: RuleSet, rule: Rule): void {
-    if (rs.kind !== "complete") return;
-    const values = [rule.value, ...rule.elses.map((e) => e.value)];
-    let c: Value | undefined;
-    for (const v of values) {
+    if (rs.kind !== "complete" || rs.constBroken) return;
+    for (const v of [rule.value, ...rule.elses.map((e) => e.value)]) {
       const cv = v === undefined ? true : constValue(v);
-      if (cv === undefined || (c !== undefined && !equal(c, cv))) {
+      const shared = rs.sharedConst;
+      if (cv === undefined || (shared !== undefined && !equal(shared, cv))) {
         rs.sharedConst = undefined;
-        (rs as { sharedConstBroken?: boolean }).sharedConstBroken = true;
+        rs.constBroken = true;
         return;
       }
-      c = cv;
-    }
-    if ((rs as { sharedConstBroken?: boolean }).sharedConstBroken) return;
-    if (rs.defs.length === 1) rs.sharedConst = c;
-    else if (rs.sharedConst === undefined || !equal(rs.sharedConst, c as Value)) {
-      rs.sharedConst = undefined;
-      (rs as { sharedConstBroken?: boolean }).sharedConstBroken = true;
+      rs.sharedConst = cv;
     }
   }
 

@@ -5,7 +5,7 @@
  * that are not local resolve to globals: `input`, `data`, imports, and the
  * rules of the enclosing package.
  */
-import type { Body, Literal, Loc, Term } from "../syntax/ast.ts";
+import type { Body, Literal, Loc, Term, TermOf } from "../syntax/ast.ts";
 import { compileError } from "../syntax/errors.ts";
 
 export interface VarInfo {
@@ -190,3 +190,101 @@ function predeclareLit(sc: Scope, lit: Literal, implicit: { name: string; loc: L
   // A with value that is a bare name may be a function (`with count as mock_count`): not a variable.
   for (const w of lit.withs) if (w.value.type !== "var" && !(w.value.type === "ref" && w.value.head.type === "var")) termVars(w.value, implicit);
 }
+
+export function hasUnboundVars(t: Term, sc: Scope, bound: ReadonlySet<number>): boolean {
+  return unboundNames(t, sc, bound).length > 0;
+}
+
+export function unboundNames(t: Term, sc: Scope, bound: ReadonlySet<number>): string[] {
+  const vs: { name: string; loc: Loc }[] = [];
+  termVars(t, vs);
+  const out: string[] = [];
+  for (const v of vs) {
+    if (v.name === "_") {
+      out.push("_");
+      continue;
+    }
+    const info = sc.lookup(v.name);
+    if (info !== undefined && !bound.has(info.slot)) out.push(v.name);
+  }
+  return out;
+}
+
+/** A term that would rather be matched than evaluated: a var or composite with unbound vars. */
+export function isPatternish(t: Term, sc: Scope, bound: ReadonlySet<number>): boolean {
+  if (t.type !== "var" && t.type !== "array" && t.type !== "object") return false;
+  return hasUnboundVars(t, sc, bound);
+}
+
+export function collectBodyVars(body: Body, out: { name: string; loc: Loc }[]): void {
+  for (const lit of body) {
+    const e = lit.expr;
+    switch (e.type) {
+      case "term":
+        collectTerm(e.term, out);
+        break;
+      case "unify":
+      case "assign":
+        collectTerm(e.left, out);
+        collectTerm(e.right, out);
+        break;
+      case "some":
+        break;
+      case "somein":
+        if (e.key) collectTerm(e.key, out);
+        collectTerm(e.value, out);
+        collectTerm(e.domain, out);
+        break;
+      case "every":
+        collectTerm(e.domain, out);
+        collectBodyVars(e.body, out);
+        break;
+      case "notbody":
+        collectBodyVars(e.body, out);
+        break;
+    }
+    for (const w of lit.withs) collectTerm(w.value, out);
+  }
+}
+
+/** Vars in a term including those in nested comprehension bodies. */
+function collectTerm(t: Term, out: { name: string; loc: Loc }[]): void {
+  termVars(t, out);
+  visitComprehensions(t, (c) => {
+    if (c.type === "objectcomp") {
+      collectTerm(c.key, out);
+      collectTerm(c.value, out);
+    } else collectTerm(c.term, out);
+    collectBodyVars(c.body, out);
+  });
+}
+
+function visitComprehensions(t: Term, fn: (c: TermOf<"arraycomp"> | TermOf<"setcomp"> | TermOf<"objectcomp">) => void): void {
+  switch (t.type) {
+    case "arraycomp":
+    case "setcomp":
+    case "objectcomp":
+      fn(t);
+      return;
+    case "ref":
+      visitComprehensions(t.head, fn);
+      for (const p of t.path) visitComprehensions(p, fn);
+      return;
+    case "array":
+    case "set":
+      for (const x of t.items) visitComprehensions(x, fn);
+      return;
+    case "object":
+      for (const [k, v] of t.entries) {
+        visitComprehensions(k, fn);
+        visitComprehensions(v, fn);
+      }
+      return;
+    case "call":
+      for (const a of t.args) visitComprehensions(a, fn);
+      return;
+    default:
+      return;
+  }
+}
+

@@ -14,14 +14,14 @@
  * to reorder expressions as OPA does, or to report `rego_unsafe_var_error`.
  */
 import { BUILTINS, NOT_PROVIDED } from "../builtins/index.ts";
-import { BuiltinError, type BuiltinDef } from "../builtins/types.ts";
 import type { Body, Literal, Loc, Term, TermOf, With } from "../syntax/ast.ts";
 import { compileError, evalError, RegoError } from "../syntax/errors.ts";
 import { refStrings } from "../syntax/parser.ts";
-import { compare, equal, RegoObject, RegoSet, type Value } from "../value.ts";
-import { baseAt, callFunction, Ctx, evalRuleSet, type Frame, getKey, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
+import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
+import { baseAt, Ctx, evalRuleSet, type Frame, getKey, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
 import { formatValue } from "../eval/format.ts";
-import { ClauseState, predeclare, Scope, Unsafe, type VarInfo, termVars } from "./scope.ts";
+import { collectBodyVars, hasUnboundVars, isPatternish, predeclare, Scope, termVars, unboundNames, Unsafe } from "./scope.ts";
+import { FAST_BINARY, type FnTarget, invoker, unprovided } from "../eval/calls.ts";
 import type { Node, RuleSet } from "./tree.ts";
 
 export type K = (fr: Frame) => boolean;
@@ -36,26 +36,6 @@ export type LitC = (next: K) => K;
 
 export const STOP: K = () => true;
 
-/** Built-ins compiled inline when both operands are single values (mocks still honoured). */
-const FAST_BINARY: Readonly<Record<string, (a: Value, b: Value) => Value>> = {
-  equal: (a, b) => a === b || (typeof a === "object" && a !== null && equal(a, b)),
-  neq: (a, b) => a !== b && !(typeof a === "object" && a !== null && equal(a, b)),
-  lt: (a, b) => compare(a, b) < 0,
-  lte: (a, b) => compare(a, b) <= 0,
-  gt: (a, b) => compare(a, b) > 0,
-  gte: (a, b) => compare(a, b) >= 0,
-  "internal.member_2": (x, c) => {
-    if (c instanceof RegoSet) return c.has(x);
-    if (Array.isArray(c)) {
-      for (let i = 0; i < c.length; i++) if (c[i] === x || equal(c[i] as Value, x)) return true;
-      return false;
-    }
-    if (c instanceof RegoObject) {
-      for (const [, v] of c.entries()) if (equal(v, x)) return true;
-    }
-    return false;
-  },
-};
 
 function singleC(f: Single): TermC {
   return {
@@ -86,7 +66,6 @@ function restore(bound: Bound, snap: Bound): void {
   for (const x of snap) bound.add(x);
 }
 
-type FnTarget = { kind: "builtin"; def: BuiltinDef; name: string } | { kind: "user"; rs: RuleSet; name: string } | { kind: "print" };
 
 export class TermCompiler {
   constructor(readonly env: Env) {}
@@ -822,7 +801,6 @@ export class TermCompiler {
       }
       if (!progressed) throw new Unsafe([...unboundNames(a, sc, bound), ...unboundNames(b, sc, bound)]);
     }
-    if (a.type === "array" && b.type === "array") return (next) => chain(parts, next);
     return (next) => chain(parts, next);
   }
 
@@ -999,7 +977,9 @@ export class TermCompiler {
         const t = this.resolveFn(name, sc, w.value.loc);
         if (t.kind === "user") mock = { kind: "function", rs: t.rs };
         else if (t.kind === "builtin") mock = { kind: "builtin", def: t.def };
-      } catch {
+      } catch (e) {
+        // A replacement Ficus does not provide is named as such; any other name is a value.
+        if (NOT_PROVIDED.has(name)) throw e;
         mock = undefined;
       }
     }
@@ -1101,170 +1081,8 @@ function objectPairs(a: TermOf<"object">, b: TermOf<"object">): [Term, Term][] |
   return out;
 }
 
-function hasUnboundVars(t: Term, sc: Scope, bound: Bound): boolean {
-  return unboundNames(t, sc, bound).length > 0;
-}
-
-export function unboundNames(t: Term, sc: Scope, bound: Bound): string[] {
-  const vs: { name: string; loc: Loc }[] = [];
-  termVars(t, vs);
-  const out: string[] = [];
-  for (const v of vs) {
-    if (v.name === "_") {
-      out.push("_");
-      continue;
-    }
-    const info = sc.lookup(v.name);
-    if (info !== undefined && !bound.has(info.slot)) out.push(v.name);
-  }
-  return out;
-}
-
-/** A term that would rather be matched than evaluated: a var or composite with unbound vars. */
-function isPatternish(t: Term, sc: Scope, bound: Bound): boolean {
-  if (t.type !== "var" && t.type !== "array" && t.type !== "object") return false;
-  return hasUnboundVars(t, sc, bound);
-}
-
-function collectBodyVars(body: Body, out: { name: string; loc: Loc }[]): void {
-  for (const lit of body) {
-    const e = lit.expr;
-    switch (e.type) {
-      case "term":
-        collectTerm(e.term, out);
-        break;
-      case "unify":
-      case "assign":
-        collectTerm(e.left, out);
-        collectTerm(e.right, out);
-        break;
-      case "some":
-        break;
-      case "somein":
-        if (e.key) collectTerm(e.key, out);
-        collectTerm(e.value, out);
-        collectTerm(e.domain, out);
-        break;
-      case "every":
-        collectTerm(e.domain, out);
-        collectBodyVars(e.body, out);
-        break;
-      case "notbody":
-        collectBodyVars(e.body, out);
-        break;
-    }
-    for (const w of lit.withs) collectTerm(w.value, out);
-  }
-}
-
-/** Vars in a term including those in nested comprehension bodies. */
-function collectTerm(t: Term, out: { name: string; loc: Loc }[]): void {
-  termVars(t, out);
-  visitComprehensions(t, (c) => {
-    if (c.type === "objectcomp") {
-      collectTerm(c.key, out);
-      collectTerm(c.value, out);
-    } else collectTerm(c.term, out);
-    collectBodyVars(c.body, out);
-  });
-}
-
-function visitComprehensions(t: Term, fn: (c: TermOf<"arraycomp"> | TermOf<"setcomp"> | TermOf<"objectcomp">) => void): void {
-  switch (t.type) {
-    case "arraycomp":
-    case "setcomp":
-    case "objectcomp":
-      fn(t);
-      return;
-    case "ref":
-      visitComprehensions(t.head, fn);
-      for (const p of t.path) visitComprehensions(p, fn);
-      return;
-    case "array":
-    case "set":
-      for (const x of t.items) visitComprehensions(x, fn);
-      return;
-    case "object":
-      for (const [k, v] of t.entries) {
-        visitComprehensions(k, fn);
-        visitComprehensions(v, fn);
-      }
-      return;
-    case "call":
-      for (const a of t.args) visitComprehensions(a, fn);
-      return;
-    default:
-      return;
-  }
-}
-
 export function unsafeError(names: readonly string[], loc: Loc): RegoError {
   const errs = [...new Set(names)].map((n) => compileError("rego_unsafe_var_error", `var ${n} is unsafe`, loc));
   return RegoError.combine(errs);
 }
 
-/** How a call site invokes its target: mocks first, then the built-in or the user function. */
-function invoker(target: Exclude<FnTarget, { kind: "print" }>, loc: Loc): (ctx: Ctx, args: Value[]) => Value | Iterable<Value> | undefined {
-  const key: string | RuleSet = target.kind === "builtin" ? target.name : target.rs;
-  const direct =
-    target.kind === "builtin"
-      ? (ctx: Ctx, args: Value[]) => callBuiltin(target.def, args, ctx, loc)
-      : (ctx: Ctx, args: Value[]) => callFunction(target.rs, args, ctx);
-  return (ctx, args) => {
-    const mocks = ctx.mocks;
-    if (mocks !== undefined) {
-      const m = mocks.get(key);
-      if (m !== undefined) return applyMock(m, args, ctx, loc);
-    }
-    return direct(ctx, args);
-  };
-}
-
-function applyMock(m: Mock, args: Value[], ctx: Ctx, loc: Loc): Value | Iterable<Value> | undefined {
-  switch (m.kind) {
-    case "value":
-      return m.value;
-    case "builtin":
-      return callBuiltin(m.def, args, unmocked(ctx), loc);
-    case "function":
-      return callFunction(m.rs, args, unmocked(ctx));
-  }
-}
-
-const UNMOCKED = new WeakMap<Ctx, Ctx>();
-
-/** The same context without mocks: a mock's own body calls the originals. */
-function unmocked(ctx: Ctx): Ctx {
-  let c = UNMOCKED.get(ctx);
-  if (c === undefined) {
-    c = ctx.derive(ctx.input, ctx.data, ctx.overrides, undefined);
-    UNMOCKED.set(ctx, c);
-  }
-  return c;
-}
-
-export function callBuiltin(def: BuiltinDef, args: Value[], ctx: Ctx, loc: Loc): Value | Iterable<Value> | undefined {
-  try {
-    if (def.relation === true) return [...def.fn(args, ctx)];
-    return def.fn(args, ctx);
-  } catch (e) {
-    if (e instanceof BuiltinError) {
-      if (ctx.strict) throw evalError(e.code, e.message, loc);
-      return undefined;
-    }
-    throw e;
-  }
-}
-
-function unprovided(name: string, reason: string): BuiltinDef {
-  const arity = name === "http.send" || name === "net.lookup_ip_addr" ? 1 : 0;
-  return {
-    name,
-    arity,
-    fn: () => {
-      throw new BuiltinError("eval_builtin_error", reason);
-    },
-  };
-}
-
-export type { VarInfo, ClauseState };

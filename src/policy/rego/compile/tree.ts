@@ -38,6 +38,8 @@ export class RuleSet {
   readonly deps = new Set<RuleSet>();
   /** Every def's head value is one constant (early exit across defs). */
   sharedConst: Value | undefined;
+  /** Some def's head value is not that constant: no early exit across defs. */
+  constBroken = false;
 
   constructor(
     readonly kind: RuleSetKind,

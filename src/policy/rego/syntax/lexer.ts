@@ -23,7 +23,6 @@ export interface Token {
   readonly raw?: boolean;
 }
 
-const PUNCT3: readonly string[] = [];
 const PUNCT2 = [":=", "==", "!=", "<=", ">="];
 const PUNCT1 = "{}[]().,;:=<>+-*/%&|";
 
@@ -101,8 +100,7 @@ export function tokenize(src: string, file: string): Token[] {
     }
     const two = src.slice(i, i + 2);
     let p: string | undefined;
-    for (const t of PUNCT3) if (src.startsWith(t, i)) p = t;
-    if (p === undefined && PUNCT2.includes(two)) p = two;
+    if (PUNCT2.includes(two)) p = two;
     if (p === undefined && PUNCT1.includes(src[i] as string)) p = src[i] as string;
     if (p === undefined) {
       const ch = String.fromCodePoint(src.codePointAt(i) as number);

@@ -217,7 +217,7 @@ class Parser {
       if (this.isKw("if") || this.isPunct("{")) this.unexpected(this.tok, "default rules cannot have bodies");
       return { loc, isDefault, kind, ref, args, member, value, body: [], elses: [] };
     }
-    const body = this.ruleBody(kind === "function" || kind === "complete");
+    const body = this.ruleBody();
     const elses: RuleElse[] = [];
     while (this.isKw("else")) {
       if (kind === "contains" || ref.length > 1 && kind !== "function" && !isStringPath(ref)) this.unexpected(this.tok, "else keyword cannot be used on multi-value rules");
@@ -227,7 +227,7 @@ class Parser {
         this.next();
         ev = this.termIn();
       }
-      const eb = this.ruleBody(true);
+      const eb = this.ruleBody();
       elses.push({ value: ev, body: eb ?? [], loc: this.loc(et) });
     }
     if (body === undefined && value === undefined && member === undefined && kind !== "function") {
@@ -238,7 +238,7 @@ class Parser {
   }
 
   /** `if { ... }`, `if <literal>`; undefined when the rule has no body. */
-  private ruleBody(_allowElse: boolean): Body | undefined {
+  private ruleBody(): Body | undefined {
     if (this.isKw("if")) {
       this.next();
       if (this.isPunct("{")) {
