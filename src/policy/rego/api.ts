@@ -3,6 +3,7 @@
  * evaluate refs, prepared queries or ad hoc queries synchronously, each
  * evaluation with its own step and time budget. See README.md.
  */
+import { BuiltinCache } from "./builtins/types.ts";
 import { Compiler, type CompiledQuery, type RuleInfo } from "./compile/compiler.ts";
 import { Budget as BudgetMeter, Ctx, DEFAULT_STEPS, DEFAULT_TIME_MS, Frame, type Shared } from "./eval/runtime.ts";
 import type { Module } from "./syntax/ast.ts";
@@ -77,7 +78,7 @@ export class Rego {
     const term = parseTermText(text, "term");
     const compiler = new Compiler([]);
     const c = compiler.term(term);
-    const shared: Shared = { strict: false, nowNs: 0n, print: DISCARD, cache: new Map(), budget: new BudgetMeter(DEFAULT_STEPS, DEFAULT_TIME_MS) };
+    const shared: Shared = { strict: false, nowNs: 0n, print: DISCARD, cache: new Map(), evalMemo: undefined, budget: new BudgetMeter(DEFAULT_STEPS, DEFAULT_TIME_MS) };
     const ctx = new Ctx(shared, undefined, new RegoObject(), undefined, undefined);
     const v = c.f(new Frame(c.nslots, c.naux, ctx, []));
     if (v === undefined) throw evalError("rego_type_error", `term is not a value: ${text}`);
@@ -94,7 +95,7 @@ export class Policy {
   private readonly queries = new Map<string, CompiledQuery>();
   private readonly prepared = new Map<string, PreparedQuery>();
   /** Per-policy cache for built-ins (compiled regexes, parsed keys). */
-  private readonly builtinCache = new Map<string, unknown>();
+  private readonly builtinCache = new BuiltinCache();
 
   /** @internal use Rego.compile */
   constructor(
@@ -164,6 +165,7 @@ export class Policy {
       nowNs: options?.nowNs ?? BigInt(Date.now()) * 1_000_000n,
       print: options?.print ?? DISCARD,
       cache: this.builtinCache,
+      evalMemo: undefined,
       budget: meter,
     };
     try {

@@ -16,8 +16,15 @@ export interface BuiltinContext {
   /**
    * Per-policy cache for work that depends only on arguments (compiled
    * regexes, glob patterns, parsed keys). Key it by built-in name and argument.
+   * Bounded (a BuiltinCache): arguments can come from input, so the oldest
+   * entries make room for new ones.
    */
   readonly cache: Map<string, unknown>;
+  /**
+   * Per-evaluation memo for nondeterministic built-ins whose answer must be
+   * stable within one decision and only there (uuid.rfc4122, rand.intn).
+   */
+  readonly evalMemo: Map<string, Value>;
   /** Charges work to the evaluation's step budget; throws FICUS_POLICY_BUDGET once it is spent. */
   charge(steps: number): void;
 }
@@ -73,4 +80,16 @@ export function operandError(name: string, position: number, expected: string, g
 /** Any other failure of a built-in: `"<name>: <message>"`. */
 export function builtinError(name: string, message: string): BuiltinError {
   return new BuiltinError("eval_builtin_error", `${name}: ${message}`);
+}
+
+/** The policy-wide built-in cache: a Map that forgets its oldest entry once it holds `limit`. */
+export class BuiltinCache extends Map<string, unknown> {
+  constructor(private readonly limit = 1024) {
+    super();
+  }
+
+  override set(key: string, value: unknown): this {
+    if (this.size >= this.limit && !this.has(key)) this.delete(this.keys().next().value as string);
+    return super.set(key, value);
+  }
 }

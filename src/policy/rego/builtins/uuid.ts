@@ -2,8 +2,8 @@
  * uuid.rfc4122 and uuid.parse.
  *
  * uuid.rfc4122(k) is a random version-4 UUID, the same one for the same key
- * throughout the cache it is kept in (ctx.cache), so a policy that asks twice
- * with one key gets one answer, as OPA gives within a query.
+ * within one evaluation (ctx.evalMemo), as OPA gives within a query; the next
+ * decision draws new ones.
  *
  * uuid.parse(s) reads the forms Google's uuid package reads for OPA
  * (canonical, "urn:uuid:" prefixed, braced, 32 bare hex digits) and returns
@@ -32,10 +32,10 @@ export function randomUUIDv4(): string {
 
 function rfc4122(args: readonly Value[], ctx: BuiltinContext): Value {
   const key = `uuid.rfc4122:${canonicalKey(args[0] as Value)}`;
-  const known = ctx.cache.get(key);
+  const known = ctx.evalMemo.get(key);
   if (typeof known === "string") return known;
   const id = randomUUIDv4();
-  ctx.cache.set(key, id);
+  ctx.evalMemo.set(key, id);
   return id;
 }
 

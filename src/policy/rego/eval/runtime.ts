@@ -69,6 +69,8 @@ export interface Shared {
   readonly nowNs: bigint;
   readonly print: (line: string) => void;
   readonly cache: Map<string, unknown>;
+  /** Made on first use: most decisions call no built-in that needs it. */
+  evalMemo: Map<string, Value> | undefined;
   readonly budget: Budget;
 }
 
@@ -98,6 +100,9 @@ export class Ctx implements BuiltinContext {
   }
   get cache(): Map<string, unknown> {
     return this.shared.cache;
+  }
+  get evalMemo(): Map<string, Value> {
+    return (this.shared.evalMemo ??= new Map());
   }
   print(line: string): void {
     this.shared.print(line);

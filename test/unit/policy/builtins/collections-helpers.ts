@@ -14,7 +14,7 @@ export function testContext(): BuiltinContext & { steps: number } {
     strict: true,
     nowNs: 0n,
     print: () => {},
-    cache: new Map(),
+    cache: new Map(), evalMemo: new Map(),
     steps: 0,
     charge(n: number) {
       this.steps += n;

@@ -12,7 +12,7 @@ const ctx: BuiltinContext = {
   strict: true,
   nowNs: 0n,
   print: () => {},
-  cache: new Map(),
+  cache: new Map(), evalMemo: new Map(),
   charge: () => {},
 };
 

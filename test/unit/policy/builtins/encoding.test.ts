@@ -10,7 +10,7 @@ import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../.
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
 import { equal, fromJSON, RegoObject, RegoSet, toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, ...args: Value[]): Value | undefined {
   const def = ENCODING_BUILTINS.find((d) => d.name === name);

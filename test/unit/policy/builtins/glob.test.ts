@@ -9,7 +9,7 @@ import { GLOB_BUILTINS, globToRegex } from "../../../../src/policy/rego/builtins
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, ...args: Value[]): Value | undefined {
   const def = GLOB_BUILTINS.find((d) => d.name === name);

@@ -15,7 +15,7 @@ import { JWT_CONFORMANCE } from "./jwt-conformance.fixtures.ts";
 const NOW_NS = 1_700_000_000_000_000_000n;
 
 function makeCtx(): BuiltinContext {
-  return { strict: true, nowNs: NOW_NS, print: () => {}, cache: new Map(), charge: () => {} };
+  return { strict: true, nowNs: NOW_NS, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 }
 
 function call(name: string, args: readonly Value[], ctx = makeCtx()): Value | undefined {

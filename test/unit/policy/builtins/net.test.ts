@@ -14,7 +14,7 @@ function makeCtx(budget = Infinity): BuiltinContext {
     strict: true,
     nowNs: 0n,
     print: () => {},
-    cache: new Map(),
+    cache: new Map(), evalMemo: new Map(),
     charge: (n) => {
       left -= n;
       if (left < 0) throw new Error("budget");

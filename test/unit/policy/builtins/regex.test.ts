@@ -11,7 +11,7 @@ import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../.
 import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 
 function newCtx(): BuiltinContext & { steps: number } {
-  const c = { strict: true, nowNs: 0n, print: () => {}, cache: new Map<string, unknown>(), steps: 0, charge: (n: number) => void (c.steps += n) };
+  const c = { strict: true, nowNs: 0n, print: () => {}, cache: new Map<string, unknown>(), evalMemo: new Map(), steps: 0, charge: (n: number) => void (c.steps += n) };
   return c;
 }
 const ctx = newCtx();

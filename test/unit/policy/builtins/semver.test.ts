@@ -9,7 +9,7 @@ import { SEMVER_BUILTINS } from "../../../../src/policy/rego/builtins/semver.ts"
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, ...args: Value[]): Value | undefined {
   const def = SEMVER_BUILTINS.find((d) => d.name === name);

@@ -10,7 +10,7 @@ import { SPRINTF_BUILTINS, regoText } from "../../../../src/policy/rego/builtins
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { RegoObject, RegoSet, fromJSON, type Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 const sprintf = SPRINTF_BUILTINS[0]?.fn as BuiltinFunction;
 
 function fmt(format: string, ...values: Value[]): Value | undefined {

@@ -10,7 +10,7 @@ import { STRING_BUILTINS } from "../../../../src/policy/rego/builtins/strings.ts
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { RegoObject, RegoSet, fromJSON, toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, ...args: Value[]): Value | undefined {
   const def = STRING_BUILTINS.find((d) => d.name === name);

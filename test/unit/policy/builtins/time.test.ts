@@ -11,7 +11,7 @@ import { numFromBigInt, parseNumber, toBigInt } from "../../../../src/policy/reg
 import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 
 const NOW = 1670006453141828752n;
-const ctx: BuiltinContext = { strict: true, nowNs: NOW, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: NOW, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, ...args: Value[]): Value | undefined {
   const def = TIME_BUILTINS.find((d) => d.name === name);

@@ -11,7 +11,7 @@ import { UNITS_BUILTINS } from "../../../../src/policy/rego/builtins/units.ts";
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, s: Value): Value | undefined {
   const def = UNITS_BUILTINS.find((d) => d.name === name);

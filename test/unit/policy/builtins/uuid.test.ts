@@ -11,7 +11,7 @@ import { fromJSON, toJSON, toJSONText, type Value } from "../../../../src/policy
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
 
 function newCtx(): BuiltinContext {
-  return { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+  return { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 }
 
 function call(c: BuiltinContext, name: string, ...args: Value[]): Value | undefined {

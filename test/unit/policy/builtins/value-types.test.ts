@@ -9,7 +9,7 @@ import { VALUE_TYPE_BUILTINS } from "../../../../src/policy/rego/builtins/value-
 import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { RegoObject, RegoSet, type Value } from "../../../../src/policy/rego/value.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), charge: () => {} };
+const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
 
 function call(name: string, v: Value): Value | undefined {
   const def = VALUE_TYPE_BUILTINS.find((d) => d.name === name);
