@@ -24,8 +24,4 @@ describe("built-in caches", () => {
     c.set("c", "again");
     expect(c.size).toBe(3);
   });
-    for (let i = 0; i < 3000; i++) expect(policy.evaluate("data.r.ok", { input: { p: `^x${i}$`, s: `x${i}` } })).toBe(true);
-    const cache = (policy as unknown as { builtinCache: Map<string, unknown> }).builtinCache;
-    expect(cache.size).toBeLessThanOrEqual(1024);
-  });
 });
