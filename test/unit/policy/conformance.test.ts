@@ -284,7 +284,7 @@ describe("OPA conformance cases", () => {
     mkdirSync(join(ROOT, "test-results"), { recursive: true });
     writeFileSync(FAILURES, failures.map((f) => `${f.file}\t${f.note}\n  ${f.reason}\n`).join(""));
     const width = Math.max(...report.folders.map((f) => f.folder.length));
-    const lines = report.folders.map((f) => `  ${f.folder.padEnd(width)}  ${String(f.passed).padStart(4)}/${String(f.passed + f.failed).padEnd(4)}${f.failed > 0 ? `  (${f.failed} failing)` : ""}`);
+    const lines = report.folders.map((f) => `  ${f.folder.padEnd(width)}  ${String(f.passed).padStart(4)}/${f.passed + f.failed}${f.failed > 0 ? `  (${f.failed} failing)` : ""}`);
     console.log(`OPA conformance, per folder (passed/total):\n${lines.join("\n")}`);
     console.log(`OPA conformance: ${report.passed}/${report.total} passed (${((100 * report.passed) / Math.max(1, report.total)).toFixed(1)}%); failures in ${FAILURES}`);
   }, 600_000);

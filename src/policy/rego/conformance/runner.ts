@@ -23,7 +23,7 @@ export interface ConformanceEngine {
   compile(options: { modules: Record<string, string>; data?: Value }): Promise<CompiledCase>;
   /** A Rego term's text as a value (input_term); throws on bad syntax. */
   parseTerm(text: string): Value;
-  /** OPA's code and message when `err` is an engine error; undefined for any other exception. */
+  /** OPA's code and message when `err` is the language's error (parse, compile, eval); undefined for any other exception (a bug, a budget stop). */
   describeError(err: unknown): { code: string; message: string } | undefined;
 }
 
@@ -60,6 +60,13 @@ export interface RunOptions {
   readonly onResult?: (r: CaseResult) => void;
 }
 
+/**
+ * Engine errors that are not a language outcome: the engine wraps an exception
+ * of its own (a bug) as eval_internal_error, and a budget stop is Ficus's, not
+ * OPA's. Neither may satisfy a case that expects "some error".
+ */
+const NOT_AN_OUTCOME = new Set(["eval_internal_error", "eval_budget_error"]);
+
 /** The engine in src/policy/rego/api.ts, loaded on first use. */
 export async function realEngine(): Promise<ConformanceEngine> {
   const { Rego, RegoError } = await import("../api.ts");
@@ -69,7 +76,7 @@ export async function realEngine(): Promise<ConformanceEngine> {
       return { query: (text, o) => policy.query(text, o) };
     },
     parseTerm: (text) => Rego.parseTerm(text),
-    describeError: (err) => (err instanceof RegoError ? { code: err.regoCode, message: err.message } : undefined),
+    describeError: (err) => (err instanceof RegoError && !NOT_AN_OUTCOME.has(err.regoCode) ? { code: err.regoCode, message: err.message } : undefined),
   };
 }
 
