@@ -12,6 +12,7 @@ import { ERROR_CODES, errorBody } from "../core/errors.ts";
 import type { RuntimeRoute } from "../routing/route-table.ts";
 import type { UpstreamPool } from "../upstream/pool.ts";
 import type { RequestSpan } from "../observability/tracing.ts";
+import type { Identity, PeerCertificate } from "../auth/identity.ts";
 
 export interface Peer {
   readonly address: string;
@@ -83,6 +84,12 @@ export class Exchange {
 
   /** The request id (X-Request-Id), set by the request-id layer. */
   id = "";
+  /** The verified client certificate of an mTLS connection (set by the front), or undefined. */
+  peerCertificate: PeerCertificate | undefined;
+  /** Who is calling, once the authentication layer decided (undefined before it, or on routes without auth). */
+  identity: Identity | undefined;
+  /** The authorization decision, for the access log: "allow", "deny", "dry-run-deny", "error". */
+  decision: string | undefined;
   route: RuntimeRoute | undefined;
   params: Record<string, string> | undefined;
   /** The path and query sent upstream (the route's rewrite applied), set by the upstream-request layer. */
