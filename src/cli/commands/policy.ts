@@ -18,7 +18,7 @@ import { dirname, extname, join, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { FicusError } from "../../core/errors.ts";
 import { compileUserRegex, UserRegexError } from "../../core/regex.ts";
-import { type Policy, Rego, RegoError } from "../../policy/rego/api.ts";
+import { type Policy, Rego, RegoError, type RegoErrorDetail } from "../../policy/rego/api.ts";
 import { type CaseResult, runConformance } from "../../policy/rego/conformance/index.ts";
 import { numberText, parseNumber } from "../../policy/rego/number.ts";
 import { fromJSON, RegoObject, RegoSet, type Value } from "../../policy/rego/value.ts";
@@ -159,30 +159,15 @@ async function compilePolicy(files: PolicyFiles, strict: boolean): Promise<Polic
 
 // --- reporting engine errors ------------------------------------------------
 
-/** Every error a RegoError carries (the first one and the further ones), each once. */
-function errorDetails(err: RegoError): { file?: string; line?: number; col?: number; message: string }[] {
-  const all = [err, ...err.errors];
-  const seen = new Set<string>();
-  return all.filter((e) => {
-    const key = `${e.file}:${e.line}:${e.col}:${e.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+/** Every error a RegoError carries (`errors` holds the first one too). */
+function errorDetails(err: RegoError): readonly RegoErrorDetail[] {
+  return err.errors.length > 0 ? err.errors : [err.detail()];
 }
 
-/** `file:line:col: code: text` (the message already starts with `file:line[:col]: `, which is replaced). */
-export function formatErrorLine(e: { file?: string; line?: number; col?: number; message: string }): string {
+/** `file:line:col: code: text`, as editors and `opa check` show errors (the column when the engine knows it). */
+export function formatErrorLine(e: RegoErrorDetail): string {
   if (e.file === undefined || e.line === undefined) return e.message;
-  const loc = `${e.file}:${e.line}`;
-  let text = e.message;
-  if (text.startsWith(`${loc}:`)) {
-    text = text.slice(loc.length + 1);
-    const col = /^(\d+):/.exec(text);
-    if (col) text = text.slice(col[0].length);
-    text = text.trimStart();
-  }
-  return `${loc}:${e.col ?? 1}: ${text}`;
+  return `${e.file}:${e.line}${e.col !== undefined ? `:${e.col}` : ""}: ${e.regoCode}: ${e.text}`;
 }
 
 /** Prints an error the CLI way; engine errors with every location, one per line. Returns the exit code. */
@@ -190,7 +175,7 @@ function reportPolicyError(err: unknown): number {
   if (!(err instanceof RegoError)) return reportError(err);
   const details = errorDetails(err);
   if (details.length === 1) {
-    process.stderr.write(`ficus: ${err.code}: ${safeText(formatErrorLine(details[0] as (typeof details)[number]), true)}\n`);
+    process.stderr.write(`ficus: ${err.code}: ${safeText(formatErrorLine(details[0] as RegoErrorDetail), true)}\n`);
   } else {
     process.stderr.write(`ficus: ${err.code}: ${details.length} errors:\n${details.map((d) => safeText(formatErrorLine(d))).join("\n")}\n`);
   }
@@ -423,7 +408,7 @@ function testReport(results: readonly TestResult[], verbose: boolean): string {
     let file: string | undefined;
     for (const r of results) {
       if (r.file !== file) {
-        if (file !== undefined) lines.push("");
+        if (file !== undefined && lines[lines.length - 1] !== "") lines.push("");
         file = r.file;
         lines.push(`${r.file}:`);
       }
