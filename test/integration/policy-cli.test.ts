@@ -122,8 +122,9 @@ describe("ficus policy eval", () => {
   });
 
   test("data files are placed by their directory; numbers keep every digit", async () => {
-    const dir = tree({ "data.json": '{"top": 1}', "a/b/data.json": '{"n": 12345678901234567890123, "x": 0.1}', "a/c.yaml": "y: [1, 2]\n" });
-    const r = await runCli(["policy", "eval", "-d", dir, "data"]);
+    const dir = tree({ "data.json": '{"top": 1}', "a/b/data.json": '{"n": 12345678901234567890123, "x": 0.1}', "a/c.yaml": "y: [1, 2]\n", "empty.yaml": "" });
+    // The same directory twice (once with a trailing slash): each file is loaded once.
+    const r = await runCli(["policy", "eval", "-d", dir, "-d", `${dir}/`, "data"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"n": 12345678901234567890123');
     expect((JSON.parse(r.stdout) as EvalOutput).result?.[0]?.expressions[0]?.value).toEqual({ top: 1, a: { b: { n: 12345678901234567890123, x: 0.1 }, y: [1, 2] } });

@@ -14,14 +14,14 @@
  * (missing file, malformed data file, bad flag).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, extname, join, sep } from "node:path";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { FicusError } from "../../core/errors.ts";
 import { compileUserRegex, UserRegexError } from "../../core/regex.ts";
 import { type Policy, Rego, RegoError, type RegoErrorDetail } from "../../policy/rego/api.ts";
 import { type CaseResult, runConformance } from "../../policy/rego/conformance/index.ts";
 import { numberText, parseNumber } from "../../policy/rego/number.ts";
-import { fromJSON, RegoObject, RegoSet, type Value } from "../../policy/rego/value.ts";
+import { fromJSON, isNumber, RegoObject, RegoSet, toJSONText, type Value } from "../../policy/rego/value.ts";
 import { reportError, safeText } from "../output.ts";
 
 // --- loading files ------------------------------------------------------------
@@ -36,36 +36,40 @@ export interface PolicyFiles {
 
 const DATA_EXT = new Set([".json", ".yaml", ".yml"]);
 
+/** A file found under a path given: where it is, and its directory's segments relative to that path. */
+interface Found {
+  readonly file: string;
+  readonly dirs: readonly string[];
+}
+
 /** Every file under `path` (the path itself when it is a file), sorted. */
-function walk(path: string): string[] {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new FicusError("FICUS_USAGE", `no such file or directory: ${path}`);
-  }
-  if (!st.isDirectory()) return [path];
+function walk(path: string): Found[] {
+  const st = statSafe(path);
+  if (st === undefined) throw new FicusError("FICUS_USAGE", `no such file or directory: ${path}`);
+  if (!st.isDirectory()) return [{ file: path, dirs: [] }];
   return (readdirSync(path, { recursive: true, encoding: "utf8" }) as string[])
     .sort()
-    .map((rel) => join(path, rel))
-    .filter((p) => statSync(p).isFile());
+    .filter((rel) => statSafe(join(path, rel))?.isFile() === true)
+    .map((rel) => ({ file: join(path, rel), dirs: dirname(rel).split(sep).filter((s) => s !== "" && s !== ".") }));
 }
 
 /** Loads modules (and, unless `modulesOnly`, data files) from files and directories. */
 export function loadPolicyFiles(paths: readonly string[], options: { modulesOnly?: boolean } = {}): PolicyFiles {
   const modules: Record<string, string> = {};
   const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const loaded = new Set<string>();
   let dataFiles = 0;
   for (const root of paths) {
-    const rootIsDir = statSafe(root)?.isDirectory() ?? false;
-    for (const file of walk(root)) {
+    for (const { file, dirs } of walk(root)) {
       const ext = extname(file).toLowerCase();
       if (ext === ".rego") modules[file] = readText(file);
-      else if (DATA_EXT.has(ext) && !options.modulesOnly) {
-        // A file's place under data is its directory relative to the root given (OPA's loader).
-        const rel = rootIsDir ? dirname(file.slice(root.length).replace(/^[/\\]+/, "")) : ".";
-        const prefix = rel === "." ? [] : rel.split(sep).filter((s) => s !== "");
-        mergeAt(data, prefix, readDataFile(file), file);
+      else if (DATA_EXT.has(ext) && !options.modulesOnly && !loaded.has(resolve(file))) {
+        loaded.add(resolve(file));
+        const doc = readDataFile(file);
+        // An empty YAML file holds no document: nothing to place.
+        if (doc === null || doc === undefined) continue;
+        // A file's place under data is its directory relative to the path given (OPA's loader).
+        mergeAt(data, dirs, doc, file);
         dataFiles++;
       }
     }
@@ -270,12 +274,13 @@ function evalQuery(policy: Policy, query: string, options: { input?: Value; stri
 
 /** Plain JSON data for output, numbers with every digit (JSON.rawJSON), sets as arrays. */
 function outputJSON(v: Value): unknown {
-  if (v === null || typeof v === "boolean" || typeof v === "string") return v;
-  if (typeof v === "number" || !(Array.isArray(v) || v instanceof RegoSet || v instanceof RegoObject)) return rawJSON(numberText(v as Parameters<typeof numberText>[0]));
+  if (isNumber(v)) return rawJSON(numberText(v));
+  if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(outputJSON);
   if (v instanceof RegoSet) return v.values().map(outputJSON);
+  // defineProperty: a "__proto__" key is data like any other.
   const out: Record<string, unknown> = {};
-  for (const [k, val] of v.entries()) Object.defineProperty(out, typeof k === "string" ? k : JSON.stringify(outputJSON(k)), { value: outputJSON(val), enumerable: true, writable: true, configurable: true });
+  for (const [k, val] of (v as RegoObject).entries()) Object.defineProperty(out, typeof k === "string" ? k : toJSONText(k), { value: outputJSON(val), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
