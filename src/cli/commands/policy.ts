@@ -22,7 +22,7 @@ import { type Policy, Rego, RegoError, type RegoErrorDetail } from "../../policy
 import { type CaseResult, runConformance } from "../../policy/rego/conformance/index.ts";
 import { numberText, parseNumber } from "../../policy/rego/number.ts";
 import { fromJSON, isNumber, RegoObject, RegoSet, toJSONText, type Value } from "../../policy/rego/value.ts";
-import { reportError, safeText } from "../output.ts";
+import { reportError, safeJson, safeText } from "../output.ts";
 
 // --- loading files ------------------------------------------------------------
 
@@ -31,7 +31,6 @@ export interface PolicyFiles {
   readonly modules: Record<string, string>;
   /** The merged base document (plain JS, numbers exact). */
   readonly data: Record<string, unknown>;
-  readonly dataFiles: number;
 }
 
 const DATA_EXT = new Set([".json", ".yaml", ".yml"]);
@@ -58,7 +57,6 @@ export function loadPolicyFiles(paths: readonly string[], options: { modulesOnly
   const modules: Record<string, string> = {};
   const data: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const loaded = new Set<string>();
-  let dataFiles = 0;
   for (const root of paths) {
     for (const { file, dirs } of walk(root)) {
       const ext = extname(file).toLowerCase();
@@ -70,11 +68,10 @@ export function loadPolicyFiles(paths: readonly string[], options: { modulesOnly
         if (doc === null || doc === undefined) continue;
         // A file's place under data is its directory relative to the path given (OPA's loader).
         mergeAt(data, dirs, doc, file);
-        dataFiles++;
       }
     }
   }
-  return { modules, data, dataFiles };
+  return { modules, data };
 }
 
 function statSafe(path: string): ReturnType<typeof statSync> | undefined {
@@ -286,11 +283,6 @@ function outputJSON(v: Value): unknown {
 
 const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
 
-/** JSON for the terminal: controls that could act on it written as escapes (as output.ts's safeJson). */
-function printable(x: unknown): string {
-  return JSON.stringify(x, null, 2).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 function jsonOutput(query: string, solutions: readonly EvalSolution[]): string {
   // Undefined: OPA prints an empty object.
   if (solutions.length === 0) return "{}\n";
@@ -299,13 +291,13 @@ function jsonOutput(query: string, solutions: readonly EvalSolution[]): string {
     if (Object.keys(s.bindings).length > 0) entry.bindings = outputJSON(RegoObject.fromEntries(Object.entries(s.bindings)));
     return entry;
   });
-  return `${printable({ result })}\n`;
+  return `${safeJson({ result })}\n`;
 }
 
 function prettyOutput(solutions: readonly EvalSolution[]): string {
   if (solutions.length === 0) return "undefined\n";
   const names = [...new Set(solutions.flatMap((s) => Object.keys(s.bindings)))].sort();
-  if (names.length === 0) return solutions.map((s) => `${printable(outputJSON(s.value))}\n`).join("");
+  if (names.length === 0) return solutions.map((s) => `${safeJson(outputJSON(s.value))}\n`).join("");
   // Bindings as a table, like `opa eval --format pretty`.
   const cells = solutions.map((s) => names.map((n) => (s.bindings[n] === undefined ? "" : JSON.stringify(outputJSON(s.bindings[n] as Value)))));
   const widths = names.map((n, i) => Math.max(n.length, ...cells.map((row) => (row[i] as string).length)));
@@ -468,7 +460,7 @@ export async function policyConformanceCommand(dirs: readonly string[], o: { jso
     }
     const passed = results.filter((r) => r.passed).length;
     const failed = results.length - passed;
-    if (o.json) process.stdout.write(`${printable(conformanceJson(results, passed, failed))}\n`);
+    if (o.json) process.stdout.write(`${safeJson(conformanceJson(results, passed, failed))}\n`);
     else process.stdout.write(`conformance: ${passed} passed, ${failed} failed\n`);
     return failed > 0 ? 1 : 0;
   } catch (err) {
