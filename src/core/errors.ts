@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   FICUS_NOISE_MARK_UNKNOWN: { status: 404, description: "No manual noise mark for this path on this route." },
   FICUS_SIGNATURE_UNKNOWN: { status: 404, description: "No mismatch signature with this id on this route." },
   FICUS_STORE_UNAVAILABLE: { status: 503, description: "The results store cannot be reached or refused the operation (PostgreSQL down, the SQLite file full or locked), or it is one process's memory while several workers serve, so a command would not reach them all; nothing was changed. Retry when it is back." },
+  FICUS_AUTHZ_DENIED: { status: 403, description: "The route's authorization (required scopes, roles or claims, or its Rego policy) denied the request; the message says which rule, or is the policy's own message. A policy may choose another 4xx status." },
+  FICUS_AUTHZ_ERROR: { status: 500, description: "The route's authorization policy failed while deciding (a conflict, a strict built-in error, its step or time budget, or a decision of the wrong shape); the request is denied (fail closed) unless the route sets authz.on_error: allow. The decision log line has the detail." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
