@@ -17,7 +17,8 @@ import { BUILTINS, NOT_PROVIDED } from "../builtins/index.ts";
 import type { Body, Literal, Loc, Term, TermOf, With } from "../syntax/ast.ts";
 import { compileError, evalError, RegoError } from "../syntax/errors.ts";
 import { refStrings } from "../syntax/parser.ts";
-import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
+import { canonicalKey, equal, RegoObject, RegoSet, type Value } from "../value.ts";
+import { fieldIndex } from "../eval/index.ts";
 import { baseAt, Ctx, evalRuleSet, type Frame, getKey, type Mock, nodeValue, setPath } from "../eval/runtime.ts";
 import { formatValue } from "../eval/format.ts";
 import { collectBodyVars, hasUnboundVars, isPatternish, predeclare, Scope, termVars, unboundNames, Unsafe } from "./scope.ts";
@@ -30,6 +31,8 @@ export type Single = (fr: Frame) => Value | undefined;
 export interface TermC {
   readonly single: Single | undefined;
   readonly iter: (vk: VK) => K;
+  /** A single value that is (part of) base data: immutable and the same object across evaluations, so worth indexing. */
+  readonly base?: boolean;
 }
 export type PatC = (k: K) => VK;
 export type LitC = (next: K) => K;
@@ -45,6 +48,10 @@ function singleC(f: Single): TermC {
       return v === undefined ? false : vk(fr, v);
     },
   };
+}
+
+function baseC(tc: TermC): TermC {
+  return tc.single === undefined ? tc : { single: tc.single, iter: tc.iter, base: true };
 }
 
 function constC(v: Value): TermC {
@@ -67,7 +74,28 @@ function restore(bound: Bound, snap: Bound): void {
 }
 
 
+/** What the scan-indexing pass needs to know about a compiled literal. */
+type LitMeta = ScanMeta | EqMeta;
+/** `some x in <base data>` / `some k, x in <base data>`: x (and k) fresh variables. */
+interface ScanMeta {
+  readonly kind: "scan";
+  readonly dom: Single;
+  readonly valSlot: number;
+  readonly keySlot: number | undefined;
+}
+/** `x.<path> == other` with other ground and unable to fail (a constant, a variable or input with a constant path). */
+interface EqMeta {
+  readonly kind: "eq";
+  readonly elemSlot: number;
+  readonly path: readonly Value[];
+  readonly pathKey: string;
+  readonly other: Single;
+  readonly otherSlot: number | undefined;
+}
+
 export class TermCompiler {
+  private readonly metas = new WeakMap<LitC, LitMeta>();
+
   constructor(readonly env: Env) {}
 
   // --- names ---
@@ -268,7 +296,7 @@ export class TermCompiler {
     }
     if (baseKeys.length > 0) {
       return this.index(
-        singleC((fr) => lookupData(baseAt(node, fr.ctx), baseKeys)),
+        baseC(singleC((fr) => lookupData(baseAt(node, fr.ctx), baseKeys))),
         path.slice(i),
         sc,
         bound,
@@ -285,6 +313,11 @@ export class TermCompiler {
   /** `base[k1][k2]...`: lookups for bound keys, iteration for unbound variables. */
   private index(base: TermC, path: readonly Term[], sc: Scope, bound: Bound): TermC {
     if (path.length === 0) return base;
+    const r = this.indexInner(base, path, sc, bound);
+    return base.base === true ? baseC(r) : r;
+  }
+
+  private indexInner(base: TermC, path: readonly Term[], sc: Scope, bound: Bound): TermC {
     type Step = { kind: "key"; c: TermC } | { kind: "bind"; slot: number } | { kind: "any" } | { kind: "pattern"; p: PatC; slot: number };
     const steps: Step[] = [];
     for (const el of path) {
@@ -682,12 +715,15 @@ export class TermCompiler {
         throw unsafeError(names, f.lit.loc);
       }
     }
-    return out;
+    return this.fuseScans(out);
   }
 
   literal(lit: Literal, sc: Scope, bound: Bound): LitC {
     if (lit.withs.length > 0) return this.withLiteral(lit, sc, bound);
-    return this.plainLiteral(lit, sc, bound);
+    const eq = lit.negated ? undefined : this.eqMeta(lit, sc, bound);
+    const c = this.plainLiteral(lit, sc, bound);
+    if (eq !== undefined) this.metas.set(c, eq);
+    return c;
   }
 
   private plainLiteral(lit: Literal, sc: Scope, bound: Bound): LitC {
@@ -805,11 +841,14 @@ export class TermCompiler {
   }
 
   private someIn(key: Term | undefined, value: Term, domain: Term, sc: Scope, bound: Bound): LitC {
+    const valSlot = this.freshVar(value, sc, bound);
+    const keySlot = key === undefined || (key.type === "var" && key.name === "_") ? undefined : this.freshVar(key, sc, bound);
+    const simpleKey = key === undefined || keySlot !== undefined || (key.type === "var" && key.name === "_");
     const dom = this.term(domain, sc, bound);
     const kp = key === undefined ? undefined : this.pattern(key, sc, bound);
     const vp = this.pattern(value, sc, bound);
     const tmp = sc.state.newAux();
-    return (next) => {
+    const lit: LitC = (next) => {
       const vk = vp(next);
       const kvk = kp === undefined ? undefined : kp((fr) => vk(fr, fr.aux[tmp] as Value));
       return dom.iter((fr, coll) => {
@@ -820,6 +859,67 @@ export class TermCompiler {
         });
       });
     };
+    if (dom.base === true && dom.single !== undefined && valSlot !== undefined && simpleKey && keySlot !== valSlot) {
+      this.metas.set(lit, { kind: "scan", dom: dom.single, valSlot, keySlot });
+    }
+    return lit;
+  }
+
+  /** The slot of `t` when it is a local variable not bound yet (a pattern that just binds). */
+  private freshVar(t: Term, sc: Scope, bound: Bound): number | undefined {
+    if (t.type !== "var" || t.name === "_") return undefined;
+    const info = sc.lookup(t.name);
+    return info !== undefined && !bound.has(info.slot) ? info.slot : undefined;
+  }
+
+  /** `a == b` or `a = b` where one side is `x.<constant path>` (x bound) and the other a ground variable, input ref or constant. */
+  private eqMeta(lit: Literal, sc: Scope, bound: Bound): EqMeta | undefined {
+    const e = lit.expr;
+    let a: Term;
+    let b: Term;
+    if (e.type === "unify") {
+      a = e.left;
+      b = e.right;
+    } else if (e.type === "term" && e.term.type === "call" && e.term.fn === "equal" && e.term.args.length === 2) {
+      if (this.resolveFn("equal", sc, e.term.fnLoc).kind !== "builtin") return undefined;
+      a = e.term.args[0] as Term;
+      b = e.term.args[1] as Term;
+    } else return undefined;
+    return this.eqSides(a, b, sc, bound) ?? this.eqSides(b, a, sc, bound);
+  }
+
+  private eqSides(el: Term, other: Term, sc: Scope, bound: Bound): EqMeta | undefined {
+    const e = simpleRef(el, sc, bound);
+    if (e === undefined || typeof e.root !== "number") return undefined;
+    const o = simpleRef(other, sc, bound);
+    if (o === undefined || o.root === e.root) return undefined;
+    const root = o.root;
+    const keys = o.path;
+    const nk = keys.length;
+    let single: Single;
+    if (root === "const") {
+      const v = o.value as Value;
+      single = () => v;
+    } else {
+      single = (fr) => {
+        let v = root === "input" ? fr.ctx.input : fr.s[root];
+        for (let i = 0; i < nk && v !== undefined; i++) v = getKey(v, keys[i] as Value);
+        return v;
+      };
+    }
+    return { kind: "eq", elemSlot: e.root, path: e.path, pathKey: canonicalKey(e.path), other: single, otherSlot: typeof root === "number" ? root : undefined };
+  }
+
+  /** `some x in base; x.f == v` (adjacent after reordering) as one literal that looks x up through a field index. */
+  private fuseScans(lits: LitC[]): LitC[] {
+    for (let i = 0; i + 1 < lits.length; i++) {
+      const scan = this.metas.get(lits[i] as LitC);
+      const eq = this.metas.get(lits[i + 1] as LitC);
+      if (scan?.kind !== "scan" || eq?.kind !== "eq") continue;
+      if (eq.elemSlot !== scan.valSlot || eq.otherSlot === scan.valSlot || (scan.keySlot !== undefined && eq.otherSlot === scan.keySlot)) continue;
+      lits.splice(i, 2, indexedScan(scan, eq, lits[i] as LitC, lits[i + 1] as LitC));
+    }
+    return lits;
   }
 
   private every(e: Extract<Literal["expr"], { type: "every" }>, sc: Scope, bound: Bound): LitC {
@@ -1011,6 +1111,68 @@ interface WithState {
 type WithMod = (fr: Frame, st: WithState) => WithState | undefined;
 
 // --- helpers ---
+
+/** A constant, or a bound local variable / `input` followed by constant keys. */
+function simpleRef(t: Term, sc: Scope, bound: Bound): { root: number | "input" | "const"; path: Value[]; value?: Value } | undefined {
+  if (t.type === "scalar") return { root: "const", path: [], value: t.value };
+  let head: Term = t;
+  const path: Value[] = [];
+  if (t.type === "ref") {
+    head = t.head;
+    for (const p of t.path) {
+      if (p.type !== "scalar") return undefined;
+      path.push(p.value);
+    }
+  }
+  if (head.type !== "var" || head.name === "_") return undefined;
+  const info = sc.lookup(head.name);
+  if (info !== undefined) return bound.has(info.slot) ? { root: info.slot, path } : undefined;
+  if (head.name === "input" && !sc.pkg.imports.has("input")) return { root: "input", path };
+  return undefined;
+}
+
+/**
+ * The fused `some x in coll; x.f == v`: collections seen before are looked up
+ * through a field index (eval/index.ts), visiting exactly the elements the scan
+ * would let through, in the scan's order; otherwise (and whenever `with`
+ * replaces a function, `equal` perhaps) the plain scan.
+ */
+function indexedScan(scan: ScanMeta, eq: EqMeta, scanLit: LitC, eqLit: LitC): LitC {
+  const { dom, valSlot, keySlot } = scan;
+  const { path, pathKey, other } = eq;
+  return (next) => {
+    const plain = scanLit(eqLit(next));
+    const filtered = eqLit(next);
+    return (fr) => {
+      if (fr.ctx.mocks !== undefined) return plain(fr);
+      const coll = dom(fr);
+      if (coll === undefined) return false;
+      const ix = fieldIndex(coll, path, pathKey);
+      if (ix === undefined) {
+        return eachEntry(fr, coll, (k, x) => {
+          fr.s[valSlot] = x;
+          if (keySlot !== undefined) fr.s[keySlot] = k;
+          return filtered(fr);
+        });
+      }
+      const want = other(fr);
+      if (want === undefined) return false;
+      const hits = ix.lookup(want);
+      if (hits === undefined) return false;
+      const budget = fr.ctx.budget;
+      const keys = ix.keys;
+      const vals = ix.vals;
+      for (let i = 0; i < hits.length; i++) {
+        budget.tick();
+        const p = hits[i] as number;
+        fr.s[valSlot] = vals[p] as Value;
+        if (keySlot !== undefined) fr.s[keySlot] = keys[p] as Value;
+        if (next(fr)) return true;
+      }
+      return false;
+    };
+  };
+}
 
 export function chain(lits: readonly LitC[], final: K): K {
   let k = final;
