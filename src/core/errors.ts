@@ -60,6 +60,11 @@ export const ERROR_CODES = {
   FICUS_POLICY_COMPILE: { status: 0, description: "A Rego policy parses but does not compile: an unsafe variable, recursion, a type error in a built-in call, an unknown or unprovided built-in (http.send), or conflicting rules; each message gives file:line:col." },
   FICUS_POLICY_EVAL: { status: 0, description: "Evaluating a policy failed: a conflict (a complete rule or function with two values, an object with two values for a key) or, with strict built-in errors, a built-in's error; the message gives OPA's error code and the rule's location." },
   FICUS_POLICY_BUDGET: { status: 0, description: "A policy decision ran past its step or time budget (policy.budget) and was stopped; the decision is an error, never allow." },
+  FICUS_TLS_FILE: { status: 0, description: "A TLS file named in the config (a certificate, key or CA bundle of tls: or of an upstream's tls:) cannot be read; the message names the field and the path." },
+  FICUS_TLS_CERT_INVALID: { status: 0, description: "A TLS file does not hold what its field needs: no PEM certificate in a cert or CA file, no private key in a key file (or an encrypted one); the message names the field and the path." },
+  FICUS_TLS_KEY_MISMATCH: { status: 0, description: "A TLS private key does not belong to the certificate it is paired with (tls.cert/key, an sni entry, or an upstream's client certificate)." },
+  FICUS_TLS_CERT_EXPIRED: { status: 0, description: "A configured certificate is expired or not yet valid; the message gives its subject and validity dates. Replace the file (a running gateway keeps serving the previous certificate)." },
+  FICUS_TLS_UNSUPPORTED: { status: 0, description: "The runtime does not offer what the TLS config asks for (several certificates by name, SNI, on Bun.listen); upgrade or downgrade Bun to the version in package.json." },
   FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
