@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   FICUS_AUTH_KEYS_UNAVAILABLE: { status: 503, description: "The token's signing keys could not be fetched (JWKS or discovery endpoint down, slow or invalid) and none are cached; the client is not at fault: retry after Retry-After." },
   FICUS_AUTHZ_DENIED: { status: 403, description: "The route's authorization (required scopes, roles or claims, or its Rego policy) denied the request; the message says which rule, or is the policy's own message. A policy may choose another 4xx status." },
   FICUS_AUTHZ_ERROR: { status: 500, description: "The route's authorization policy failed while deciding (a conflict, a strict built-in error, its step or time budget, or a decision of the wrong shape); the request is denied (fail closed) unless the route sets authz.on_error: allow. The decision log line has the detail." },
+  FICUS_RATE_LIMITED: { status: 429, description: "A rate limit of the route refused the request; Retry-After says when to retry, and the RateLimit-Policy and RateLimit fields name the limit (draft-ietf-httpapi-ratelimit-headers)." },
+  FICUS_RATE_LIMIT_UNAVAILABLE: { status: 503, description: "A fleet-wide rate limit could not be checked (Redis unreachable or slower than rate_limit.redis.timeout) and that limit fails closed (on_backend_error: closed)." },
+  FICUS_OVERLOADED: { status: 503, description: "The route already has its configured number of requests in flight (concurrency.max); retry shortly." },
+  FICUS_UPSTREAM_TOO_LARGE: { status: 502, description: "The upstream's response body exceeds the route's max_response_body: refused before the head is sent when its Content-Length shows it, otherwise the response is cut at the cap." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
