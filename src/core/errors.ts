@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   FICUS_RATE_LIMIT_UNAVAILABLE: { status: 503, description: "A fleet-wide rate limit could not be checked (Redis unreachable or slower than rate_limit.redis.timeout) and that limit fails closed (on_backend_error: closed)." },
   FICUS_OVERLOADED: { status: 503, description: "The route already has its configured number of requests in flight (concurrency.max); retry shortly." },
   FICUS_UPSTREAM_TOO_LARGE: { status: 502, description: "The upstream's response body exceeds the route's max_response_body: refused before the head is sent when its Content-Length shows it, otherwise the response is cut at the cap." },
+  FICUS_SIDECAR_BAD_REQUEST: { status: 400, description: "A sidecar check request does not say which request to decide on: the headers of its front are missing or malformed (nginx: X-Original-Method and X-Original-URI; Caddy and Traefik: X-Forwarded-Method and X-Forwarded-Uri), both families are present while sidecar.front is auto (set it), or (Envoy) its path does not start with sidecar.envoy_path_prefix. The front's configuration is at fault (docs/sidecar.md)." },
   FICUS_INTERNAL: { status: 500, description: "An unexpected error inside the gateway; the log line with the same request_id has the detail." },
   // --- operator-facing (configuration, CLI) ---
   FICUS_CONFIG_READ: { status: 0, description: "The configuration file cannot be read." },
