@@ -83,13 +83,16 @@ interface ScanMeta {
   readonly valSlot: number;
   readonly keySlot: number | undefined;
 }
-/** `x.<path> == other` with other ground and unable to fail (a constant, a variable or input with a constant path). */
-interface EqMeta {
-  readonly kind: "eq";
-  readonly elemSlot: number;
+/** Keeps the elements whose value at `path` equals `other` (evaluated once, before the scan). */
+interface Filter {
   readonly path: readonly Value[];
   readonly pathKey: string;
   readonly other: Single;
+}
+/** `x.<path> == other` with other ground and unable to fail (a constant, a variable or input with a constant path). */
+interface EqMeta extends Filter {
+  readonly kind: "eq";
+  readonly elemSlot: number;
   readonly otherSlot: number | undefined;
 }
 
@@ -720,9 +723,12 @@ export class TermCompiler {
 
   literal(lit: Literal, sc: Scope, bound: Bound): LitC {
     if (lit.withs.length > 0) return this.withLiteral(lit, sc, bound);
-    const eq = lit.negated ? undefined : this.eqMeta(lit, sc, bound);
+    if (lit.negated) return this.plainLiteral(lit, sc, bound);
+    const meta = this.eqMeta(lit, sc, bound) ?? this.refScanMeta(lit, sc, bound);
+    const rf = meta === undefined ? this.refFilter(lit, sc, bound) : undefined;
     const c = this.plainLiteral(lit, sc, bound);
-    if (eq !== undefined) this.metas.set(c, eq);
+    if (meta !== undefined) this.metas.set(c, meta);
+    if (rf !== undefined) return indexedScan(rf.dom, undefined, rf.keySlot, rf.filter, c, undefined);
     return c;
   }
 
@@ -872,6 +878,36 @@ export class TermCompiler {
     return info !== undefined && !bound.has(info.slot) ? info.slot : undefined;
   }
 
+  /** `x := <base data>[_]`, `x = <base data>[k]`, `<base data>[_] = x` (x, k fresh): the same scan as `some k, x in <base data>`. */
+  private refScanMeta(lit: Literal, sc: Scope, bound: Bound): ScanMeta | undefined {
+    const e = lit.expr;
+    if (e.type !== "assign" && e.type !== "unify") return undefined;
+    for (const [v, r] of [
+      [e.left, e.right],
+      [e.right, e.left],
+    ] as const) {
+      const valSlot = this.freshVar(v, sc, bound);
+      if (valSlot === undefined || r.type !== "ref" || r.path.length === 0) continue;
+      const last = r.path[r.path.length - 1] as Term;
+      let keySlot: number | undefined;
+      if (!(last.type === "var" && last.name === "_")) {
+        keySlot = this.freshVar(last, sc, bound);
+        if (keySlot === undefined || keySlot === valSlot) continue;
+      }
+      const prefix: Term = { type: "ref", head: r.head, path: r.path.slice(0, -1), loc: r.loc };
+      let dom: TermC;
+      try {
+        dom = this.term(prefix, sc, new Set(bound));
+      } catch (err) {
+        if (err instanceof Unsafe) continue;
+        throw err;
+      }
+      if (dom.base !== true || dom.single === undefined) continue;
+      return { kind: "scan", dom: dom.single, valSlot, keySlot };
+    }
+    return undefined;
+  }
+
   /** `a == b` or `a = b` where one side is `x.<constant path>` (x bound) and the other a ground variable, input ref or constant. */
   private eqMeta(lit: Literal, sc: Scope, bound: Bound): EqMeta | undefined {
     const e = lit.expr;
@@ -893,21 +929,52 @@ export class TermCompiler {
     if (e === undefined || typeof e.root !== "number") return undefined;
     const o = simpleRef(other, sc, bound);
     if (o === undefined || o.root === e.root) return undefined;
-    const root = o.root;
-    const keys = o.path;
-    const nk = keys.length;
-    let single: Single;
-    if (root === "const") {
-      const v = o.value as Value;
-      single = () => v;
-    } else {
-      single = (fr) => {
-        let v = root === "input" ? fr.ctx.input : fr.s[root];
-        for (let i = 0; i < nk && v !== undefined; i++) v = getKey(v, keys[i] as Value);
-        return v;
-      };
+    return { kind: "eq", elemSlot: e.root, path: e.path, pathKey: canonicalKey(e.path), other: simpleSingle(o), otherSlot: typeof o.root === "number" ? o.root : undefined };
+  }
+
+  /**
+   * `<base data>[k].<path> == other` (k fresh or `_`, other as for eqMeta): a
+   * scan and its filter in one literal, indexed like the fused pair.
+   */
+  private refFilter(lit: Literal, sc: Scope, bound: Bound): { dom: Single; keySlot: number | undefined; filter: Filter } | undefined {
+    const e = lit.expr;
+    let a: Term;
+    let b: Term;
+    if (e.type === "unify") {
+      a = e.left;
+      b = e.right;
+    } else if (e.type === "term" && e.term.type === "call" && e.term.fn === "equal" && e.term.args.length === 2) {
+      if (this.resolveFn("equal", sc, e.term.fnLoc).kind !== "builtin") return undefined;
+      a = e.term.args[0] as Term;
+      b = e.term.args[1] as Term;
+    } else return undefined;
+    for (const [el, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      if (el.type !== "ref") continue;
+      const j = el.path.findIndex((p) => p.type !== "scalar");
+      if (j <= 0) continue;
+      const at = el.path[j] as Term;
+      const wildcard = at.type === "var" && at.name === "_";
+      const keySlot = wildcard ? undefined : this.freshVar(at, sc, bound);
+      if (!wildcard && keySlot === undefined) continue;
+      const rest = el.path.slice(j + 1);
+      if (!rest.every((p) => p.type === "scalar")) continue;
+      const o = simpleRef(other, sc, bound);
+      if (o === undefined) continue;
+      let dom: TermC;
+      try {
+        dom = this.term({ type: "ref", head: el.head, path: el.path.slice(0, j), loc: el.loc }, sc, new Set(bound));
+      } catch (err) {
+        if (err instanceof Unsafe) continue;
+        throw err;
+      }
+      if (dom.base !== true || dom.single === undefined) continue;
+      const path = rest.map((p) => (p as TermOf<"scalar">).value);
+      return { dom: dom.single, keySlot, filter: { path, pathKey: canonicalKey(path), other: simpleSingle(o) } };
     }
-    return { kind: "eq", elemSlot: e.root, path: e.path, pathKey: canonicalKey(e.path), other: single, otherSlot: typeof root === "number" ? root : undefined };
+    return undefined;
   }
 
   /** `some x in base; x.f == v` (adjacent after reordering) as one literal that looks x up through a field index. */
@@ -917,7 +984,9 @@ export class TermCompiler {
       const eq = this.metas.get(lits[i + 1] as LitC);
       if (scan?.kind !== "scan" || eq?.kind !== "eq") continue;
       if (eq.elemSlot !== scan.valSlot || eq.otherSlot === scan.valSlot || (scan.keySlot !== undefined && eq.otherSlot === scan.keySlot)) continue;
-      lits.splice(i, 2, indexedScan(scan, eq, lits[i] as LitC, lits[i + 1] as LitC));
+      const scanLit = lits[i] as LitC;
+      const eqLit = lits[i + 1] as LitC;
+      lits.splice(i, 2, indexedScan(scan.dom, scan.valSlot, scan.keySlot, eq, (next) => scanLit(eqLit(next)), eqLit));
     }
     return lits;
   }
@@ -1131,24 +1200,39 @@ function simpleRef(t: Term, sc: Scope, bound: Bound): { root: number | "input" |
   return undefined;
 }
 
+function simpleSingle(o: { root: number | "input" | "const"; path: Value[]; value?: Value }): Single {
+  const root = o.root;
+  if (root === "const") {
+    const v = o.value as Value;
+    return () => v;
+  }
+  const keys = o.path;
+  const nk = keys.length;
+  return (fr) => {
+    let v = root === "input" ? fr.ctx.input : fr.s[root];
+    for (let i = 0; i < nk && v !== undefined; i++) v = getKey(v, keys[i] as Value);
+    return v;
+  };
+}
+
 /**
  * The fused `some x in coll; x.f == v`: collections seen before are looked up
  * through a field index (eval/index.ts), visiting exactly the elements the scan
  * would let through, in the scan's order; otherwise (and whenever `with`
  * replaces a function, `equal` perhaps) the plain scan.
  */
-function indexedScan(scan: ScanMeta, eq: EqMeta, scanLit: LitC, eqLit: LitC): LitC {
-  const { dom, valSlot, keySlot } = scan;
+function indexedScan(dom: Single, valSlot: number | undefined, keySlot: number | undefined, eq: Filter, plain: LitC, filter: LitC | undefined): LitC {
   const { path, pathKey, other } = eq;
   return (next) => {
-    const plain = scanLit(eqLit(next));
-    const filtered = eqLit(next);
+    const whole = plain(next);
+    const filtered = filter === undefined ? undefined : filter(next);
     return (fr) => {
-      if (fr.ctx.mocks !== undefined) return plain(fr);
+      if (fr.ctx.mocks !== undefined) return whole(fr);
       const coll = dom(fr);
       if (coll === undefined) return false;
       const ix = fieldIndex(coll, path, pathKey);
       if (ix === undefined) {
+        if (filtered === undefined || valSlot === undefined) return whole(fr);
         return eachEntry(fr, coll, (k, x) => {
           fr.s[valSlot] = x;
           if (keySlot !== undefined) fr.s[keySlot] = k;
@@ -1165,7 +1249,7 @@ function indexedScan(scan: ScanMeta, eq: EqMeta, scanLit: LitC, eqLit: LitC): Li
       for (let i = 0; i < hits.length; i++) {
         budget.tick();
         const p = hits[i] as number;
-        fr.s[valSlot] = vals[p] as Value;
+        if (valSlot !== undefined) fr.s[valSlot] = vals[p] as Value;
         if (keySlot !== undefined) fr.s[keySlot] = keys[p] as Value;
         if (next(fr)) return true;
       }

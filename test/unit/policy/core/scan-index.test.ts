@@ -23,6 +23,12 @@ local := [x | w := input.v; some x in ${src}; x.f == w]
 two := [x | some x in ${src}; x.f == input.v; x.h == input.w]
 then := [[x, y] | some x in ${src}; x.f == input.v; some y in ${src}; y.h == x.f]
 nested := [x | some x in ${src}; x.f == input.v; every y in [1] { y != x.h }]
+assigned := [x | x := ${src}[_]; x.f == input.v]
+keyed := [[k, x] | x := ${src}[k]; x.f == input.v]
+unified_ref := [x | ${src}[_] = x; x.f == input.v]
+in_ref := [k | ${src}[k].f == input.v]
+in_ref_any := [1 | input.v = ${src}[_].f.g]
+in_ref_self := [k | ${src}[k] == input.v]
 first if {
 	some x in ${src}
 	x.f == input.v
@@ -88,6 +94,11 @@ describe("indexed scans", () => {
     expect(() => policy.evaluate("data.r.roles", { input: { user: "u7" }, budget: { steps: 100 } })).not.toThrow();
     expect(policy.evaluate("data.r.roles", { input: { user: "u8" }, budget: { steps: 100 } })).toEqual(["r2508", "r8"]);
     expect(policy.evaluate("data.r.roles", { input: { user: "nobody" }, budget: { steps: 100 } })).toEqual([]);
+    for (const form of ["data.bindings[i].user == input.user; b := data.bindings[i]", "b := data.bindings[_]", "data.bindings[i] = b", "some i, b in data.bindings", "b = data.bindings[_]"]) {
+      const p = Rego.compileSync({ modules: { "f.rego": `package f\nroles contains b.role if {\n\t${form}\n\tinput.user = b.user\n}\n` }, data: { bindings } });
+      expect(p.evaluate("data.f.roles", { input: { user: "u7" } })).toEqual(["r2507", "r7"]);
+      expect(p.evaluate("data.f.roles", { input: { user: "u9" }, budget: { steps: 100 } })).toEqual(["r2509", "r9"]);
+    }
     // withData keeps unchanged collections (and their indexes); a patched one is scanned anew.
     const patched = policy.withData({ bindings: [...bindings, { user: "u7", role: "extra" }] });
     expect(patched.evaluate("data.r.roles", { input: { user: "u7" } })).toEqual(["extra", "r2507", "r7"]);
