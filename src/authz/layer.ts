@@ -222,8 +222,11 @@ export function interpret(v: Value | undefined): Outcome {
   for (const k of Object.keys(d)) if (k !== "allow" && k !== "status" && k !== "message" && k !== "headers") return failure(`the decision has an unknown key ${JSON.stringify(k)}; expected allow, status, message, headers`);
   const allow = d.allow;
   if (allow !== undefined && typeof allow !== "boolean") return failure(`the decision's allow is ${describe(allow)}; expected a boolean`);
+  // The status is the denial's: an allow ignores it.
   const status = d.status ?? 403;
-  if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 499) return failure(`the decision's status is ${JSON.stringify(status)}; expected a 4xx status`);
+  if (allow !== true && (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 499)) {
+    return failure(`the decision's status is ${JSON.stringify(status)}; expected a 4xx status`);
+  }
   if (d.message !== undefined && typeof d.message !== "string") return failure(`the decision's message is ${describe(d.message)}; expected a string`);
   let message = d.message as string | undefined;
   if (message !== undefined && message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`;
@@ -245,7 +248,7 @@ export function interpret(v: Value | undefined): Outcome {
       headers.push([lower, value]);
     }
   }
-  if (allow !== true) return deny(message ?? "denied by policy", message ?? "policy decision: allow is not true", status);
+  if (allow !== true) return deny(message ?? "denied by policy", message ?? "policy decision: allow is not true", status as number);
   return headers === undefined || headers.length === 0 ? ALLOW : { result: "allow", status: 200, message: "", reason: undefined, headers, challenge: undefined };
 }
 
