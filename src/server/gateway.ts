@@ -30,6 +30,7 @@ import { Redactor } from "../migration/redact.ts";
 import type { ControlRow } from "../migration/store.ts";
 import { RecordLayer } from "../record/layer.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
+import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
 import { Http1Front } from "./http1-front.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
 
@@ -79,6 +80,8 @@ export class Gateway {
   private readonly limits: LimitsLayer;
   private readonly migrationLayer: MigrationLayer;
   private readonly recordLayer = new RecordLayer();
+  /** The listener's certificates (top-level `tls:`), followed on disk; undefined for plain HTTP. */
+  private readonly listenerTls: ListenerTls | undefined;
   private migrations: MigrationRoutes;
   /**
    * Shadow/canary results of this process, flushed to the store. Created (and the migration code
@@ -102,6 +105,9 @@ export class Gateway {
     this.tracer = tracer;
     const c = opts.loaded.config;
     this.accessLog = new AccessLog(c.access_log);
+    // Certificate files are read and checked before anything listens (FICUS_TLS_* on a bad one).
+    const tls = listenerTlsConfig(c);
+    this.listenerTls = tls !== undefined ? new ListenerTls(tls, { logger: this.logger, metrics: this.metrics }) : undefined;
     this.clients = new UpstreamClients(this.wheel, clientSettings(c));
     const table = this.buildTable(opts.loaded);
     this.migrations = buildMigrationRoutes(c, table);
@@ -171,6 +177,7 @@ export class Gateway {
 
   private buildTable(loaded: LoadedConfig): RouteTable {
     const onPool = (p: UpstreamPool) => {
+      if (p.tls?.insecure) this.logger.warn("UPSTREAM TLS VERIFICATION IS OFF: any certificate is accepted, so anyone on the path can read and change this traffic", { upstream: p.name, insecure_skip_verify: true });
       p.onEject = (e) => {
         this.metrics.ejections.inc({ upstream: e.upstream, endpoint: e.endpoint });
         this.logger.warn("endpoint ejected", { upstream: e.upstream, endpoint: e.endpoint, failures: e.failures, ejected_for_ms: e.durationMs });
@@ -182,10 +189,14 @@ export class Gateway {
   private listen(reusePort: boolean): void {
     const c = this.loaded.config;
     try {
+      const tls = this.listenerTls?.settings;
       this.server = listen({
         hostname: c.listen.hostname,
         port: c.listen.port,
-        reusePort,
+        // With TLS, certificate reloads bind a new listener beside the old one (ListenerTls, Http1Server.replaceTls).
+        reusePort: reusePort || tls !== undefined,
+        tls: tls?.tls,
+        serverNames: tls?.serverNames,
         wheel: this.wheel,
         limits: { maxRequestLine: c.limits.max_url_bytes + 32, maxHead: Math.max(16 * 1024, c.limits.max_header_bytes + c.limits.max_url_bytes + 64) },
         timeouts: { keepAlive: c.limits.client_idle_timeout, head: c.limits.client_idle_timeout, body: c.limits.client_idle_timeout, send: c.limits.client_idle_timeout },
@@ -196,8 +207,9 @@ export class Gateway {
     } catch (err) {
       throw new FicusError("FICUS_LISTEN_FAILED", `cannot listen on ${c.listen.hostname}:${c.listen.port}: ${(err as Error).message}`, { cause: err });
     }
+    this.listenerTls?.attach(this.server);
     this.ready = true;
-    this.logger.info("listening", { address: `${c.listen.hostname}:${this.server.port}`, routes: c.routes.length });
+    this.logger.info("listening", { address: `${c.listen.hostname}:${this.server.port}`, tls: this.listenerTls !== undefined, routes: c.routes.length });
   }
 
   get port(): number {
@@ -224,6 +236,10 @@ export class Gateway {
     }
     this.clients.configure(clientSettings(n));
     const table = this.buildTable(next);
+    // New certificate files are read before anything is swapped: a bad one leaves the running config whole.
+    const tls = listenerTlsConfig(n);
+    if (tls !== undefined && this.listenerTls !== undefined) this.listenerTls.configure(tls);
+    else if (tls !== undefined || this.listenerTls !== undefined) this.logger.warn("tls turned on or off; it takes effect on restart", { tls: tls !== undefined });
     const migrations = buildMigrationRoutes(n, table);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
     this.applyControl(migrations);
@@ -339,6 +355,7 @@ export class Gateway {
     const server = this.server;
     if (!server) return true;
     this.front.draining = true;
+    this.listenerTls?.close();
     const drained = await server.close(deadlineMs);
     await Promise.race([this.pipeline.idle(), Bun.sleep(100)]);
     this.clients.close();
