@@ -53,7 +53,7 @@ export {
   wireBytes,
 } from "./serialize.ts";
 export { intervalScheduler, type TickScheduler, Timer, TimerWheel, type TimerWheelOptions } from "./timers.ts";
-export { type Http1Server, listen, type ServerOptions, type ServerRequest, type ServerResponse } from "./server.ts";
+export { type Http1Server, listen, type ServerName, type ServerOptions, type ServerRequest, type ServerResponse } from "./server.ts";
 export {
   ClientError,
   type ClientErrorCode,

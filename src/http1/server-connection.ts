@@ -11,6 +11,7 @@
  * copied into a buffer of our own.
  */
 import type { Socket } from "bun";
+import type { PeerCertificate } from "node:tls";
 import type { BodyError } from "./body.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { connectionInfo, expectation } from "./connection.ts";
@@ -181,6 +182,14 @@ export class Connection {
   get peer(): { readonly address: string; readonly port: number } {
     this.#peer ??= { address: this.socket.remoteAddress, port: this.socket.remotePort };
     return this.#peer;
+  }
+
+  /** The verified client certificate (read once; null: none). */
+  #peerCert: PeerCertificate | null | undefined = undefined;
+
+  get peerCertificate(): PeerCertificate | undefined {
+    if (this.#peerCert === undefined) this.#peerCert = (this.server.tls && this.socket.authorized ? this.socket.getPeerCertificate() : undefined) ?? null;
+    return this.#peerCert ?? undefined;
   }
 
   // =====================================================================

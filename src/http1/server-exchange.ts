@@ -11,6 +11,7 @@
  * close when the request body has not all arrived, on shutdown, for
  * HTTP/1.0 without keep-alive, after a close-delimited body).
  */
+import type { PeerCertificate } from "node:tls";
 import type { BodyError, BodySink, BodySource, BodyTarget } from "./body.ts";
 import type { ChunkedDecoder } from "./chunked.ts";
 import type { RequestHead } from "./head.ts";
@@ -66,6 +67,10 @@ export class Request implements ServerRequest {
 
   get peer(): { readonly address: string; readonly port: number } {
     return this.conn.peer;
+  }
+
+  get peerCertificate(): PeerCertificate | undefined {
+    return this.conn.peerCertificate;
   }
 }
 

@@ -12,19 +12,27 @@
  * server-exchange.ts (the request, its body source and the response),
  * server-tunnel.ts (the byte tunnel after 101).
  */
-import type { Socket, SocketHandler, TCPSocketListener } from "bun";
+import type { Socket, SocketHandler, TCPSocketListener, TLSOptions } from "bun";
+import type { PeerCertificate } from "node:tls";
 import type { BodySource, BodyTarget } from "./body.ts";
 import { type ChunkedLimits, chunkedLimits, type HeadLimits, headLimits } from "./limits.ts";
 import { STATUS_REASONS } from "./serialize.ts";
 import { Connection, type ServerCore } from "./server-connection.ts";
+import { addServerName } from "./server-names.ts";
 import { TimerWheel } from "./timers.ts";
 
 export interface ServerOptions {
   hostname: string;
   port: number;
   reusePort?: boolean;
-  /** Serve TLS when set. */
-  tls?: Bun.TLSOptions;
+  /**
+   * Serve TLS when set: the default context (clients that send no server
+   * name, or one no `serverNames` entry matches). With `requestCert` and a
+   * `ca`, a verified client certificate is on `ServerRequest.peerCertificate`.
+   */
+  tls?: TLSOptions;
+  /** More certificates, each served to clients asking for its name (SNI); with `tls` only. Give each the same client-certificate options as `tls`. */
+  serverNames?: readonly ServerName[];
   limits?: Partial<HeadLimits>;
   chunkedLimits?: Partial<ChunkedLimits>;
   timeouts?: {
@@ -57,6 +65,12 @@ export interface ServerOptions {
   onError?(error: unknown, where: string): void;
 }
 
+/** A TLS context served for one name: "api.example.com", or "*.example.com" for one label under it. */
+export interface ServerName {
+  readonly serverName: string;
+  readonly tls: TLSOptions;
+}
+
 export interface Http1Server {
   readonly port: number;
   readonly hostname: string;
@@ -73,6 +87,16 @@ export interface Http1Server {
   close(deadlineMs: number): Promise<boolean>;
   /** Closes everything at once (exchanges see onAbort("shutdown")). */
   destroy(): void;
+  /**
+   * New TLS contexts (certificate rotation), for new connections only: open
+   * connections keep their session. Bun cannot swap a listener's TLS context
+   * in place, so a new listener is bound to the same address (which needs
+   * `reusePort`) with the new contexts, then the old one stops accepting;
+   * both feed the same connections and the same handler. Throws when the
+   * server was not started with `tls` and `reusePort`, or the bind fails
+   * (the old listener then keeps serving).
+   */
+  replaceTls(tls: TLSOptions, serverNames?: readonly ServerName[]): void;
 }
 
 export interface ServerRequest {
@@ -87,6 +111,12 @@ export interface ServerRequest {
   readonly absoluteForm: boolean;
   readonly peer: { readonly address: string; readonly port: number };
   readonly tls: boolean;
+  /**
+   * The client's certificate when the TLS handshake asked for one and it
+   * verified against the server's `ca` (read once per connection, on first use);
+   * undefined otherwise (no TLS, none asked, none sent, or it failed to verify).
+   */
+  readonly peerCertificate?: PeerCertificate | undefined;
   /** The server sends "100 Continue" itself the first time the body source is started or resumed, if no response head was written yet. */
   readonly expectContinue: boolean;
   /** The lowercased first protocol of Upgrade when Connection has "upgrade" (HTTP/1.1 only), e.g. "websocket". */
@@ -159,7 +189,10 @@ class Server implements Http1Server, ServerCore {
   readonly errorResponse: ServerCore["errorResponse"];
   readonly onError: ServerCore["onError"];
   readonly #conns = new Set<Connection>();
-  readonly #listener: TCPSocketListener<Connection | undefined>;
+  #listener: TCPSocketListener<Connection | undefined>;
+  /** Listeners replaced by replaceTls: no longer accepting, their connections still served. */
+  readonly #retired: TCPSocketListener<Connection | undefined>[] = [];
+  readonly #listenOptions: Bun.TCPSocketListenOptions<Connection | undefined>;
   #closed: (() => void) | undefined;
 
   constructor(opts: ServerOptions) {
@@ -218,9 +251,34 @@ class Server implements Http1Server, ServerCore {
       socket,
       data: undefined,
     } as Bun.TCPSocketListenOptions<Connection | undefined>;
-    this.#listener = Bun.listen<Connection | undefined>(listenOptions);
+    if (opts.serverNames !== undefined && opts.serverNames.length > 0 && opts.tls === undefined) throw new TypeError("http1 server: serverNames needs tls (the default context)");
+    this.#listenOptions = listenOptions;
+    this.#listener = this.#bind(opts.tls, opts.serverNames);
     this.port = this.#listener.port;
     this.hostname = this.#listener.hostname;
+  }
+
+  #bind(tls: TLSOptions | undefined, serverNames: readonly ServerName[] | undefined, port?: number): TCPSocketListener<Connection | undefined> {
+    const options = { ...this.#listenOptions, tls, ...(port !== undefined ? { port } : {}) } as Bun.TCPSocketListenOptions<Connection | undefined>;
+    const listener = Bun.listen<Connection | undefined>(options);
+    try {
+      for (const s of serverNames ?? []) addServerName(listener, s.serverName, s.tls);
+    } catch (err) {
+      listener.stop(true);
+      throw err;
+    }
+    return listener;
+  }
+
+  replaceTls(tls: TLSOptions, serverNames?: readonly ServerName[]): void {
+    if (!this.tls) throw new TypeError("http1 server: replaceTls on a server started without tls");
+    if (!(this.#listenOptions as { reusePort?: boolean }).reusePort) throw new TypeError("http1 server: replaceTls needs reusePort (the new listener binds the same address first)");
+    if (this.closing) return;
+    const next = this.#bind(tls, serverNames, this.port);
+    const old = this.#listener;
+    this.#listener = next;
+    old.stop(false);
+    this.#retired.push(old);
   }
 
   /** @internal A connection is gone (called once per connection). */
@@ -260,6 +318,7 @@ class Server implements Http1Server, ServerCore {
     this.#listener.stop(false);
     for (const conn of [...this.#conns]) conn.destroy("shutdown");
     this.#listener.stop(true);
+    for (const old of this.#retired.splice(0)) old.stop(true);
   }
 }
 

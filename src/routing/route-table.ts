@@ -9,6 +9,7 @@
  */
 import type { FicusConfig, RouteConfig, UpstreamObject } from "../config/schema.ts";
 import type { Metrics, RouteMetrics } from "../observability/metrics.ts";
+import { compileUpstreamTls, type UpstreamTlsConfig } from "../tls/settings.ts";
 import type { UpstreamClients } from "../upstream/clients.ts";
 import { RetryBudget, UpstreamPool } from "../upstream/pool.ts";
 import { type RouteMatcher, Router } from "./router.ts";
@@ -74,9 +75,11 @@ export function compileRewrite(r: RouteConfig["rewrite"]): RuntimeRoute["rewrite
   };
 }
 
-function poolFor(name: string, u: UpstreamObject, clients: UpstreamClients | undefined): UpstreamPool {
+function poolFor(name: string, u: UpstreamObject & { readonly tls?: UpstreamTlsConfig }, clients: UpstreamClients | undefined, where: string): UpstreamPool {
   const h = u.health ?? { max_failures: 5, ejection: 10_000, max_ejection: 300_000 };
-  return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection }, clients);
+  // TLS files are read only where connections are made (not by tools that only match routes).
+  const tls = clients !== undefined && u.tls !== undefined ? compileUpstreamTls(u.tls, `${where}.tls`) : undefined;
+  return new UpstreamPool(name, u.endpoints, u.balance, { maxFailures: h.max_failures, ejectionMs: h.ejection, maxEjectionMs: h.max_ejection }, clients, tls);
 }
 
 /** What the router matches a route's requests by, from its `match:` block. */
@@ -88,18 +91,18 @@ export function matcherOf(rc: RouteConfig): RouteMatcher {
 /** Builds the table; `clients` gives each endpoint its connection pool (absent in tools that only match routes). */
 export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: (p: UpstreamPool) => void, clients?: UpstreamClients): RouteTable {
   const named = new Map<string, UpstreamPool>();
-  for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u, clients));
+  for (const [name, u] of Object.entries(config.upstreams)) named.set(name, poolFor(name, u, clients, `upstreams.${name}`));
   const pools: UpstreamPool[] = [...named.values()];
-  const resolve = (name: string, up: NonNullable<RouteConfig["upstream"]>): UpstreamPool => {
+  const resolve = (name: string, up: NonNullable<RouteConfig["upstream"]>, field: string): UpstreamPool => {
     if (typeof up === "string" && named.has(up)) return named.get(up) as UpstreamPool;
     const obj: UpstreamObject = typeof up === "string" ? { endpoints: [up], balance: "round_robin" } : Array.isArray(up) ? { endpoints: up, balance: "round_robin" } : up;
-    const pool = poolFor(name, obj, clients);
+    const pool = poolFor(name, obj, clients, field);
     pools.push(pool);
     return pool;
   };
   const routes: RuntimeRoute[] = config.routes.map((rc) => {
-    const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>);
-    const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate) : undefined;
+    const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>, `routes.${rc.name}.${rc.legacy !== undefined ? "legacy" : "upstream"}`);
+    const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate, `routes.${rc.name}.candidate`) : undefined;
     return {
       name: rc.name,
       legacyPool,

@@ -14,6 +14,7 @@ import type { Logger } from "../observability/logger.ts";
 import { endToEnd, lowerAscii } from "../pipeline/fields.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import { removeDotSegments } from "../routing/router.ts";
+import { toPeerCertificate } from "../tls/peer.ts";
 
 /** The authority's host, lowercased, without port or IPv6 brackets kept as is. */
 function hostOf(authority: string): string {
@@ -57,6 +58,11 @@ export class Http1Front {
       req.body,
       req.upgrade,
     );
+    if (req.tls) {
+      // mTLS: the certificate the handshake verified (converted once per connection), for auth layers.
+      const cert = req.peerCertificate;
+      if (cert !== undefined) ex.peerCertificate = toPeerCertificate(cert);
+    }
     res.onAbort = (why) => ex.abort(why === "shutdown" ? "shutdown" : "client");
     const out = this.pipeline.run(ex);
     if (out instanceof Promise) out.then((reply) => this.write(ex, res, reply)).catch((err: unknown) => this.lastResort(ex, res, err));

@@ -8,6 +8,7 @@
  * dead fleet.
  */
 import type { ConnectionPool } from "../http1/client.ts";
+import type { UpstreamTlsSettings } from "../tls/settings.ts";
 import type { UpstreamClients } from "./clients.ts";
 
 export interface HealthSettings {
@@ -40,11 +41,11 @@ export class Endpoint {
   ejectedUntil = 0;
   ejections = 0;
 
-  constructor(url: string, clients?: UpstreamClients) {
+  constructor(url: string, clients?: UpstreamClients, tls?: UpstreamTlsSettings) {
     const u = new URL(url);
     const basePath = u.pathname.replace(/\/+$/, "");
     this.basePath = basePath;
-    this.client = clients?.for(u);
+    this.client = clients?.for(u, tls);
     this.base = `${u.protocol}//${u.host}${basePath}`;
     this.host = u.host;
     this.id = this.base;
@@ -60,11 +61,14 @@ export class UpstreamPool {
   private readonly balance: Balance;
   private readonly health: HealthSettings;
   private cursor = 0;
+  /** The upstream's `tls:` (https endpoints), when configured. */
+  readonly tls: UpstreamTlsSettings | undefined;
   onEject: ((e: EjectionEvent) => void) | undefined;
 
-  constructor(name: string, urls: readonly string[], balance: Balance, health: HealthSettings, clients?: UpstreamClients) {
+  constructor(name: string, urls: readonly string[], balance: Balance, health: HealthSettings, clients?: UpstreamClients, tls?: UpstreamTlsSettings) {
     this.name = name;
-    this.endpoints = urls.map((u) => new Endpoint(u, clients));
+    this.tls = tls;
+    this.endpoints = urls.map((u) => new Endpoint(u, clients, tls));
     this.balance = balance;
     this.health = health;
   }
