@@ -12,6 +12,9 @@
  * own clock) and in process (local-store.ts, in milliseconds).
  */
 
+/** Time slack of a comparison, in the store's unit: a nanosecond for ms, a thousandth of a µs in Redis (whole numbers there). */
+const SLACK = 1e-6;
+
 /** A limit in the form both stores use: the interval between requests at the allowed rate, and the tolerance. */
 export interface GcraParams {
   /** period / count: time one request "costs" (ms locally, µs in Redis). */
@@ -41,7 +44,8 @@ export function gcra(tat: number, now: number, p: GcraParams): GcraResult {
   const start = tat > now ? tat : now;
   const next = start + p.interval;
   const ahead = next - now;
-  if (ahead > p.tolerance) {
+  // SLACK absorbs floating-point residue (0.2 + 0.2 + 0.2 > 0.6) of local ms arithmetic; Redis works in whole µs.
+  if (ahead - p.tolerance > SLACK) {
     // Refused: the TAT stays; the client may send again once next - tolerance has passed.
     return { admitted: false, tat: start, remaining: 0, retryAfter: ahead - p.tolerance, reset: start - now };
   }
@@ -50,8 +54,7 @@ export function gcra(tat: number, now: number, p: GcraParams): GcraResult {
 
 /** Requests still admissible at once when the TAT is `ahead` of now. */
 export function remainingAfter(ahead: number, p: GcraParams): number {
-  // A tiny epsilon absorbs floating-point residue (0.1 + 0.2 style) in local millisecond arithmetic.
-  return Math.max(0, Math.floor((p.tolerance - ahead) / p.interval + 1e-9));
+  return Math.max(0, Math.floor((p.tolerance - ahead + SLACK) / p.interval));
 }
 
 /** Interval and tolerance for `count` requests per `periodMs` with `burst`, in the time unit `unit` per ms (1 for ms, 1000 for µs). */
