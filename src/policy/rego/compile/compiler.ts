@@ -101,7 +101,7 @@ export class Compiler {
     if (rule.isDefault && kind === "object") throw compileError("rego_type_error", "default rules cannot have variables in their ref", rule.loc);
     let rs = node.ruleSet;
     if (rs === undefined) {
-      rs = new RuleSet(kind, node);
+      rs = new RuleSet(kind, node, this.ruleSets.length);
       node.ruleSet = rs;
       node.markRules();
       this.ruleSets.push(rs);

@@ -44,6 +44,8 @@ export class RuleSet {
   constructor(
     readonly kind: RuleSetKind,
     readonly node: Node,
+    /** Index among its compiler's rule sets (the slot of its memoized value in an evaluation context). */
+    readonly id: number,
   ) {}
 
   get name(): string {

@@ -76,8 +76,8 @@ export interface Shared {
 
 /** An evaluation context: what `input`, `data` and function names mean here, and the memo valid for that. */
 export class Ctx implements BuiltinContext {
-  /** Values of rule sets computed under this context (null: undefined). */
-  readonly memo = new Map<RuleSet, Value | typeof UNDEFINED>();
+  /** Values of rule sets computed under this context, by RuleSet id (UNDEFINED: no value); an array, as most evaluations memoize one or two. */
+  readonly memo: (Value | typeof UNDEFINED | undefined)[] = [];
   readonly budget: Budget;
 
   constructor(
@@ -233,7 +233,7 @@ export function functionConflict(rs: RuleSet, loc: Loc): never {
 
 /** The value of a (non-function) rule set, memoized in the context. */
 export function evalRuleSet(rs: RuleSet, ctx: Ctx): Value | undefined {
-  const memo = ctx.memo.get(rs);
+  const memo = ctx.memo[rs.id];
   if (memo !== undefined) return memo === UNDEFINED ? undefined : memo;
   const o = override(rs.node, ctx);
   if (o !== NOT_OVERRIDDEN) return o;
@@ -262,7 +262,7 @@ export function evalRuleSet(rs: RuleSet, ctx: Ctx): Value | undefined {
   } finally {
     ctx.budget.leave();
   }
-  ctx.memo.set(rs, v === undefined ? UNDEFINED : v);
+  ctx.memo[rs.id] = v === undefined ? UNDEFINED : v;
   return v;
 }
 
