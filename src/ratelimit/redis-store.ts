@@ -70,6 +70,9 @@ export class BackendUnavailableError extends Error {
   }
 }
 
+/** A call missed its deadline. */
+class DeadlineError extends BackendUnavailableError {}
+
 interface Pending {
   readonly deadline: number;
   settled: boolean;
@@ -77,7 +80,9 @@ interface Pending {
 }
 
 export class RedisStore {
-  private readonly client: RedisClient;
+  private client: RedisClient;
+  /** When the connection was last replaced after a missed deadline (performance.now() ms). */
+  private resetAt = Number.NEGATIVE_INFINITY;
   private connecting: Promise<void> | undefined;
   private up = true;
   /** While down: when the next probe may go (performance.now() ms). */
@@ -92,13 +97,31 @@ export class RedisStore {
     /** Hears each change of state: down (with the reason) and back up. */
     private readonly onState: ((up: boolean, reason: string) => void) | undefined = undefined,
   ) {
-    this.client = new RedisClient(settings.url, {
-      connectionTimeout: Math.max(settings.timeoutMs, 1),
+    this.client = this.newClient();
+    this.connect().catch(() => undefined);
+  }
+
+  private newClient(): RedisClient {
+    return new RedisClient(this.settings.url, {
+      connectionTimeout: Math.max(this.settings.timeoutMs, 1),
       autoReconnect: false, // reconnection is the probe's job, bounded by the call deadline
       enableOfflineQueue: false,
       enableAutoPipelining: true,
     });
-    this.connect().catch(() => undefined);
+  }
+
+  /**
+   * A missed deadline may mean a connection that will never answer (a peer gone without a reset, a network that
+   * drops packets): replace it, at most once per retry interval, so the next probe starts on a fresh one.
+   */
+  private resetConnection(): void {
+    const now = performance.now();
+    if (now - this.resetAt < this.settings.retryMs) return;
+    this.resetAt = now;
+    const old = this.client;
+    this.client = this.newClient();
+    this.connecting = undefined;
+    old.close();
   }
 
   /** Whether the last call succeeded. */
@@ -128,6 +151,7 @@ export class RedisStore {
       },
       (err: unknown) => {
         const why = err instanceof Error ? err.message : String(err);
+        if (err instanceof DeadlineError) this.resetConnection();
         this.markDown(why);
         throw err instanceof BackendUnavailableError ? err : new BackendUnavailableError(why);
       },
@@ -146,9 +170,12 @@ export class RedisStore {
   }
 
   private connect(): Promise<void> {
-    this.connecting ??= this.client.connect().finally(() => {
-      this.connecting = undefined;
-    });
+    if (this.connecting === undefined) {
+      const p = this.client.connect().finally(() => {
+        if (this.connecting === p) this.connecting = undefined;
+      });
+      this.connecting = p;
+    }
     return this.connecting;
   }
 
@@ -188,7 +215,7 @@ export class RedisStore {
       if (!e.settled) {
         if (e.deadline > now) break;
         e.settled = true;
-        e.reject(new BackendUnavailableError(`Redis did not answer within ${this.settings.timeoutMs} ms`));
+        e.reject(new DeadlineError(`Redis did not answer within ${this.settings.timeoutMs} ms`));
       }
       this.head++;
     }
