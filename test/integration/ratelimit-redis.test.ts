@@ -203,7 +203,7 @@ class Proxy {
               data: (_up, chunk) => {
                 if (!this.silent) client.write(chunk);
               },
-              close: () => client.end(),
+              close: () => void client.end(),
             },
           }).then((up) => {
             client.data.up = up as Socket<unknown>;
