@@ -1134,6 +1134,13 @@ export class UpstreamConnection implements BodyOwner, TunnelOwner {
         this.core.dispatch(ex, true);
         return;
       }
+      const code = (error as { code?: string } | undefined)?.code;
+      if (!gotBytes && !reused && code === "EPROTO" && this.core.config.tls !== undefined) {
+        // TLS 1.3: a server refuses a client certificate (or its absence) after the client's side of
+        // the handshake is done, so the refusal arrives as an alert in place of the response.
+        ex.reject(new ClientError("connect_failed", `TLS session refused by the upstream after the handshake (it may require a client certificate, or not accept the one sent)${error?.message ? `: ${error.message}` : ""}`, sent || ex.retried, "tls_alert"));
+        return;
+      }
       const why = gotBytes ? "in the middle of the response head" : "before any response byte";
       ex.reject(new ClientError("reset", `the upstream closed the connection ${why}`, sent || ex.retried, gotBytes ? "incomplete_head" : (error as { code?: string } | undefined)?.code));
       return;
