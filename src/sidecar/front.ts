@@ -16,8 +16,9 @@
  *   the 500 it makes of a 429 back into a 429 (examples/sidecar/nginx.conf).
  * - `answer` (last, in place of migration/record/upstream-request/forward):
  *   every enforcement layer let the request through, so 200 with an empty
- *   body and the answer headers the layers set (the identity headers, the
- *   policy's headers), for the front to copy upstream.
+ *   body and every answer header (the identity headers, the policy's
+ *   headers) with the value the layers set, empty when none did, for the
+ *   front to copy upstream.
  *
  * Denials are the layers' own replies (401/403/429/503 with their JSON
  * bodies, WWW-Authenticate, Retry-After): Caddy, Traefik and Envoy pass them
@@ -96,16 +97,18 @@ export class Sidecar {
     const names = this.settings.answerHeaders;
     const fields: string[] = [];
     const src = ex.fields;
-    if (names.length > 0) {
+    for (let j = 0; j < names.length; j++) {
+      const lower = names[j] as string;
+      let found = false;
       for (let i = 0; i < src.length; i += 2) {
-        const name = src[i] as string;
-        for (let j = 0; j < names.length; j++) {
-          if (nameEquals(name, names[j] as string)) {
-            fields.push(name, src[i + 1] as string);
-            break;
-          }
+        if (nameEquals(src[i] as string, lower)) {
+          fields.push(lower, src[i + 1] as string);
+          found = true;
         }
       }
+      // Present though empty: a front that copies the header (Caddy's copy_headers, Envoy's allowed_upstream_headers,
+      // Traefik's authResponseHeaders) then overwrites a client's copy instead of keeping it or copying a placeholder.
+      if (!found) fields.push(lower, "");
     }
     return { status: 200, fields, body: undefined };
   }
