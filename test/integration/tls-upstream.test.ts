@@ -69,9 +69,9 @@ interface UpstreamTls {
   insecure_skip_verify?: boolean;
 }
 
-async function gateway(port: number, upstreamTls: UpstreamTls | undefined, logs: Record<string, unknown>[] = [], listenerTls?: object): Promise<Gateway> {
+async function gateway(port: number | undefined, upstreamTls: UpstreamTls | undefined, logs: Record<string, unknown>[] = [], listenerTls?: object): Promise<Gateway> {
   const { config } = parseConfig(
-    `listen: 127.0.0.1:0\naccess_log: { enabled: false }\nupstreams:\n  up:\n    endpoints: [https://127.0.0.1:${port}]\nroutes:\n  - name: r\n    match: { prefix: / }\n    upstream: up\n    retries: { attempts: 0 }\n`,
+    `listen: 127.0.0.1:0\naccess_log: { enabled: false }\nupstreams:\n  up:\n    endpoints: [https://127.0.0.1:${port ?? 0}]\nroutes:\n  - name: r\n    match: { prefix: / }\n    upstream: up\n    retries: { attempts: 0 }\n`,
     "t.yaml",
     {},
   );
