@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { base64url, exportJWK, SignJWT } from "jose";
 import { AuthFailure } from "../../../src/auth/failure.ts";
 import type { Identity } from "../../../src/auth/identity.ts";
-import { KeyStore } from "../../../src/auth/jwks.ts";
+import { type KeyEntry, KeyStore } from "../../../src/auth/jwks.ts";
 import { JwtVerifier } from "../../../src/auth/jwt.ts";
 import { authPolicySchema } from "../../../src/auth/schema.ts";
 import { compileAuthSettings } from "../../../src/auth/settings.ts";
@@ -46,7 +46,7 @@ async function outcome(v: JwtVerifier, token: string): Promise<Identity | AuthFa
   return await v.check(token);
 }
 
-function refused(o: Identity | AuthFailure, result: string, description: RegExp): void {
+function refused(o: Identity | AuthFailure, result: AuthFailure["result"], description: RegExp): void {
   expect(o).toBeInstanceOf(AuthFailure);
   const f = o as AuthFailure;
   expect(f.result).toBe(result);
@@ -104,7 +104,7 @@ describe("bad input: each gets a defined refusal", () => {
     // HS256 with the RSA public key as the secret: the algorithm confusion attack.
     const rsaPublicAsSecret = new TextEncoder().encode(JSON.stringify(k1.publicJwk));
     const confused = await new SignJWT({ iss: idp.url, aud: "orders-api", sub: "mallory", exp: now + 60 }).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(rsaPublicAsSecret);
-    const cases: [string, string, string, RegExp][] = [
+    const cases: [string, string, AuthFailure["result"], RegExp][] = [
       ["empty", "", "invalid", /not a signed JWT/],
       ["two parts", `${h}.${p}`, "invalid", /not a signed JWT/],
       ["unsigned (alg none, empty signature)", `${enc({ alg: "none" })}.${p}.`, "invalid", /not a signed JWT/],
@@ -255,6 +255,6 @@ describe("keys", () => {
     expect(store.find("e1", "ES384")).toBeUndefined();
     expect(store.find("k1", "PS256")).toBeUndefined(); // the JWK names RS256: only that
     expect(store.find("k1", "ES256")).toBeUndefined();
-    expect(await exportJWK((store.find("k1", "RS256") as { byAlg: Map<string, CryptoKey> }).byAlg.get("RS256") as CryptoKey)).toMatchObject({ kty: "RSA" });
+    expect(await exportJWK((store.find("k1", "RS256") as KeyEntry).byAlg.get("RS256") as CryptoKey)).toMatchObject({ kty: "RSA" });
   });
 });
