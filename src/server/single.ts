@@ -6,6 +6,7 @@ import type { Server } from "bun";
 import { type LoadedConfig, redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
+import { FicusError } from "../core/errors.ts";
 import { guardProcess } from "./guard.ts";
 import { Gateway } from "./gateway.ts";
 import type { ReloadResult } from "../admin/server.ts";
@@ -31,7 +32,15 @@ export async function runSingleProcess(
   const reload = (force = false): ReloadResult => {
     const r = tryReload(source, logger, gateway.config, force);
     if (r.ok && r.loaded) {
-      gateway.apply(r.loaded);
+      try {
+        gateway.apply(r.loaded);
+      } catch (err) {
+        // A TLS file named by the new config does not load (FICUS_TLS_*): the running config stays whole.
+        const code = err instanceof FicusError ? err.code : "FICUS_INTERNAL";
+        logger.error("config reload failed; keeping the current config", { code, error: (err as Error).message });
+        gateway.metrics.configReloads.inc({ result: "failure" });
+        return { ok: false, code, errors: [(err as Error).message] };
+      }
       gateway.metrics.configReloads.inc({ result: "success" });
     } else gateway.metrics.configReloads.inc({ result: r.code === "FICUS_RELOAD_REFUSED" ? "refused" : "failure" });
     return reloadResult(r);
