@@ -31,7 +31,7 @@ export interface Outcome {
 export interface PreparedLimit {
   readonly limit: LimitSettings;
   readonly store: LocalStore | undefined;
-  readonly count: Record<LimitResult, { inc(value?: number): void }> | undefined;
+  readonly count: Record<LimitResult, { inc(): void }> | undefined;
 }
 
 export interface PreparedRoute {
@@ -49,7 +49,7 @@ export interface LimiterOptions {
   /** Monotonic ms (performance.now by default). */
   readonly now?: () => number;
   /** Counters for a route's limit (RateLimitMetrics.bind), or none. */
-  readonly bind?: (route: string, limit: string) => Record<LimitResult, { inc(value?: number): void }>;
+  readonly bind?: (route: string, limit: string) => Record<LimitResult, { inc(): void }>;
   /** A live local key was evicted (the store was full). */
   readonly onEvict?: (limit: string) => void;
 }

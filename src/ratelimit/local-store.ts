@@ -1,40 +1,69 @@
 /**
- * Per-process GCRA state: one number (the TAT, in ms of a monotonic clock)
- * per key, in a Map bounded by `maxKeys`. O(1) per request and no timer per
- * key: the Map is kept in order of last use (a key used is moved to the end),
- * so idle keys gather at the front; each request drops up to two expired keys
- * from there (a TAT in the past is the same as no entry), and a full map
- * evicts its least recently used key (counted: that key starts afresh).
+ * Per-process GCRA state: one TAT (ms of a monotonic clock) per key, bounded
+ * by `maxKeys`. O(1) per request and no timer per key: entries sit in a
+ * doubly linked list in order of last admission (an admitted key moves to
+ * the tail), so idle keys gather at the head; each request drops up to two
+ * keys idle for a second past their TAT from there (a TAT in the past is the
+ * same as no entry), and a
+ * full store evicts its least recently admitted key (counted: that key
+ * starts afresh). The Map is only looked up, never iterated: iterating a Map
+ * that has seen many deletions walks their tombstones.
  */
 import { gcra, type GcraParams, type GcraResult } from "./gcra.ts";
 
-/** Expired keys dropped from the front per request: more than one, so the map drains faster than it fills. */
+/** Expired keys dropped from the head per request: more than one, so the store drains faster than it fills. */
 const SWEEP_PER_CALL = 2;
+/**
+ * A key is dropped once its TAT is this far in the past (ms), not at once: a client that comes back a few
+ * milliseconds after its TAT would otherwise cost a Map delete and insert per request.
+ */
+const IDLE_GRACE_MS = 1000;
+
+interface Entry {
+  readonly key: string;
+  tat: number;
+  prev: Entry | undefined;
+  next: Entry | undefined;
+}
 
 export class LocalStore {
-  private readonly tats = new Map<string, number>();
+  private readonly entries = new Map<string, Entry>();
+  /** Least recently admitted. */
+  private head: Entry | undefined;
+  /** Most recently admitted. */
+  private tail: Entry | undefined;
 
   constructor(
     readonly params: GcraParams,
     private readonly maxKeys: number,
-    /** Called when a live key is evicted because the map is full. */
+    /** Called when a live key is evicted because the store is full. */
     private readonly onEvict: (() => void) | undefined = undefined,
   ) {}
 
   get size(): number {
-    return this.tats.size;
+    return this.entries.size;
   }
 
   /** What admitting one request under `key` at `now` would decide, without recording it. */
   peek(key: string, now: number): GcraResult {
-    return gcra(this.tats.get(key) ?? now, now, this.params);
+    const e = this.entries.get(key);
+    return gcra(e === undefined ? now : e.tat, now, this.params);
   }
 
-  /** Records an admission decided by `peek` (or takes one unconditionally): the key's TAT becomes `tat`. */
+  /** Records an admission decided by `peek`: the key's TAT becomes `tat` and the key the most recent. */
   commit(key: string, tat: number, now: number): void {
-    const tats = this.tats;
-    tats.delete(key);
-    tats.set(key, tat);
+    let e = this.entries.get(key);
+    if (e === undefined) {
+      e = { key, tat, prev: undefined, next: undefined };
+      this.entries.set(key, e);
+      this.append(e);
+    } else {
+      e.tat = tat;
+      if (e !== this.tail) {
+        this.unlink(e);
+        this.append(e);
+      }
+    }
     this.sweep(now);
   }
 
@@ -48,24 +77,44 @@ export class LocalStore {
 
   /** Gives back one admission (another limit of the same request refused it). */
   refund(key: string, now: number): void {
-    const tat = this.tats.get(key);
-    if (tat === undefined) return;
-    const back = tat - this.params.interval;
-    if (back <= now) this.tats.delete(key);
-    else this.tats.set(key, back);
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    e.tat -= this.params.interval;
+    if (e.tat <= now) this.remove(e);
   }
 
   private sweep(now: number): void {
-    const tats = this.tats;
-    let n = 0;
-    for (const [k, tat] of tats) {
-      if (tats.size > this.maxKeys) {
-        tats.delete(k);
-        if (tat > now) this.onEvict?.();
-        continue;
-      }
-      if (n++ >= SWEEP_PER_CALL || tat > now) break;
-      tats.delete(k);
+    while (this.entries.size > this.maxKeys) {
+      const h = this.head as Entry;
+      this.remove(h);
+      if (h.tat > now) this.onEvict?.();
     }
+    for (let n = 0; n < SWEEP_PER_CALL; n++) {
+      const h = this.head;
+      if (h === undefined || h.tat + IDLE_GRACE_MS > now) return;
+      this.remove(h);
+    }
+  }
+
+  private remove(e: Entry): void {
+    this.entries.delete(e.key);
+    this.unlink(e);
+  }
+
+  private append(e: Entry): void {
+    e.prev = this.tail;
+    e.next = undefined;
+    if (this.tail === undefined) this.head = e;
+    else this.tail.next = e;
+    this.tail = e;
+  }
+
+  private unlink(e: Entry): void {
+    if (e.prev === undefined) this.head = e.next;
+    else e.prev.next = e.next;
+    if (e.next === undefined) this.tail = e.prev;
+    else e.next.prev = e.prev;
+    e.prev = undefined;
+    e.next = undefined;
   }
 }

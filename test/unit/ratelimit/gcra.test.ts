@@ -77,7 +77,7 @@ describe("GCRA", () => {
 describe("local store", () => {
   const p = gcraParams(1, 1000, 1, 1); // 1/s, burst 1
 
-  test("take, refund, and a key idle past its TAT is forgotten from the front", () => {
+  test("take, refund, and a key idle a second past its TAT is forgotten from the front", () => {
     const s = new LocalStore(p, 100);
     expect(s.take("a", 0).admitted).toBe(true);
     expect(s.take("a", 10).admitted).toBe(false);
@@ -85,7 +85,7 @@ describe("local store", () => {
     expect(s.take("a", 20).admitted).toBe(true);
     s.take("b", 30);
     expect(s.size).toBe(2);
-    // At t = 5000 both TATs are past: the next calls sweep them (two per call).
+    // At t = 5000 both TATs are more than a second past: the next call sweeps them (two per call).
     s.take("c", 5000);
     expect(s.size).toBe(1);
   });
