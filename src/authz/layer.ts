@@ -92,24 +92,25 @@ export class AuthzLayer implements Layer {
     const identity = ex.identity ?? ANONYMOUS;
     const start = performance.now();
     let out = checkRules(a, identity);
-    let evalSeconds = -1;
+    let evaluated = false;
     if (out === undefined) {
       const p = a.policy;
       if (p === undefined) out = ALLOW;
       else {
+        evaluated = true;
         try {
           const v = p.query.evaluateValue({ input: buildInput(ex, a, p.needs, identity), strict: p.strict, budget: p.budget });
           out = interpret(v);
         } catch (e) {
           out = policyFailure(e);
         }
-        evalSeconds = (performance.now() - start) / 1000;
       }
     }
-    const durationUs = (performance.now() - start) * 1000;
+    const elapsedMs = performance.now() - start;
+    const durationUs = elapsedMs * 1000;
     const m = entry.metrics;
     m.count(out.result, a.dryRun);
-    if (evalSeconds >= 0) m.eval.observe(evalSeconds);
+    if (evaluated) m.eval.observe(elapsedMs / 1000);
     if (out.result === "error") this.logError(entry, out, ex);
     if (this.log.wants(out.result)) {
       this.log.write({
