@@ -80,7 +80,7 @@ describe("settings", () => {
       ],
     });
     expect([...s.routes.keys()]).toEqual(["a", "b"]);
-    expect(s.strip.sort()).toEqual(["x-roles", "x-sub", "x-tenant"]);
+    expect([...s.strip].sort()).toEqual(["x-roles", "x-sub", "x-tenant"]);
     expect(() => compileAuthSettings({ routes: [{ name: "a", auth: "nope" }] })).toThrow(/routes\[0\]\.auth: no auth policy named "nope"/);
   });
 
