@@ -46,12 +46,15 @@ function substitute(text: string, ficusPort: number, appPort: number, frontPort:
 }
 
 /** nginx with examples/sidecar/nginx.conf (temp paths and pid in a temporary folder, so it runs unprivileged too). */
-export async function startNginx(ficusPort: number, appPort: number, opts: { workers?: number } = {}): Promise<RealFront> {
+export async function startNginx(ficusPort: number, appPort: number, opts: { workers?: number; withoutAuthRequest?: boolean; extraServer?: string } = {}): Promise<RealFront> {
   const dir = mkdtempSync(join(tmpdir(), "ficus-nginx-"));
   const port = freePort();
   let conf = substitute(readFileSync(join(EXAMPLES, "nginx.conf"), "utf8"), ficusPort, appPort, port, 8000);
   const temps = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `    ${t}_temp_path ${join(dir, t)};`).join("\n");
   conf = conf.replace(/^http \{$/m, `http {\n${temps}`);
+  // The baseline of the benchmark: the same nginx, no decision asked.
+  if (opts.withoutAuthRequest) conf = conf.replace(/^\s*auth_request \/_ficus;$/m, "");
+  if (opts.extraServer !== undefined) conf = conf.replace(/^http \{$/m, `http {\n${opts.extraServer}`);
   if (opts.workers !== undefined) conf = conf.replace(/^worker_processes \d+;$/m, `worker_processes ${opts.workers};`);
   writeFileSync(join(dir, "nginx.conf"), conf);
   const errorLog = join(dir, "error.log");
