@@ -69,7 +69,6 @@ export const ERROR_CODES = {
   FICUS_TLS_CERT_INVALID: { status: 0, description: "A TLS file does not hold what its field needs: no PEM certificate in a cert or CA file, no private key in a key file (or an encrypted one); the message names the field and the path." },
   FICUS_TLS_KEY_MISMATCH: { status: 0, description: "A TLS private key does not belong to the certificate it is paired with (tls.cert/key, an sni entry, or an upstream's client certificate)." },
   FICUS_TLS_CERT_EXPIRED: { status: 0, description: "A configured certificate is expired or not yet valid; the message gives its subject and validity dates. Replace the file (a running gateway keeps serving the previous certificate)." },
-  FICUS_TLS_UNSUPPORTED: { status: 0, description: "The runtime does not offer what the TLS config asks for (several certificates by name, SNI, on Bun.listen); upgrade or downgrade Bun to the version in package.json." },
   FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
