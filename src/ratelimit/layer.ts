@@ -82,7 +82,7 @@ export class RateLimitLayer implements Layer {
       this.redis?.close();
       this.redis = r === undefined ? undefined : this.openRedis(r);
     }
-    if (this.redis === undefined) this.opts.metrics.backendUp.reset();
+    if (this.redis === undefined) this.opts.metrics.backendUp.set(1); // nothing is down (the supervisor merges with min)
     this.limiter.configure(this.redis, r?.prefix ?? "", settings.maxKeys);
     this.routes = this.limiter.prepareAll(settings.routes.values());
   }

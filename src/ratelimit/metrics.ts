@@ -32,7 +32,7 @@ export class RateLimitMetrics {
     });
     this.backendUp = new Gauge(registry, {
       name: "ficus_ratelimit_backend_up",
-      help: "1 when the Redis rate-limit backend answered its last call in time, 0 while it is down (limits fail open or closed); absent without a Redis backend.",
+      help: "0 while the Redis rate-limit backend is down (its last call failed or missed its deadline; Redis limits fail open or closed), else 1 (also when no Redis backend is configured).",
       aggregator: "min",
     });
     this.evictions = new Counter(registry, {
