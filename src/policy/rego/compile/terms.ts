@@ -855,6 +855,10 @@ export class TermCompiler {
     const vp = this.pattern(value, sc, bound);
     const tmp = sc.state.newAux();
     const lit: LitC = (next) => {
+      if (valSlot !== undefined && simpleKey) {
+        // Fresh variables: bind the slots directly, no per-collection closure.
+        return dom.iter((fr, coll) => bindEach(fr, coll, valSlot, keySlot, next));
+      }
       const vk = vp(next);
       const kvk = kp === undefined ? undefined : kp((fr) => vk(fr, fr.aux[tmp] as Value));
       return dom.iter((fr, coll) => {
@@ -1002,6 +1006,9 @@ export class TermCompiler {
     predeclare(inner, e.body, []);
     this.requireClosed(e.body, [], inner, bound, mark);
     const b = new Set(bound);
+    const valSlot = this.freshVar(e.value, inner, b);
+    const keySlot = e.key === undefined || (e.key.type === "var" && e.key.name === "_") ? undefined : this.freshVar(e.key, inner, b);
+    const simple = valSlot !== undefined && keySlot !== valSlot && (e.key === undefined || keySlot !== undefined || (e.key.type === "var" && e.key.name === "_"));
     const kp = e.key === undefined ? undefined : this.pattern(e.key, inner, b);
     const vp = this.pattern(e.value, inner, b);
     const lits = this.body(e.body, inner, b);
@@ -1009,6 +1016,10 @@ export class TermCompiler {
     const vk = vp(probe);
     const tmp = sc.state.newAux();
     const kvk = kp === undefined ? undefined : kp((fr) => vk(fr, fr.aux[tmp] as Value));
+    if (simple) {
+      const vs = valSlot as number;
+      return (next) => dom.iter((fr, coll) => (bindEach(fr, coll, vs, keySlot, probe, true) ? false : next(fr)));
+    }
     return (next) =>
       dom.iter((fr, coll) => {
         let ok = true;
@@ -1262,6 +1273,47 @@ export function chain(lits: readonly LitC[], final: K): K {
   let k = final;
   for (let i = lits.length - 1; i >= 0; i--) k = (lits[i] as LitC)(k);
   return k;
+}
+
+/**
+ * For each (key, value) of a collection: binds the value (and key) slots, then
+ * runs k; stops (returning true) at the first element for which k returns
+ * true, or with `negate` false (`every`: a counterexample).
+ */
+function bindEach(fr: Frame, coll: Value, valSlot: number, keySlot: number | undefined, k: K, negate = false): boolean {
+  const budget = fr.ctx.budget;
+  const s = fr.s;
+  if (Array.isArray(coll)) {
+    for (let i = 0; i < coll.length; i++) {
+      budget.tick();
+      s[valSlot] = coll[i] as Value;
+      if (keySlot !== undefined) s[keySlot] = i;
+      if (k(fr) !== negate) return true;
+    }
+    return false;
+  }
+  if (coll instanceof RegoObject) {
+    const es = coll.entries();
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i] as readonly [Value, Value];
+      budget.tick();
+      s[valSlot] = e[1];
+      if (keySlot !== undefined) s[keySlot] = e[0];
+      if (k(fr) !== negate) return true;
+    }
+    return false;
+  }
+  if (coll instanceof RegoSet) {
+    const vs = coll.values();
+    for (let i = 0; i < vs.length; i++) {
+      budget.tick();
+      const v = vs[i] as Value;
+      s[valSlot] = v;
+      if (keySlot !== undefined) s[keySlot] = v;
+      if (k(fr) !== negate) return true;
+    }
+  }
+  return false;
 }
 
 /** Calls fn for each (key, value) of a collection; stops when it returns true. */

@@ -79,9 +79,9 @@ describe("indexed scans", () => {
           }
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
-  });
+  }, 60_000);
 
   test("the index is used: a step budget far below the collection's size suffices once it is built", () => {
     const bindings = Array.from({ length: 5000 }, (_, i) => ({ user: `u${i % 2500}`, role: `r${i}` }));
@@ -125,5 +125,35 @@ mocked := r if r := hits with equal as eq
       expect(policy.evaluate("data.m.over", { input: { v: 1 } })).toEqual([0, 2]);
       expect((policy.evaluate("data.m.mocked", { input: { v: 1 } }) as unknown[]).length).toBe(40);
     }
+  });
+
+  test("scans binding fresh variables directly: arrays, objects, sets, with keys, every", () => {
+    const policy = Rego.compileSync({
+      modules: {
+        "b.rego": `package b
+arr := [[k, v] | some k, v in ["x", "y", "x"]]
+obj := [[k, v] | some k, v in {"b": 2, "a": 1, 3: 0}]
+set := [[k, v] | some k, v in {"z", "a", 1}]
+vals := [v | some v in {"b": 2, "a": 1}]
+early if { some v in [1, 2, 3]; v == 2 }
+all_pos if { every k, v in {"a": 1, "b": 2} { v > 0; k != "c" } }
+not_all if { every v in [1, -1, 2] { v > 0 } }
+empty_every if { every v in [] { v > 100 } }
+every_key if { every k, _ in [5, 6] { k < 2 } }
+nested := [[a, b] | some a in [1, 2]; some b in {"p": a}; every c in [a] { c == b }]
+`,
+      },
+    });
+    expect(policy.evaluate("data.b")).toEqual({
+      arr: [[0, "x"], [1, "y"], [2, "x"]],
+      obj: [[3, 0], ["a", 1], ["b", 2]],
+      set: [[1, 1], ["a", "a"], ["z", "z"]],
+      vals: [1, 2],
+      early: true,
+      all_pos: true,
+      empty_every: true,
+      every_key: true,
+      nested: [[1, 1], [2, 2]],
+    });
   });
 });
