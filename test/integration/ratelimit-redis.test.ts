@@ -179,6 +179,42 @@ describe("Redis backend", () => {
       layer.close();
     }
   });
+
+  test("local and Redis limits together: when Redis refuses, the local admission is given back", async () => {
+    if (skip) return;
+    const { layer } = layerFor(REDIS, [
+      { name: "local", rate: "5/m", burst: 5 },
+      { name: "fleet", rate: "1/m", burst: 1, backend: "redis", key: ["route"] },
+    ]);
+    try {
+      const reported = async (): Promise<string | undefined> => {
+        const ex = exchange("r");
+        const out = (await layer.request(ex)) as Reply | undefined;
+        if (out !== undefined) return `${out.status}`;
+        const reply: Reply = { status: 200, fields: [], body: new Uint8Array(0) };
+        layer.response(ex, reply);
+        layer.done(ex);
+        return getField(reply.fields, "ratelimit");
+      };
+      expect(await reported()).toBe('"fleet";r=0;t=60');
+      expect(await reported()).toBe("429");
+      expect(await reported()).toBe("429");
+      // The local limit was charged once, not three times: with the fleet bucket freed before each request,
+      // it admits its 4 remaining requests, then refuses by itself.
+      const freed: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const keys = (await redis?.send("KEYS", [`${PREFIX}r/fleet:*`])) as string[];
+        if (keys.length > 0) await redis?.send("DEL", keys);
+        const ex = exchange("r");
+        const out = (await layer.request(ex)) as Reply | undefined;
+        freed.push(out === undefined ? "200" : `${out.status} ${getField(out.fields, "ratelimit")}`);
+        layer.done(ex);
+      }
+      expect(freed).toEqual(["200", "200", "200", "200", '429 "local";r=0;t=12']);
+    } finally {
+      layer.close();
+    }
+  });
 });
 
 /** A TCP proxy to Redis this test controls: forwarding, silent (reads and drops: Redis looks slow), or refusing. */
@@ -257,10 +293,21 @@ describe("Redis outages", () => {
         expect(metricValues(metrics, "ficus_ratelimit_backend_up")).toEqual({ "": 0 });
       }
       expect(metricValues(open.metrics, "ficus_ratelimit_total")).toEqual({ "r/open/error": 30 });
-      // A local limit on the same route still applies while Redis is down.
     } finally {
       open.layer.close();
       shut.layer.close();
+    }
+    // A local limit of the same route still applies while its Redis limit fails open.
+    const mixed = layerFor(`redis://127.0.0.1:${port}`, [
+      { name: "local", rate: "3/m", burst: 3 },
+      { name: "open", rate: "1/m", burst: 1, backend: "redis", on_backend_error: "open" },
+    ]);
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push(await status(mixed.layer));
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    } finally {
+      mixed.layer.close();
     }
   });
 
