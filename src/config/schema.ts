@@ -5,6 +5,12 @@
  * Every object is strict (unknown keys are errors, with a "did you mean" hint
  * added by the loader). Units are parsed here, so the runtime reads numbers.
  */
+import { authPoliciesSchema, authReferenceIssues, routeAuthSchema } from "../auth/schema.ts";
+import { authzRouteSchema, decisionLogSchema } from "../authz/schema.ts";
+import { rateLimitConfigSchema, rateLimitRouteFields } from "../ratelimit/schema.ts";
+import { rateLimitIssues } from "../ratelimit/settings.ts";
+import { sidecarSchema } from "../sidecar/schema.ts";
+import { listenerTlsSchema, upstreamTlsSchema } from "../tls/schema.ts";
 import { z } from "zod";
 import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
 import { fieldNameProblem, fieldValueProblem } from "../core/http-grammar.ts";
@@ -145,8 +151,12 @@ const upstreamObject = z
     endpoints: z.array(endpointUrl).min(1).meta({ description: "Endpoint base URLs. A path in the URL is prefixed to every forwarded path." }),
     balance: z.enum(["round_robin", "least_outstanding"]).default("round_robin").meta({ description: "How a request picks an endpoint. Default round_robin." }),
     health: healthSchema.optional(),
+    tls: upstreamTlsSchema.optional(),
   })
-  .meta({ description: "An upstream: endpoints, balancing and passive health." });
+  .superRefine((u, ctx) => {
+    if (u.tls !== undefined && !u.endpoints.some((e) => e.startsWith("https:"))) ctx.addIssue({ code: "custom", message: "tls applies to https:// endpoints, and this upstream has none", path: ["tls"] });
+  })
+  .meta({ description: "An upstream: endpoints, balancing, passive health and TLS to the endpoints." });
 
 /** A route's upstream: a URL, a list of URLs, the name of an entry in `upstreams`, or an inline object. */
 const upstreamRef = z
@@ -402,9 +412,11 @@ export const routeSchema = z
     retries: retriesSchema.prefault({}),
     max_body: size(0, "Largest request body accepted (413 above it); 0 means no limit.", { max: 1024 ** 4 }),
     preserve_host: z.boolean().default(false).meta({ description: "Send the client's Host header upstream instead of the endpoint's. Default false." }),
+    auth: routeAuthSchema.optional(),
+    authz: authzRouteSchema.optional(),
+    ...rateLimitRouteFields,
   })
   .superRefine((r, ctx) => {
-    if (r.upstream === undefined && r.legacy === undefined) ctx.addIssue({ code: "custom", message: "is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated)", path: ["upstream"] });
     if (r.upstream !== undefined && r.legacy !== undefined) ctx.addIssue({ code: "custom", message: "give either upstream or legacy, not both (they mean the same)", path: ["legacy"] });
     if (r.stage !== "legacy" && r.candidate === undefined) ctx.addIssue({ code: "custom", message: `stage ${r.stage} needs a candidate`, path: ["stage"] });
     if (r.canary.sticky.header !== undefined && r.canary.sticky.cookie !== undefined) {
@@ -415,7 +427,15 @@ export const routeSchema = z
 
 export const configSchema = z
   .strictObject({
+    mode: z
+      .enum(["proxy", "sidecar"])
+      .default("proxy")
+      .meta({
+        description:
+          "proxy: Ficus forwards each request to its route's upstream. sidecar: another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) keeps the traffic and asks Ficus to allow or deny each request; routes then need no upstream (docs/sidecar.md). Default proxy.",
+      }),
     listen: listenAddress("0.0.0.0:8080", "Data-plane listen address."),
+    tls: listenerTlsSchema.optional(),
     admin: z
       .strictObject({
         listen: listenAddress("127.0.0.1:9901", "Admin API listen address."),
@@ -429,6 +449,10 @@ export const configSchema = z
     workers: z.number().int().min(0).max(256).default(0).meta({ description: "Worker processes sharing the listen port; 0 means one per CPU. Default 0." }),
     upstreams: z.record(z.string().regex(NAME), upstreamObject).default({}).meta({ description: "Named upstreams that routes refer to by name." }),
     routes: z.array(routeSchema).default([]).meta({ description: "The routes; the most specific match wins (docs/routing.md)." }),
+    auth_policies: authPoliciesSchema,
+    decision_log: decisionLogSchema,
+    rate_limit: rateLimitConfigSchema.prefault({}),
+    sidecar: sidecarSchema.prefault({}),
     default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
     upstream_connections: z
       .strictObject({
@@ -554,6 +578,9 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
     c.routes.forEach((r, i) => {
+      if ((c.mode === "proxy" || r.candidate !== undefined) && r.upstream === undefined && r.legacy === undefined) {
+        ctx.addIssue({ code: "custom", message: "is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated)", path: ["routes", i, "upstream"] });
+      }
       const prev = seen.get(r.name);
       if (prev !== undefined) ctx.addIssue({ code: "custom", message: `duplicate route name ${JSON.stringify(r.name)} (also routes[${prev}])`, path: ["routes", i, "name"] });
       seen.set(r.name, i);
@@ -569,6 +596,8 @@ export const configSchema = z
         }
       }
     });
+    for (const issue of authReferenceIssues(c.auth_policies, c.routes)) ctx.addIssue({ code: "custom", message: issue.message, path: ["routes", issue.route, "auth"] });
+    for (const issue of rateLimitIssues(c)) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
     if (c.default_route !== undefined && !seen.has(c.default_route)) {
       ctx.addIssue({ code: "custom", message: `no route named ${JSON.stringify(c.default_route)}; known routes: ${[...seen.keys()].join(", ") || "(none)"}`, path: ["default_route"] });
     }

@@ -61,7 +61,8 @@ export function buildMigrationRoutes(config: FicusConfig, table: RouteTable): Mi
   const out = new Map<string, MigrationRoute>();
   for (const route of table.routes) {
     const rc = route.config;
-    if (route.candidatePool === undefined) continue;
+    // A candidate always has a legacy side (the schema requires it, in either mode).
+    if (route.candidatePool === undefined || route.legacyPool === undefined) continue;
     const configured = configState(rc);
     out.set(route.name, {
       name: route.name,

@@ -24,7 +24,8 @@ export interface HeaderOps {
 
 export interface RuntimeRoute {
   readonly name: string;
-  readonly legacyPool: UpstreamPool;
+  /** Where the route forwards; undefined only in sidecar mode, where routes decide and never forward. */
+  readonly legacyPool: UpstreamPool | undefined;
   readonly candidatePool: UpstreamPool | undefined;
   readonly rewrite: ((path: string, params: Record<string, string>) => string) | undefined;
   readonly requestOps: HeaderOps | undefined;
@@ -101,7 +102,8 @@ export function buildRouteTable(config: FicusConfig, metrics: Metrics, onPool?: 
     return pool;
   };
   const routes: RuntimeRoute[] = config.routes.map((rc) => {
-    const legacyPool = resolve(rc.name, (rc.legacy ?? rc.upstream) as NonNullable<RouteConfig["upstream"]>, `routes.${rc.name}.${rc.legacy !== undefined ? "legacy" : "upstream"}`);
+    const legacyRef = rc.legacy ?? rc.upstream;
+    const legacyPool = legacyRef === undefined ? undefined : resolve(rc.name, legacyRef, `routes.${rc.name}.${rc.legacy !== undefined ? "legacy" : "upstream"}`);
     const candidatePool = rc.candidate !== undefined ? resolve(`${rc.name}.candidate`, rc.candidate, `routes.${rc.name}.candidate`) : undefined;
     return {
       name: rc.name,

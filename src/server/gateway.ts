@@ -31,6 +31,18 @@ import type { ControlRow } from "../migration/store.ts";
 import { RecordLayer } from "../record/layer.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
+import { dirname } from "node:path";
+import { AuthLayer } from "../auth/layer.ts";
+import { compileAuthSettings } from "../auth/settings.ts";
+import { DecisionLog } from "../authz/decision-log.ts";
+import { AuthzLayer } from "../authz/layer.ts";
+import { authzMetrics } from "../authz/metrics.ts";
+import { compileAuthz, compileDecisionLog } from "../authz/settings.ts";
+import { RateLimitLayer } from "../ratelimit/layer.ts";
+import { RateLimitMetrics } from "../ratelimit/metrics.ts";
+import { compileRateLimits } from "../ratelimit/settings.ts";
+import { Sidecar } from "../sidecar/front.ts";
+import { compileSidecar, identityHeaderNames } from "../sidecar/settings.ts";
 import { Http1Front } from "./http1-front.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
 
@@ -58,6 +70,32 @@ export interface RouteInfo {
   readonly candidate?: { readonly upstream: string; readonly endpoints: EndpointInfo[] };
 }
 
+/** Where relative policy and data paths in the config are read from: the config file's folder. */
+function configDir(loaded: LoadedConfig): string {
+  return loaded.source.includes("/") ? dirname(loaded.source) : process.cwd();
+}
+
+/** What the enforcement layers run on, compiled from a config before anything is swapped (a bad file fails the whole load). */
+interface Enforcement {
+  readonly auth: ReturnType<typeof compileAuthSettings>;
+  readonly authz: ReturnType<typeof compileAuthz>;
+  readonly decisionLog: ReturnType<typeof compileDecisionLog>;
+  readonly rateLimits: ReturnType<typeof compileRateLimits>;
+  readonly sidecar: ReturnType<typeof compileSidecar>;
+}
+
+function compileEnforcement(loaded: LoadedConfig): Enforcement {
+  const c = loaded.config;
+  const inline = c.routes.flatMap((r) => (r.auth !== undefined && typeof r.auth === "object" ? [r.auth] : []));
+  return {
+    auth: compileAuthSettings(c),
+    authz: compileAuthz(c.routes, { baseDir: configDir(loaded) }),
+    decisionLog: compileDecisionLog(c.decision_log),
+    rateLimits: compileRateLimits(c),
+    sidecar: compileSidecar(c.sidecar, identityHeaderNames([...Object.values(c.auth_policies), ...inline])),
+  };
+}
+
 /** The upstream connection pools' settings from the config. */
 function clientSettings(c: LoadedConfig["config"]): { maxIdle: number; idleTimeout: number; connectTimeout: number } {
   const u = c.upstream_connections;
@@ -80,6 +118,12 @@ export class Gateway {
   private readonly limits: LimitsLayer;
   private readonly migrationLayer: MigrationLayer;
   private readonly recordLayer = new RecordLayer();
+  private readonly auth: AuthLayer;
+  private readonly authz: AuthzLayer;
+  private readonly decisionLog: DecisionLog;
+  private readonly rateLimit: RateLimitLayer;
+  /** Set in sidecar mode (`mode: sidecar`): the front that translates check requests and the answer layer. */
+  private readonly sidecar: Sidecar | undefined;
   /** The listener's certificates (top-level `tls:`), followed on disk; undefined for plain HTTP. */
   private readonly listenerTls: ListenerTls | undefined;
   private migrations: MigrationRoutes;
@@ -115,20 +159,22 @@ export class Gateway {
     this.limits = new LimitsLayer(table.limits);
     this.migrationLayer = new MigrationLayer(this.metrics);
     this.migrationLayer.routes = this.migrations;
+    const enforcement = compileEnforcement(opts.loaded);
+    this.auth = new AuthLayer(enforcement.auth, { metrics: this.metrics, logger: this.logger });
+    const am = authzMetrics(this.metrics);
+    this.decisionLog = new DecisionLog(enforcement.decisionLog, { onDrop: () => am.logDropped.inc() });
+    this.authz = new AuthzLayer(enforcement.authz, { metrics: am, log: this.decisionLog, logger: this.logger });
+    this.rateLimit = new RateLimitLayer(enforcement.rateLimits, { metrics: new RateLimitMetrics(this.metrics), logger: this.logger });
+    this.sidecar = c.mode === "sidecar" ? new Sidecar(enforcement.sidecar, this.metrics) : undefined;
+    const observability = new ObservabilityLayer(this.metrics, this.accessLog, tracer);
     // The pipeline, in order: one line per layer (docs/architecture.md, "Adding a layer").
-    this.pipeline = new Pipeline(
-      [
-        requestIdLayer,
-        this.limits,
-        this.routing,
-        new ObservabilityLayer(this.metrics, this.accessLog, tracer),
-        this.migrationLayer,
-        this.recordLayer,
-        upstreamRequestLayer,
-        new ForwardLayer({ metrics: this.metrics, wheel: this.wheel }),
-      ],
-      this.logger,
-    );
+    // Who is calling (auth), whether they may (authz), how often (rate limit): before anything reaches an upstream.
+    const layers =
+      this.sidecar === undefined
+        ? [requestIdLayer, this.limits, this.routing, observability, this.auth, this.authz, this.rateLimit, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
+        : // Sidecar: the original request is decided by the same layers, and answered instead of forwarded (docs/sidecar.md).
+          [requestIdLayer, this.sidecar.entry, this.limits, this.routing, observability, this.auth, this.authz, this.rateLimit, this.sidecar.answer];
+    this.pipeline = new Pipeline(layers, this.logger);
     this.front = new Http1Front(this.pipeline, this.logger, this.metrics.websockets);
     this.metrics.setInFlightSource(() => this.pipeline.inflight);
     this.refreshStageGauges();
@@ -139,6 +185,8 @@ export class Gateway {
     const tracer = await createTracer(opts.loaded.config.tracing);
     const gw = new Gateway(opts, tracer);
     if (opts.loaded.config.routes.some((r) => r.candidate !== undefined)) await gw.migration();
+    // Signing keys fetched before the first request needs them; a provider that is down is retried on demand.
+    await gw.auth.warm().catch((err: unknown) => gw.logger.warn("could not fetch signing keys at start; retried when a token needs them", { error: err instanceof Error ? err.message : String(err) }));
     gw.listen(opts.reusePort);
     return gw;
   }
@@ -200,7 +248,7 @@ export class Gateway {
         wheel: this.wheel,
         limits: { maxRequestLine: c.limits.max_url_bytes + 32, maxHead: Math.max(16 * 1024, c.limits.max_header_bytes + c.limits.max_url_bytes + 64) },
         timeouts: { keepAlive: c.limits.client_idle_timeout, head: c.limits.client_idle_timeout, body: c.limits.client_idle_timeout, send: c.limits.client_idle_timeout },
-        handler: this.front.handle,
+        handler: this.sidecar === undefined ? this.front.handle : this.sidecar.handler(this.front.handle),
         errorResponse: engineErrorResponse,
         onError: (err, where) => this.logger.error("data-plane connection error", { where, error: err instanceof Error ? err.message : String(err) }),
       });
@@ -240,6 +288,9 @@ export class Gateway {
     const tls = listenerTlsConfig(n);
     if (tls !== undefined && this.listenerTls !== undefined) this.listenerTls.configure(tls);
     else if (tls !== undefined || this.listenerTls !== undefined) this.logger.warn("tls turned on or off; it takes effect on restart", { tls: tls !== undefined });
+    if (prev.mode !== n.mode) this.logger.warn("mode changed; it takes effect on restart", { from: prev.mode, to: n.mode });
+    // Policies, keys and limits are compiled before anything is swapped: a bad file leaves the running config whole.
+    const enforcement = compileEnforcement(next);
     const migrations = buildMigrationRoutes(n, table);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
     this.applyControl(migrations);
@@ -247,6 +298,11 @@ export class Gateway {
     this.limits.limits = table.limits;
     this.migrations = migrations;
     this.migrationLayer.routes = migrations;
+    this.auth.replace(enforcement.auth);
+    this.authz.replace(enforcement.authz);
+    this.decisionLog.reconfigure(enforcement.decisionLog);
+    this.rateLimit.replace(enforcement.rateLimits);
+    if (this.sidecar !== undefined) this.sidecar.settings = enforcement.sidecar;
     const used = new Set<ConnectionPool>();
     for (const p of table.pools) for (const e of p.endpoints) if (e.client) used.add(e.client);
     this.clients.retain(used);
@@ -316,8 +372,8 @@ export class Gateway {
       name: r.name,
       match: r.config.match,
       stage: this.migrations.get(r.name)?.live.stage ?? r.config.stage,
-      upstream: r.legacyPool.name,
-      endpoints: endpoints(r.legacyPool),
+      upstream: r.legacyPool?.name ?? "(none: sidecar)",
+      endpoints: r.legacyPool ? endpoints(r.legacyPool) : [],
       ...(r.candidatePool ? { candidate: { upstream: r.candidatePool.name, endpoints: endpoints(r.candidatePool) } } : {}),
     }));
   }
@@ -364,6 +420,8 @@ export class Gateway {
     await this.resultsWriter?.close();
     await this.traffic?.close();
     this.accessLog.close();
+    this.decisionLog.close();
+    this.rateLimit.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;
   }

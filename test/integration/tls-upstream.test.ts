@@ -77,7 +77,7 @@ async function gateway(port: number | undefined, upstreamTls: UpstreamTls | unde
   );
   const c = structuredClone(config) as typeof config & { tls?: object };
   if (upstreamTls !== undefined) (c.upstreams.up as { tls?: object }).tls = { insecure_skip_verify: false, ...upstreamTls };
-  if (listenerTls !== undefined) c.tls = listenerTls;
+  if (listenerTls !== undefined) c.tls = listenerTls as NonNullable<typeof config.tls>;
   const logger = createLogger("warn", {}, (line) => logs.push(JSON.parse(line)));
   return Gateway.start({ loaded: { config: c, secretPaths: new Set(), source: "t.yaml" }, logger, reusePort: false });
 }
