@@ -29,6 +29,13 @@ export function buildProgram(): Command {
     .option("--listen <host:port>", "data-plane address (default 0.0.0.0:8080)")
     .option("--admin <host:port>", "admin API address (default 127.0.0.1:9901)")
     .option("--workers <n>", "worker processes sharing the port (default: number of CPUs)")
+    .option("--mode <mode>", "proxy (default) or sidecar: answer allow/deny for another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) instead of forwarding")
+    .option("--issuer <url>", "zero-config: require a JWT from this OpenID issuer (keys by discovery)")
+    .option("--jwks <url>", "zero-config: require a JWT signed by a key of this JWK Set")
+    .option("--audience <aud>", "zero-config: the JWT's accepted audience")
+    .option("--policy <file.rego>", "zero-config: authorize each request with this Rego module (with --query)")
+    .option("--query <ref>", "zero-config: the policy's decision, e.g. data.http.allow")
+    .option("--rate-limit <rate>", "zero-config: limit each client address, e.g. 100/s or 1000/m")
     .addOption(new Option("--log-level <level>", "application log level").choices(["debug", "info", "warn", "error"]))
     .action(async (o) => {
       const { startCommand } = await import("./commands/start.ts");

@@ -1,5 +1,7 @@
 /** `ficus start`: run the gateway from a config file or zero-config flags. */
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { parseRate } from "../../ratelimit/schema.ts";
 import { httpUrl, STAGES } from "../../config/schema.ts";
 import { ConfigSource, type Overrides } from "../../config/source.ts";
 import { FicusError } from "../../core/errors.ts";
@@ -19,6 +21,52 @@ export interface StartOptions {
   admin?: string;
   workers?: string;
   logLevel?: string;
+  mode?: string;
+  issuer?: string;
+  jwks?: string;
+  audience?: string;
+  policy?: string;
+  query?: string;
+  rateLimit?: string;
+}
+
+/** Quick-mode enforcement for the one route: a JWT check, a Rego policy, a rate limit. */
+export interface QuickEnforcement {
+  readonly issuer?: string;
+  readonly jwks?: string;
+  readonly audience?: string;
+  readonly policy?: string;
+  readonly query?: string;
+  readonly rateLimit?: string;
+}
+
+/** The headers a quick-mode JWT identity is sent upstream in (and answered with in sidecar mode). */
+export const QUICK_IDENTITY_HEADERS = { subject: "X-Ficus-Subject", scopes: "X-Ficus-Scopes", roles: "X-Ficus-Roles" } as const;
+
+/** Adds the quick enforcement flags to the zero-config document (its one route, "default"); throws FICUS_USAGE on a bad flag. */
+export function applyQuickEnforcement(doc: Record<string, unknown>, q: QuickEnforcement): void {
+  const route = (doc.routes as Record<string, unknown>[])[0] as Record<string, unknown>;
+  if (q.audience !== undefined && q.issuer === undefined && q.jwks === undefined) throw new FicusError("FICUS_USAGE", "--audience applies to a JWT check: give --issuer URL or --jwks URL");
+  if (q.issuer !== undefined || q.jwks !== undefined) {
+    for (const [flag, url] of [["--issuer", q.issuer], ["--jwks", q.jwks]] as const) {
+      if (url === undefined) continue;
+      const check = httpUrl.safeParse(url);
+      if (!check.success) throw new FicusError("FICUS_USAGE", `${flag}: ${check.error.issues[0]?.message}`);
+    }
+    const jwt: Record<string, unknown> = {};
+    if (q.issuer !== undefined) jwt.issuer = q.issuer;
+    if (q.jwks !== undefined) jwt.jwks_url = q.jwks;
+    if (q.audience !== undefined) jwt.audience = q.audience;
+    route.auth = { jwt, identity_headers: { ...QUICK_IDENTITY_HEADERS } };
+  }
+  if ((q.policy === undefined) !== (q.query === undefined)) throw new FicusError("FICUS_USAGE", q.policy === undefined ? "--query needs --policy FILE.rego" : "--policy needs --query, e.g. --query data.http.allow");
+  if (q.policy !== undefined && q.query !== undefined) route.authz = { policy: { module: resolve(q.policy), query: q.query } };
+  if (q.rateLimit !== undefined) {
+    const rate = parseRate(q.rateLimit);
+    if (typeof rate === "string") throw new FicusError("FICUS_USAGE", `--rate-limit: ${rate}`);
+    // Per client address: the one key a quick start always has.
+    route.rate_limit = { limits: [{ name: "quick", rate: q.rateLimit, key: ["client_ip"] }] };
+  }
 }
 
 /** A decimal number as written (no hex, no empty string, no exponent tricks); undefined otherwise. */
@@ -55,11 +103,25 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
     if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new FicusError("FICUS_USAGE", `--workers: expected an integer from 1 to 256, got ${JSON.stringify(o.workers)}`);
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
+  const quick: QuickEnforcement = { issuer: o.issuer, jwks: o.jwks, audience: o.audience, policy: o.policy, query: o.query, rateLimit: o.rateLimit };
+  if (o.mode !== undefined && o.mode !== "proxy" && o.mode !== "sidecar") throw new FicusError("FICUS_USAGE", `--mode: expected proxy or sidecar, got ${JSON.stringify(o.mode)}`);
   if (o.config !== undefined) {
-    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample].some((v) => v !== undefined)) {
-      throw new FicusError("FICUS_USAGE", "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --percent, --sticky-header, --store), not both");
+    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample, o.mode, ...Object.values(quick)].some((v) => v !== undefined)) {
+      throw new FicusError(
+        "FICUS_USAGE",
+        "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --percent, --sticky-header, --store, --mode, --issuer, --jwks, --audience, --policy, --query, --rate-limit), not both",
+      );
     }
     return ConfigSource.file(o.config, overrides);
+  }
+  if (o.mode === "sidecar") {
+    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample].some((v) => v !== undefined)) {
+      throw new FicusError("FICUS_USAGE", "--mode sidecar decides and never forwards: --legacy, --candidate and the migration flags do not apply");
+    }
+    if (Object.values(quick).every((v) => v === undefined)) throw new FicusError("FICUS_USAGE", "--mode sidecar needs something to decide: --issuer/--jwks, --policy with --query, or --rate-limit");
+    const doc: Record<string, unknown> = { mode: "sidecar", routes: [{ name: "default", match: { prefix: "/" } }] };
+    applyQuickEnforcement(doc, quick);
+    return ConfigSource.inline(doc, overrides);
   }
   if (legacy === undefined) throw new FicusError("FICUS_USAGE", "nothing to serve: give -c ficus.yaml, or --legacy URL to proxy every path to URL");
   for (const [flag, url] of [["--legacy", legacy], ["--candidate", o.candidate]] as const) {
@@ -87,7 +149,9 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
     sample = decimalArg(o.sample);
     if (sample === undefined || sample > 1) throw new FicusError("FICUS_USAGE", `--sample: expected a fraction from 0 to 1, got ${JSON.stringify(o.sample)}`);
   }
-  return ConfigSource.inline(zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }, sample), overrides);
+  const doc = zeroConfig(legacy, o.candidate, o.stage, o.store, { percent, header: o.stickyHeader }, sample);
+  applyQuickEnforcement(doc, quick);
+  return ConfigSource.inline(doc, overrides);
 }
 
 export async function startCommand(o: StartOptions): Promise<void> {
