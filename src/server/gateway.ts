@@ -31,18 +31,9 @@ import type { ControlRow } from "../migration/store.ts";
 import { RecordLayer } from "../record/layer.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
-import { dirname } from "node:path";
-import { AuthLayer } from "../auth/layer.ts";
-import { compileAuthSettings } from "../auth/settings.ts";
-import { DecisionLog } from "../authz/decision-log.ts";
-import { AuthzLayer } from "../authz/layer.ts";
-import { authzMetrics } from "../authz/metrics.ts";
-import { compileAuthz, compileDecisionLog } from "../authz/settings.ts";
-import { RateLimitLayer } from "../ratelimit/layer.ts";
-import { RateLimitMetrics } from "../ratelimit/metrics.ts";
-import { compileRateLimits } from "../ratelimit/settings.ts";
 import { Sidecar } from "../sidecar/front.ts";
 import { compileSidecar, identityHeaderNames } from "../sidecar/settings.ts";
+import { Enforcement } from "./enforcement.ts";
 import { Http1Front } from "./http1-front.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
 
@@ -70,30 +61,10 @@ export interface RouteInfo {
   readonly candidate?: { readonly upstream: string; readonly endpoints: EndpointInfo[] };
 }
 
-/** Where relative policy and data paths in the config are read from: the config file's folder. */
-function configDir(loaded: LoadedConfig): string {
-  return loaded.source.includes("/") ? dirname(loaded.source) : process.cwd();
-}
-
-/** What the enforcement layers run on, compiled from a config before anything is swapped (a bad file fails the whole load). */
-interface Enforcement {
-  readonly auth: ReturnType<typeof compileAuthSettings>;
-  readonly authz: ReturnType<typeof compileAuthz>;
-  readonly decisionLog: ReturnType<typeof compileDecisionLog>;
-  readonly rateLimits: ReturnType<typeof compileRateLimits>;
-  readonly sidecar: ReturnType<typeof compileSidecar>;
-}
-
-function compileEnforcement(loaded: LoadedConfig): Enforcement {
-  const c = loaded.config;
+/** The sidecar's settings: the answer carries every identity header any auth policy names. */
+function sidecarSettings(c: LoadedConfig["config"]): ReturnType<typeof compileSidecar> {
   const inline = c.routes.flatMap((r) => (r.auth !== undefined && typeof r.auth === "object" ? [r.auth] : []));
-  return {
-    auth: compileAuthSettings(c),
-    authz: compileAuthz(c.routes, { baseDir: configDir(loaded) }),
-    decisionLog: compileDecisionLog(c.decision_log),
-    rateLimits: compileRateLimits(c),
-    sidecar: compileSidecar(c.sidecar, identityHeaderNames([...Object.values(c.auth_policies), ...inline])),
-  };
+  return compileSidecar(c.sidecar, identityHeaderNames([...Object.values(c.auth_policies), ...inline]));
 }
 
 /** The upstream connection pools' settings from the config. */
@@ -118,10 +89,8 @@ export class Gateway {
   private readonly limits: LimitsLayer;
   private readonly migrationLayer: MigrationLayer;
   private readonly recordLayer = new RecordLayer();
-  private readonly auth: AuthLayer;
-  private readonly authz: AuthzLayer;
-  private readonly decisionLog: DecisionLog;
-  private readonly rateLimit: RateLimitLayer;
+  /** Authentication, authorization and rate limits, each loaded once the config uses it. */
+  private readonly enforcement: Enforcement;
   /** Set in sidecar mode (`mode: sidecar`): the front that translates check requests and the answer layer. */
   private readonly sidecar: Sidecar | undefined;
   /** The listener's certificates (top-level `tls:`), followed on disk; undefined for plain HTTP. */
@@ -159,21 +128,18 @@ export class Gateway {
     this.limits = new LimitsLayer(table.limits);
     this.migrationLayer = new MigrationLayer(this.metrics);
     this.migrationLayer.routes = this.migrations;
-    const enforcement = compileEnforcement(opts.loaded);
-    this.auth = new AuthLayer(enforcement.auth, { metrics: this.metrics, logger: this.logger });
-    const am = authzMetrics(this.metrics);
-    this.decisionLog = new DecisionLog(enforcement.decisionLog, { onDrop: () => am.logDropped.inc() });
-    this.authz = new AuthzLayer(enforcement.authz, { metrics: am, log: this.decisionLog, logger: this.logger });
-    this.rateLimit = new RateLimitLayer(enforcement.rateLimits, { metrics: new RateLimitMetrics(this.metrics), logger: this.logger });
-    this.sidecar = c.mode === "sidecar" ? new Sidecar(enforcement.sidecar, this.metrics) : undefined;
+    this.enforcement = new Enforcement(this.metrics, this.logger);
+    this.enforcement.configure(opts.loaded);
+    const { auth, authz, rateLimit } = this.enforcement;
+    this.sidecar = c.mode === "sidecar" ? new Sidecar(sidecarSettings(c), this.metrics) : undefined;
     const observability = new ObservabilityLayer(this.metrics, this.accessLog, tracer);
     // The pipeline, in order: one line per layer (docs/architecture.md, "Adding a layer").
     // Who is calling (auth), whether they may (authz), how often (rate limit): before anything reaches an upstream.
     const layers =
       this.sidecar === undefined
-        ? [requestIdLayer, this.limits, this.routing, observability, this.auth, this.authz, this.rateLimit, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
+        ? [requestIdLayer, this.limits, this.routing, observability, auth, authz, rateLimit, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
         : // Sidecar: the original request is decided by the same layers, and answered instead of forwarded (docs/sidecar.md).
-          [requestIdLayer, this.sidecar.entry, this.limits, this.routing, observability, this.auth, this.authz, this.rateLimit, this.sidecar.answer];
+          [requestIdLayer, this.sidecar.entry, this.limits, this.routing, observability, auth, authz, rateLimit, this.sidecar.answer];
     this.pipeline = new Pipeline(layers, this.logger);
     this.front = new Http1Front(this.pipeline, this.logger, this.metrics.websockets);
     this.metrics.setInFlightSource(() => this.pipeline.inflight);
@@ -186,7 +152,7 @@ export class Gateway {
     const gw = new Gateway(opts, tracer);
     if (opts.loaded.config.routes.some((r) => r.candidate !== undefined)) await gw.migration();
     // Signing keys fetched before the first request needs them; a provider that is down is retried on demand.
-    await gw.auth.warm().catch((err: unknown) => gw.logger.warn("could not fetch signing keys at start; retried when a token needs them", { error: err instanceof Error ? err.message : String(err) }));
+    await gw.enforcement.warm();
     gw.listen(opts.reusePort);
     return gw;
   }
@@ -289,8 +255,9 @@ export class Gateway {
     if (tls !== undefined && this.listenerTls !== undefined) this.listenerTls.configure(tls);
     else if (tls !== undefined || this.listenerTls !== undefined) this.logger.warn("tls turned on or off; it takes effect on restart", { tls: tls !== undefined });
     if (prev.mode !== n.mode) this.logger.warn("mode changed; it takes effect on restart", { from: prev.mode, to: n.mode });
-    // Policies, keys and limits are compiled before anything is swapped: a bad file leaves the running config whole.
-    const enforcement = compileEnforcement(next);
+    const sidecar = this.sidecar !== undefined ? sidecarSettings(n) : undefined;
+    // Policies, keys and limits: compiled first and swapped only when all are good (a bad file leaves the running config whole).
+    this.enforcement.configure(next);
     const migrations = buildMigrationRoutes(n, table);
     // A rollback or promotion in force must survive the reload: apply it before the table serves.
     this.applyControl(migrations);
@@ -298,11 +265,7 @@ export class Gateway {
     this.limits.limits = table.limits;
     this.migrations = migrations;
     this.migrationLayer.routes = migrations;
-    this.auth.replace(enforcement.auth);
-    this.authz.replace(enforcement.authz);
-    this.decisionLog.reconfigure(enforcement.decisionLog);
-    this.rateLimit.replace(enforcement.rateLimits);
-    if (this.sidecar !== undefined) this.sidecar.settings = enforcement.sidecar;
+    if (this.sidecar !== undefined) this.sidecar.settings = sidecar as ReturnType<typeof compileSidecar>;
     const used = new Set<ConnectionPool>();
     for (const p of table.pools) for (const e of p.endpoints) if (e.client) used.add(e.client);
     this.clients.retain(used);
@@ -420,8 +383,7 @@ export class Gateway {
     await this.resultsWriter?.close();
     await this.traffic?.close();
     this.accessLog.close();
-    this.decisionLog.close();
-    this.rateLimit.close();
+    this.enforcement.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;
   }
