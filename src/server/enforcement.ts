@@ -58,7 +58,7 @@ export function partsUsed(c: Config): { auth: boolean; authz: boolean; rateLimit
 }
 
 /** Where relative policy and data paths are read from: the config file's folder. */
-function configDir(loaded: LoadedConfig): string {
+export function configDir(loaded: LoadedConfig): string {
   return loaded.source.includes("/") ? dirname(loaded.source) : process.cwd();
 }
 

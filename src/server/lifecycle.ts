@@ -21,9 +21,11 @@ export interface ReloadOutcome {
 }
 
 /** Reads and validates the source; never throws. */
-export function tryLoad(source: ConfigSource, logger: Logger): ReloadOutcome {
+export function tryLoad(source: ConfigSource, logger: Logger, check?: (loaded: LoadedConfig) => void): ReloadOutcome {
   try {
-    return { ok: true, loaded: source.load() };
+    const loaded = source.load();
+    check?.(loaded);
+    return { ok: true, loaded };
   } catch (err) {
     const errors = err instanceof ConfigError ? [...err.issues] : [err instanceof Error ? err.message : String(err)];
     const code = err instanceof FicusError ? err.code : "FICUS_CONFIG_INVALID";
@@ -38,8 +40,8 @@ export function tryLoad(source: ConfigSource, logger: Logger): ReloadOutcome {
  * or more than reload.max_removed_routes of them; logs the routes it adds,
  * removes and changes. Never throws.
  */
-export function tryReload(source: ConfigSource, logger: Logger, current: LoadedConfig, force = false): ReloadOutcome {
-  const r = tryLoad(source, logger);
+export function tryReload(source: ConfigSource, logger: Logger, current: LoadedConfig, force = false, check?: (loaded: LoadedConfig) => void): ReloadOutcome {
+  const r = tryLoad(source, logger, check);
   if (!r.ok || !r.loaded) return r;
   const changes = diffRoutes(current.config, r.loaded.config);
   const refusal = reloadRefusal(current.config, r.loaded.config, changes);

@@ -17,6 +17,7 @@ import type { ResultsWriter } from "../migration/results-writer.ts";
 import { type FromWorker, type RouteInfo, type ToWorker, toWire, WORKER_ARG } from "./ipc.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
+import { preflight } from "./preflight.ts";
 
 interface WorkerSlot {
   readonly index: number;
@@ -122,7 +123,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
 
   const reload = (force = false): ReloadResult => {
     // Validated here, before any worker hears of it: an invalid or refused config never leaves the supervisor.
-    const r = tryReload(source, logger, loaded, force);
+    const r = tryReload(source, logger, loaded, force, preflight);
     if (!r.ok || !r.loaded) {
       metrics.configReloads.inc({ result: r.code === "FICUS_RELOAD_REFUSED" ? "refused" : "failure" });
       return reloadResult(r);

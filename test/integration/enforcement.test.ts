@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { type Ficus, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
+import { type Ficus, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 import { until } from "../helpers/wait.ts";
 
 const RBAC = `package http
@@ -252,5 +252,21 @@ describe("sidecar mode from the zero-config flags", () => {
     const res = await fetch(`${gw.url}/check`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("FICUS_SIDECAR_BAD_REQUEST");
+  });
+});
+
+describe("ficus validate checks what a config names", () => {
+  test("a policy that does not parse fails validation with its code and position; a good one passes", async () => {
+    const dir = tempDir("ficus-validate-policy-");
+    writeFileSync(join(dir, "good.rego"), RBAC);
+    writeFileSync(join(dir, "bad.rego"), "package http\n\nallow if {\n");
+    const cfg = (module: string) =>
+      writeConfig(dir, `routes:\n  - name: r\n    match: { prefix: / }\n    upstream: http://127.0.0.1:9\n    authz: { policy: { module: ${module}, query: data.http.allow } }\n`, `${module}.yaml`);
+    const bad = await runCli(["validate", "-c", cfg("bad.rego")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("FICUS_POLICY_SYNTAX");
+    expect(bad.stderr).toMatch(/bad\.rego:\d+:\d+: rego_parse_error/);
+    const good = await runCli(["validate", "-c", cfg("good.rego")]);
+    expect(good.code).toBe(0);
   });
 });

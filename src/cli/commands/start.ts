@@ -161,5 +161,9 @@ export async function startCommand(o: StartOptions): Promise<void> {
   const workers = loaded.config.workers === 0 ? availableParallelism() : loaded.config.workers;
   // Only the process model in use is loaded: a supervisor never loads the data plane (its workers do).
   if (workers <= 1) await (await import("../../server/single.ts")).runSingleProcess(source, logger, process.env, loaded);
-  else await (await import("../../server/supervisor.ts")).runSupervisor(source, workers, logger, loaded);
+  else {
+    // Certificates, keys and policies checked once here, with their codes, rather than failing in every worker.
+    (await import("../../server/preflight.ts")).preflight(loaded);
+    await (await import("../../server/supervisor.ts")).runSupervisor(source, workers, logger, loaded);
+  }
 }
