@@ -20,7 +20,7 @@ import { type ClaimMapping, identityFromClaims } from "./claims.ts";
 import { AuthFailure } from "./failure.ts";
 import type { KeyEntry, KeySourceSettings, KeyStore } from "./jwks.ts";
 import type { JwtAlgorithm } from "./schema.ts";
-import { TokenCache, tokenHash } from "./token-cache.ts";
+import { TokenCache } from "./token-cache.ts";
 
 /** A policy's JWT settings, compiled from its `jwt` block. */
 export interface JwtSettings {
@@ -106,15 +106,14 @@ export class JwtVerifier {
     if (token.length > this.settings.maxTokenSize) return TOO_LARGE(this.settings.maxTokenSize);
     const store = this.store;
     store.refreshIfStale();
-    const hash = tokenHash(token);
-    const hit = this.cache.get(hash, this.clock());
+    const hit = this.cache.get(token, this.clock());
     if (hit !== undefined) {
       if (hit.generation === store.generation) return hit.identity;
       if (store.hasId(hit.keyId)) {
         hit.generation = store.generation;
         return hit.identity;
       }
-      this.cache.delete(hash); // its key left the set: verify again (and fail)
+      this.cache.delete(token); // its key left the set: verify again (and fail)
     }
     if (!COMPACT.test(token)) return MALFORMED;
     let alg: unknown;
@@ -128,13 +127,13 @@ export class JwtVerifier {
     if (alg === "none") return UNSIGNED;
     if (!this.allowed.has(alg)) return fail(ALG_NAME.test(alg) ? `the token algorithm ${alg} is not allowed` : "the token algorithm is not allowed");
     const keys = this.candidates(kid, alg);
-    if (keys !== undefined) return this.verify(token, hash, alg, keys);
+    if (keys !== undefined) return this.verify(token, alg, keys);
     // No key for it: fetch the set again, unless one was fetched too recently (kid floods stop here).
     const wait = store.refresh();
     if (wait === undefined) return store.loaded ? UNKNOWN_KEY : this.unavailable();
     return wait.then(() => {
       const again = this.candidates(kid, alg);
-      if (again !== undefined) return this.verify(token, hash, alg, again);
+      if (again !== undefined) return this.verify(token, alg, again);
       return store.loaded ? UNKNOWN_KEY : this.unavailable();
     });
   }
@@ -151,7 +150,7 @@ export class JwtVerifier {
     return found.length > 0 ? found.slice(0, MAX_CANDIDATES) : undefined;
   }
 
-  private async verify(token: string, hash: string, alg: string, keys: readonly KeyEntry[]): Promise<JwtOutcome> {
+  private async verify(token: string, alg: string, keys: readonly KeyEntry[]): Promise<JwtOutcome> {
     const generation = this.store.generation;
     let last: AuthFailure = BAD_SIGNATURE;
     for (const entry of keys) {
@@ -167,7 +166,7 @@ export class JwtVerifier {
       }
       const identity = identityFromClaims(payload, this.settings.claims);
       if (typeof identity === "string") return NO_SUBJECT;
-      this.cache.set(hash, identity, (payload.exp as number) * 1000 + this.settings.leeway, entry.id, generation, now);
+      this.cache.set(token, identity, (payload.exp as number) * 1000 + this.settings.leeway, entry.id, generation, now);
       return identity;
     }
     return last;

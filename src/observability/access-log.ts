@@ -164,7 +164,22 @@ export class AccessLog {
    * request ids, route names, methods, endpoint ids, client addresses and error
    * codes are validated token strings; the path is escaped.
    */
-  write(requestId: string, route: string, method: string, path: string, status: number, durationMs: number, upstream: string, bytes: number, client: string, error: string | undefined): void {
+  write(
+    requestId: string,
+    route: string,
+    method: string,
+    path: string,
+    status: number,
+    durationMs: number,
+    upstream: string,
+    bytes: number,
+    client: string,
+    error: string | undefined,
+    /** The authenticated caller (a token's sub, an API key's id), escaped: it comes from the credential. */
+    subject?: string,
+    /** The authorization decision (allow, deny, dry-run-deny, error), when the route has authz. */
+    decision?: string,
+  ): void {
     if (this.sink === undefined) return;
     const now = Date.now();
     if (now !== this.lastMs) {
@@ -172,7 +187,7 @@ export class AccessLog {
       this.lastIso = new Date(now).toISOString();
     }
     // Room for the line: the fixed text and numbers, the fields, and the path at its longest escaped (6 bytes a character).
-    const room = 200 + requestId.length + route.length + method.length + path.length * 6 + upstream.length + client.length + (error?.length ?? 0);
+    const room = 240 + requestId.length + route.length + method.length + path.length * 6 + upstream.length + client.length + (error?.length ?? 0) + (subject?.length ?? 0) * 6 + (decision?.length ?? 0);
     if (this.at + room > this.buf.length) {
       this.drain();
       if (room > this.buf.length) this.buf = new Uint8Array(room);
@@ -201,7 +216,17 @@ export class AccessLog {
       this.put('","error":"');
       this.put(error);
     }
-    this.put('"}\n');
+    this.put('"');
+    if (subject) {
+      this.put(',"subject":');
+      this.putJsonString(subject);
+    }
+    if (decision) {
+      this.put(',"decision":"');
+      this.put(decision);
+      this.put('"');
+    }
+    this.put("}\n");
   }
 
   flush(): void {

@@ -44,10 +44,14 @@ export class ObservabilityLayer implements Layer {
     const rm = route ? route.metrics : this.unmatched;
     rm.count(KNOWN_METHODS.has(ex.method) ? ex.method : "OTHER", ex.status);
     rm.duration.observe(seconds);
-    ex.span?.end(ex.status, ex.error);
+    const span = ex.span;
+    if (span !== undefined) {
+      const id = ex.identity;
+      span.end(ex.status, ex.error, id === undefined && ex.decision === undefined ? undefined : { subject: id?.subject, authMethod: id?.method, decision: ex.decision });
+    }
     const log = this.accessLog;
     if (log.wants(ex.status)) {
-      log.write(ex.id, route?.name ?? NO_ROUTE, ex.method, ex.path, ex.status, seconds * 1000, ex.endpoint, ex.bytes, ex.peer.address, ex.error);
+      log.write(ex.id, route?.name ?? NO_ROUTE, ex.method, ex.path, ex.status, seconds * 1000, ex.endpoint, ex.bytes, ex.peer.address, ex.error, ex.identity?.subject, ex.decision);
     }
   }
 }

@@ -14,9 +14,18 @@ export interface UpstreamSpan {
   end(status: number, error: string | undefined): void;
 }
 
+/** What the enforcement layers decided, as span attributes (never a credential). */
+export interface SpanEnforcement {
+  /** The caller's subject and how it was identified (jwt, api_key, mtls, anonymous). */
+  readonly subject?: string | undefined;
+  readonly authMethod?: string | undefined;
+  /** The authorization decision (allow, deny, dry-run-deny, error). */
+  readonly decision?: string | undefined;
+}
+
 export interface RequestSpan {
   startUpstream(endpoint: string, attempt: number): UpstreamSpan;
-  end(status: number, error: string | undefined): void;
+  end(status: number, error: string | undefined, enforcement?: SpanEnforcement): void;
 }
 
 export interface Tracer {
@@ -95,9 +104,12 @@ export async function createTracer(settings: TracingSettings): Promise<Tracer | 
             },
           };
         },
-        end(status, error) {
+        end(status, error, enforcement) {
           if (status > 0) span.setAttribute("http.response.status_code", status);
           if (error !== undefined) span.setAttribute("error.type", error);
+          if (enforcement?.subject) span.setAttribute("enduser.id", enforcement.subject);
+          if (enforcement?.authMethod) span.setAttribute("ficus.auth.method", enforcement.authMethod);
+          if (enforcement?.decision) span.setAttribute("ficus.authz.decision", enforcement.decision);
           if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
           span.end();
         },

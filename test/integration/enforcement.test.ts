@@ -185,6 +185,21 @@ routes:
     expect(text).not.toContain(t.split(".")[2] as string);
   });
 
+  test("the access log names the subject and the decision", async () => {
+    const t = await token({ sub: "gus", roles: ["reader"] });
+    await (await fetch(`${gw.url}/orders/9`, { headers: { authorization: `Bearer ${t}` } })).arrayBuffer();
+    await (await fetch(`${gw.url}/orders/9`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${t}` } })).arrayBuffer();
+    const lines = await until(
+      async () => gw.access.filter((l) => l.subject === "gus"),
+      (ls) => ls.length >= 2,
+    );
+    expect(lines.map((l) => [l.method, l.status, l.decision])).toEqual([
+      ["GET", 200, "allow"],
+      ["POST", 403, "deny"],
+    ]);
+    expect(JSON.stringify(gw.access)).not.toContain(t);
+  });
+
   test("a reload to a policy that does not compile is refused; the running policy keeps deciding", async () => {
     writeFileSync(join(dir, "broken.rego"), "package http\n\nallow if {\n");
     writeFileSync(config, yaml("broken.rego"));

@@ -8,8 +8,10 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: number | string } }[];
 }
 
+const API_KEY = "k-traced-0123456789abcdef";
 let up: Upstream;
 let gw: Ficus;
 const spans: OtlpSpan[] = [];
@@ -29,9 +31,9 @@ beforeAll(async () => {
   up = await startUpstream("traced");
   const path = writeConfig(
     tempDir(),
-    `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\ntracing: { otlp_endpoint: "http://127.0.0.1:${collector.port}/v1/traces", headers: { x-collector-key: k1 } }\nroutes:\n  - name: traced\n    upstream: ${up.url}\n`,
+    `listen: 127.0.0.1:0\nadmin: { listen: 127.0.0.1:0 }\nworkers: 1\ntracing: { otlp_endpoint: "http://127.0.0.1:${collector.port}/v1/traces", headers: { x-collector-key: k1 } }\nauth_policies:\n  keys:\n    api_key: { keys: [{ id: batch-job, env: TRACED_API_KEY, scopes: [orders:read] }] }\nroutes:\n  - name: secured\n    match: { prefix: /secured }\n    upstream: ${up.url}\n    auth: keys\n    authz: { scopes: [orders:read] }\n  - name: traced\n    upstream: ${up.url}\n`,
   );
-  gw = await startFicus(["-c", path]);
+  gw = await startFicus(["-c", path], { env: { TRACED_API_KEY: API_KEY } });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -55,4 +57,21 @@ test("a span per request and per upstream call, continuing the client's trace", 
   expect(client?.name).toBe("upstream traced");
   expect(client?.spanId).toBe(tp[2] as string);
   expect(headersSeen["x-collector-key"]).toBe("k1");
+});
+
+test("the request span carries who called and the authorization decision, never the credential", async () => {
+  const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+  const res = await fetch(`${gw.url}/secured/x`, { headers: { traceparent: `00-${traceId}-00f067aa0ba902b8-01`, "x-api-key": API_KEY } });
+  expect(res.status).toBe(200);
+  await res.arrayBuffer();
+  let server: OtlpSpan | undefined;
+  for (let i = 0; i < 60 && server === undefined; i++) {
+    server = spans.find((s) => s.traceId === traceId && s.kind === 2);
+    if (server === undefined) await Bun.sleep(50);
+  }
+  const attrs = Object.fromEntries((server?.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue]));
+  expect(attrs["enduser.id"]).toBe("batch-job");
+  expect(attrs["ficus.auth.method"]).toBe("api_key");
+  expect(attrs["ficus.authz.decision"]).toBe("allow");
+  expect(JSON.stringify(spans)).not.toContain(API_KEY);
 });
