@@ -1,11 +1,13 @@
 /**
- * `npm start`: the self-contained demo. Starts the Python legacy service and
- * the TypeScript rewrite on free ports, then the gateway with demo/ficus.yaml,
+ * `npm start`: the self-contained demo. Starts the Python legacy service, the
+ * TypeScript rewrite and a small token issuer (demo/issuer/server.ts) on free
+ * ports of 127.0.0.1, then the gateway with demo/ficus.yaml,
  * drives read traffic from many users while the controller promotes the
  * healthy route to the rewrite step by step and rolls the buggy one back,
  * prints that story from the audit trail and what the comparison found (the
  * bug with an example; harmless differences equal or learned as noise), the
- * URLs and curl lines to try, and runs until Ctrl-C.
+ * URLs and curl lines to try — with the secured order writes, how to get a
+ * token and three ready-to-paste writes (201, 401, 403) — and runs until Ctrl-C.
  *
  * Environment: DEMO_LISTEN (default 127.0.0.1:8080), DEMO_ADMIN (127.0.0.1:9901).
  * To extend it, add an endpoint to both services and a route to ficus.yaml.
@@ -37,12 +39,15 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return buf.split("\n")[0] ?? "";
 }
 
-async function startService(cmd: string[], name: string): Promise<number> {
+/** Starts a service that prints {"port":N,...} as its first line, and returns that line. */
+async function startService(cmd: string[], name: string): Promise<{ port: number; issuer?: string }> {
   const proc = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
   children.push(proc);
   const line = await firstLine(proc.stdout as ReadableStream<Uint8Array>);
   try {
-    return (JSON.parse(line) as { port: number }).port;
+    const started = JSON.parse(line) as { port: number; issuer?: string };
+    if (typeof started.port !== "number") throw new Error("no port");
+    return started;
   } catch {
     console.error(`demo: the ${name} service did not start (${line || "no output"})`);
     return stopAll(1);
@@ -54,9 +59,10 @@ if (!python) {
   console.error("demo: python3 is needed for the legacy service");
   process.exit(1);
 }
-const [legacyPort, rewritePort] = await Promise.all([
+const [{ port: legacyPort }, { port: rewritePort }, { issuer = "" }] = await Promise.all([
   startService([python, join(DIR, "legacy/app.py"), "--port", "0"], "legacy"),
   startService([process.execPath, join(DIR, "rewrite/server.ts"), "0"], "rewrite"),
+  startService([process.execPath, join(DIR, "issuer/server.ts"), "0"], "issuer"),
 ]);
 
 const listen = process.env.DEMO_LISTEN ?? "127.0.0.1:8080";
@@ -68,6 +74,7 @@ const gateway = Bun.spawn([process.execPath, join(DIR, "../src/cli/main.ts"), "s
     ...process.env,
     LEGACY_URL: `http://127.0.0.1:${legacyPort}`,
     REWRITE_URL: `http://127.0.0.1:${rewritePort}`,
+    DEMO_ISSUER: issuer,
     DEMO_LISTEN: listen,
     DEMO_ADMIN: admin,
     // A fresh results store per run, so the report shows this run only.
@@ -180,10 +187,28 @@ if (orders) {
   }
 }
 
+// The secured route: two tokens from the issuer, fetched as a client would (client credentials), one with every
+// scope of the client and one with orders:read only, for ready-to-paste writes that pass and that are refused.
+const CLIENT = { id: "demo-client", secret: "demo-secret" };
+async function getToken(scope?: string): Promise<string> {
+  const form = new URLSearchParams({ grant_type: "client_credentials", ...(scope ? { scope } : {}) });
+  const res = await fetch(`${issuer}/token`, { method: "POST", body: form, headers: { authorization: `Basic ${btoa(`${CLIENT.id}:${CLIENT.secret}`)}` } });
+  const body = (await res.json()) as { access_token?: string; error?: string };
+  if (!body.access_token) {
+    console.error(`demo: the issuer refused a token (${res.status} ${body.error ?? ""})`);
+    return stopAll(1);
+  }
+  return body.access_token;
+}
+const [writerToken, readerToken] = await Promise.all([getToken(), getToken("orders:read")]);
+const order = `-H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'`;
+const getTokenLine = `curl -s -u ${CLIENT.id}:${CLIENT.secret} -d grant_type=client_credentials ${issuer}/token`;
+
 console.log(`
 Ficus demo — the strangler pattern on one service
   legacy  (Python)      http://127.0.0.1:${legacyPort}
   rewrite (TypeScript)  http://127.0.0.1:${rewritePort}
+  token issuer          ${issuer}
   gateway               ${gw}
   admin                 ${adminUrl}
 
@@ -199,10 +224,22 @@ What the comparison found on the orders route (GET /orders, /orders/:id):
 ${findings.join("\n")}
   (49 vs 49.0, key order and timestamp formats compare equal; the random trace id is learned as noise.)
 
+Secured: order writes (POST, PUT, PATCH, DELETE /orders) need a JWT from the token issuer (RS256, verified
+with its JWK Set) carrying the scope orders:write; reads stay open. The order records the caller (created_by).
+  Get a token (OAuth 2.0 client credentials; valid 1 hour; add -d scope=orders:read for one without orders:write):
+    ${getTokenLine}
+  201 Created, with a token that has orders:write:
+    curl -i -X POST ${gw}/orders -H 'Authorization: Bearer ${writerToken}' ${order}
+  401 FICUS_AUTH_MISSING, no token:
+    curl -i -X POST ${gw}/orders ${order}
+  403 FICUS_AUTHZ_DENIED, a token with orders:read only:
+    curl -i -X POST ${gw}/orders -H 'Authorization: Bearer ${readerToken}' ${order}
+  Or in a shell: TOKEN=$(${getTokenLine} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+    curl -i -X POST ${gw}/orders -H "Authorization: Bearer $TOKEN" ${order}
+
 Try:
   curl -i ${gw}/inventory/sku-1001          # X-Ficus-Served-By tells who answered
   curl -i ${gw}/orders
-  curl -i -X POST ${gw}/orders -H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'
   npx ficus report --admin ${adminUrl}
   npx ficus events --admin ${adminUrl}
   npx ficus resume orders --admin ${adminUrl}   # after fixing the bug: let the controller try again

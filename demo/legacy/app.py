@@ -9,7 +9,9 @@ Endpoints:
     GET  /inventory/<sku>        one item, 404 if unknown
     GET  /orders                 all orders
     GET  /orders/<id>            one order, 404 if unknown
-    POST /orders                 {"sku": "...", "qty": N} -> 201 with the order (409 if out of stock)
+    POST /orders                 {"sku": "...", "qty": N} -> 201 with the order (409 if out of stock);
+                                 behind the gateway, the caller's verified identity arrives as X-Ficus-Subject
+                                 and is kept as created_by
 """
 import argparse
 import json
@@ -95,6 +97,9 @@ class Handler(BaseHTTPRequestHandler):
             item["stock"] -= qty
             order_id = str(len(ORDERS) + 1)
             order = {"id": order_id, "sku": sku, "qty": qty, "total": round(item["price"] * qty, 2), "status": "pending", "created_at": now_iso()}
+            subject = self.headers.get("X-Ficus-Subject")
+            if subject:
+                order["created_by"] = subject
             ORDERS[order_id] = order
         self.send_json(201, order)
 
