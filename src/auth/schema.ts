@@ -10,39 +10,12 @@
  */
 import { z } from "zod";
 import { fieldNameProblem } from "../core/http-grammar.ts";
-import { formatDuration, formatSize, parseDuration, parseSize } from "../config/units.ts";
+import { duration, size } from "../config/fields.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/**
- * A field in human units, as config/schema.ts's duration() and size() (not imported from there: that file
- * imports this one, and a cycle would leave one side's constants uninitialised, whichever loads first).
- */
-function unitField(parse: (v: string | number) => number | undefined, format: (n: number) => string, example: string, defaultValue: string, description: string, min: number, max: number) {
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      const n = parse(v ?? defaultValue);
-      if (n === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected ${example}, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      if (n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `must be ${format(min)} to ${format(max)}, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return n;
-    })
-    .meta({ description: `${description} Default ${defaultValue}; ${format(min)} to ${format(max)}.` });
-}
-
-const duration = (defaultValue: string, description: string, b: { min: number; max: number }) =>
-  unitField(parseDuration, formatDuration, 'a duration such as "500ms", "10s" or "5m"', defaultValue, description, b.min, b.max);
-const size = (defaultValue: string, description: string, b: { min: number; max: number }) =>
-  unitField(parseSize, formatSize, 'a size such as "8KiB" or "1MiB"', defaultValue, description, b.min, b.max);
 
 /** The signature algorithms a policy may allow: asymmetric only, so a public key can never serve as an HMAC secret. */
 export const JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"] as const;
