@@ -96,6 +96,6 @@ const server = Bun.serve({
   },
   fetch: () => Response.json({ error: "not found" }, { status: 404 }),
 });
-const issuerUrl = `http://127.0.0.1:${server.port}`;
+const issuerUrl: string = `http://127.0.0.1:${server.port}`;
 
 console.log(JSON.stringify({ port: server.port, issuer: issuerUrl }));
