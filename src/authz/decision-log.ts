@@ -17,7 +17,7 @@
  * What a line holds is chosen by the layer (layer.ts) and never includes a
  * credential: no token, no header, no query, no body.
  */
-import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { closeLogFile, movedAway, type OpenFile, openLogFile } from "../observability/log-file.ts";
 import type { FileSink } from "bun";
 import type { DecisionResult } from "./metrics.ts";
 import type { DecisionLogSettings } from "./settings.ts";
@@ -47,13 +47,6 @@ export interface DecisionRecord {
   /** Why: the rule that denied, the policy's message, or the error. */
   readonly reason: string | undefined;
   readonly durationUs: number;
-}
-
-interface OpenFile {
-  readonly path: string;
-  readonly fd: number;
-  readonly dev: bigint;
-  readonly ino: bigint;
 }
 
 export interface DecisionLogOptions {
@@ -100,7 +93,7 @@ export class DecisionLog {
     if (!this.settings.enabled) return;
     const out = this.settings.output;
     if (out === "stdout" || out === "stderr") this.sink = (out === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark: WRITE_AT });
-    else [this.file, this.sink] = openFile(out);
+    else [this.file, this.sink] = openLogFile(out, WRITE_AT);
     this.checkedAt = Date.now();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
@@ -243,13 +236,7 @@ export class DecisionLog {
     const now = Date.now();
     if (now - this.checkedAt < REOPEN_CHECK_MS) return;
     this.checkedAt = now;
-    let st: { dev: bigint; ino: bigint } | undefined;
-    try {
-      st = statSync(f.path, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    }
-    if (st === undefined || st.dev !== f.dev || st.ino !== f.ino) this.reopen();
+    if (movedAway(f)) this.reopen();
   }
 
   /** Reopens a file output at its path (after rotation or deletion); what waits goes to the old file first. */
@@ -260,12 +247,12 @@ export class DecisionLog {
     this.busy = false;
     this.drain();
     try {
-      [this.file, this.sink] = openFile(old.path);
+      [this.file, this.sink] = openLogFile(old.path, WRITE_AT);
     } catch {
       return;
     }
     this.busy = false;
-    finish(oldSink, old.fd);
+    closeLogFile(oldSink, old.fd);
   }
 
   /** Applies new settings (hot reload); reopens the output only when it changed. */
@@ -293,7 +280,7 @@ export class DecisionLog {
     this.sink = undefined;
     this.file = undefined;
     if (sink !== undefined) {
-      if (file !== undefined) finish(sink, file.fd);
+      if (file !== undefined) closeLogFile(sink, file.fd);
       else void sink.flush();
     }
   }
@@ -313,26 +300,4 @@ let idCounter = 0;
 function newDecisionId(): string {
   idCounter++;
   return `${ID_PREFIX}${idCounter.toString(16).padStart(12, "0")}`;
-}
-
-/** Ends a file sink (writing what it holds) and closes its descriptor; never throws or rejects. */
-function finish(sink: FileSink, fd: number): void {
-  const done = () => {
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed.
-    }
-  };
-  try {
-    void Promise.resolve(sink.end()).then(done, done);
-  } catch {
-    done();
-  }
-}
-
-function openFile(path: string): [OpenFile, FileSink] {
-  const fd = openSync(path, "a");
-  const st = fstatSync(fd, { bigint: true });
-  return [{ path, fd, dev: st.dev, ino: st.ino }, Bun.file(fd).writer({ highWaterMark: WRITE_AT })];
 }

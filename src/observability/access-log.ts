@@ -10,7 +10,7 @@
  * none (rotated by logrotate, or deleted), checked once a second, as nginx
  * does on USR1 and without the signal.
  */
-import { closeSync, fstatSync, openSync, statSync } from "node:fs";
+import { closeLogFile, movedAway, type OpenFile, openLogFile } from "./log-file.ts";
 import type { FileSink } from "bun";
 
 /** Access-log bytes held before they are handed to the sink. */
@@ -23,14 +23,6 @@ export interface AccessLogSettings {
   readonly enabled: boolean;
   readonly sample: number;
   readonly output: string;
-}
-
-/** An open file output: its descriptor and the file it is (device, inode). */
-interface OpenFile {
-  readonly path: string;
-  readonly fd: number;
-  readonly dev: bigint;
-  readonly ino: bigint;
 }
 
 export class AccessLog {
@@ -61,7 +53,7 @@ export class AccessLog {
     if (!this.settings.enabled) return;
     const out = this.settings.output;
     if (out === "stdout" || out === "stderr") this.sink = (out === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark: 64 * 1024 });
-    else [this.file, this.sink] = openFile(out);
+    else [this.file, this.sink] = openLogFile(out, 64 * 1024);
     this.checkedAt = Date.now();
     this.timer = setInterval(() => this.tick(), 100);
     this.timer.unref?.();
@@ -113,13 +105,7 @@ export class AccessLog {
     const now = Date.now();
     if (now - this.checkedAt < REOPEN_CHECK_MS) return;
     this.checkedAt = now;
-    let st: { dev: bigint; ino: bigint } | undefined;
-    try {
-      st = statSync(f.path, { bigint: true, throwIfNoEntry: false });
-    } catch {
-      st = undefined;
-    }
-    if (!st || st.dev !== f.dev || st.ino !== f.ino) this.reopen();
+    if (movedAway(f)) this.reopen();
   }
 
   /**
@@ -133,11 +119,11 @@ export class AccessLog {
     if (!old || !oldSink) return;
     this.drain();
     try {
-      [this.file, this.sink] = openFile(old.path);
+      [this.file, this.sink] = openLogFile(old.path, 64 * 1024);
     } catch {
       return;
     }
-    finish(oldSink, old.fd);
+    closeLogFile(oldSink, old.fd);
   }
 
   /** Applies new settings (hot reload); reopens the output only if it changed. */
@@ -241,32 +227,9 @@ export class AccessLog {
     this.drain();
     if (this.sink) {
       void this.sink.flush();
-      if (file) finish(this.sink, file.fd);
+      if (file) closeLogFile(this.sink, file.fd);
     }
     this.sink = undefined;
     this.file = undefined;
   }
-}
-
-/** Ends a file sink (writing what it holds) and closes its descriptor; never throws or rejects. */
-function finish(sink: FileSink, fd: number): void {
-  const done = () => {
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed.
-    }
-  };
-  try {
-    void Promise.resolve(sink.end()).then(done, done);
-  } catch {
-    done();
-  }
-}
-
-/** Opens `path` for appending (creating it) and a buffered sink on it. */
-function openFile(path: string): [OpenFile, FileSink] {
-  const fd = openSync(path, "a");
-  const st = fstatSync(fd, { bigint: true });
-  return [{ path, fd, dev: st.dev, ino: st.ino }, Bun.file(fd).writer({ highWaterMark: 64 * 1024 })];
 }
