@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { AGGREGATES } from "../../../../src/policy/rego/builtins/aggregates.ts";
 import { numberText, type RNumber } from "../../../../src/policy/rego/number.ts";
 import { compare, RegoSet, type Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, n, obj, set, show, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, n, obj, set, show, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(AGGREGATES, name, ...args);
 const text = (x: Value | undefined) => numberText(x as RNumber);

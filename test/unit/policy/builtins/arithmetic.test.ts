@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { ARITHMETIC } from "../../../../src/policy/rego/builtins/arithmetic.ts";
 import { compareNumbers, num, numberText, numFromBigInt, type RNumber } from "../../../../src/policy/rego/number.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, n, set, testContext, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, n, set, testContext, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(ARITHMETIC, name, ...args);
 const text = (x: Value | undefined) => numberText(x as RNumber);

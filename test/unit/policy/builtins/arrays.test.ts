@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ARRAYS } from "../../../../src/policy/rego/builtins/arrays.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, n, obj, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, n, obj, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(ARRAYS, name, ...args);
 

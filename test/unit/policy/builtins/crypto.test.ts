@@ -5,23 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { CRYPTO_BUILTINS } from "../../../../src/policy/rego/builtins/crypto.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family } from "./helpers.ts";
 
-const ctx: BuiltinContext = {
-  strict: true,
-  nowNs: 0n,
-  print: () => {},
-  cache: new Map(), evalMemo: new Map(),
-  charge: () => {},
-};
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = CRYPTO_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
+const { call } = family(CRYPTO_BUILTINS);
 
 const UNICODE_KEY = "秘密の";
 const UNICODE_MESSAGE = "åäöçß\u{1F972}♙Ω";
@@ -90,16 +77,6 @@ describe("operand errors", () => {
     ["crypto.hmac.equal", [true, "x"], "crypto.hmac.equal: operand 1 must be string but got boolean"],
   ];
   for (const [name, args, message] of cases) {
-    test(message, () => {
-      let err: unknown;
-      try {
-        call(name, ...args);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(BuiltinError);
-      expect((err as BuiltinError).code).toBe("eval_type_error");
-      expect((err as BuiltinError).message).toBe(message);
-    });
+    test(message, () => expectBuiltinError(() => call(name, ...args), "eval_type_error", message));
   }
 });

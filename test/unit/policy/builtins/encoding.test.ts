@@ -6,28 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { ENCODING_BUILTINS, goFloatG, yamlKeyLess } from "../../../../src/policy/rego/builtins/encoding.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
 import { equal, fromJSON, RegoObject, RegoSet, toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = ENCODING_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function failure(name: string, ...args: Value[]): BuiltinError {
-  try {
-    call(name, ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
+const { call, errorOf: failure } = family(ENCODING_BUILTINS);
 
 function expectValue(actual: Value | undefined, expected: Value): void {
   expect(actual).toBeDefined();
@@ -112,9 +95,7 @@ describe("base64 and hex as Go decodes them", () => {
   ];
   for (const [name, input, message] of errors) {
     test(`${name}(${JSON.stringify(input)}) fails`, () => {
-      const e = failure(name, input);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(message);
+      expectBuiltinError(failure(name, input), "eval_builtin_error", message);
     });
   }
 
@@ -125,9 +106,7 @@ describe("base64 and hex as Go decodes them", () => {
   });
 
   test("operand errors", () => {
-    const e = failure("base64.encode", 1);
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("base64.encode: operand 1 must be string but got number");
+    expectBuiltinError(failure("base64.encode", 1), "eval_type_error", "base64.encode: operand 1 must be string but got number");
   });
 
   test("property: encode then decode is the identity", () => {
@@ -162,9 +141,7 @@ describe("urlquery", () => {
 
   test("encode_object sorts keys and checks values", () => {
     expect(call("urlquery.encode_object", fromJSON({ z: "1", a: [], "b c": "&" }))).toBe("b+c=%26&z=1");
-    const e = failure("urlquery.encode_object", fromJSON({ a: 1 }));
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("urlquery.encode_object: operand 1 values must be string, array[string], or set[string]");
+    expectBuiltinError(failure("urlquery.encode_object", fromJSON({ a: 1 })), "eval_type_error", "urlquery.encode_object: operand 1 values must be string, array[string], or set[string]");
     expect(failure("urlquery.encode_object", "x").message).toBe("urlquery.encode_object: operand 1 must be object but got string");
   });
 
@@ -225,9 +202,7 @@ describe("json", () => {
   ];
   for (const [text, message] of syntax) {
     test(`unmarshal ${JSON.stringify(text)} fails as Go does`, () => {
-      const e = failure("json.unmarshal", text);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(`json.unmarshal: ${message}`);
+      expectBuiltinError(failure("json.unmarshal", text), "eval_builtin_error", `json.unmarshal: ${message}`);
       expect(call("json.is_valid", text)).toBe(false);
     });
   }

@@ -6,27 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { GLOB_BUILTINS, globToRegex } from "../../../../src/policy/rego/builtins/glob.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = GLOB_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function errorOf(...args: Value[]): BuiltinError {
-  try {
-    call("glob.match", ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error("glob.match did not fail");
-}
+const { call, errorOf: failure } = family(GLOB_BUILTINS);
+const errorOf = (...args: Value[]) => failure("glob.match", ...args);
 
 describe("glob.match: conformance cases", () => {
   const cases: [string, Value, string, boolean][] = [
@@ -98,9 +82,7 @@ describe("glob.match: gobwas/glob syntax", () => {
     expect(errorOf("[a-bc]", null, "a").message).toBe("glob.match: expected close range character");
     expect(errorOf("[]", null, "a").message).toBe("glob.match: could not parse range");
     expect(errorOf("[z-a]", null, "a").message).toBe("glob.match: hi character 'a' should be greater than lo 'z'");
-    const e = errorOf("*", ".", "a");
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("glob.match: operand 2 must be one of {array, null} but got string");
+    expectBuiltinError(errorOf("*", ".", "a"), "eval_type_error", "glob.match: operand 2 must be one of {array, null} but got string");
     expect(errorOf("*", ["ab"], "a").message).toBe("glob.match: operand 2 must be array of runes but got array containing string");
     expect(errorOf("*", [1], "a").message).toBe("glob.match: operand 2 must be array of strings but got array containing number");
   });

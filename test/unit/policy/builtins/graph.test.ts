@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { GRAPH } from "../../../../src/policy/rego/builtins/graph.ts";
 import { OBJECTS } from "../../../../src/policy/rego/builtins/objects.ts";
 import { RegoSet, type Value } from "../../../../src/policy/rego/value.ts";
-import { call, callRelation, expectBuiltinError, expectValue, set, show, testContext, v } from "./collections-helpers.ts";
+import { call, callRelation, expectBuiltinError, expectValue, set, show, testContext, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(GRAPH, name, ...args);
 const walk = (doc: Value) => callRelation(GRAPH, "walk", doc);

@@ -6,7 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { JSON_DOCUMENTS } from "../../../../src/policy/rego/builtins/json-documents.ts";
 import { OBJECTS } from "../../../../src/policy/rego/builtins/objects.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, obj, show, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, obj, show, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(JSON_DOCUMENTS, name, ...args);
 const patch = (doc: unknown, ops: unknown[]) => f("json.patch", v(doc), v(ops));

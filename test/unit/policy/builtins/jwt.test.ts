@@ -7,33 +7,16 @@ import { describe, expect, test } from "bun:test";
 import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import fc from "fast-check";
 import { JWT_BUILTINS } from "../../../../src/policy/rego/builtins/jwt.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
 import { fromJSON, RegoObject, toJSON, type Value } from "../../../../src/policy/rego/value.ts";
 import { JWT_CONFORMANCE } from "./jwt-conformance.fixtures.ts";
+import { callIn, expectBuiltinError, testContext, thrownBy } from "./helpers.ts";
 
 const NOW_NS = 1_700_000_000_000_000_000n;
 
-function makeCtx(): BuiltinContext {
-  return { strict: true, nowNs: NOW_NS, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-}
-
-function call(name: string, args: readonly Value[], ctx = makeCtx()): Value | undefined {
-  const def = JWT_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function errorOf(name: string, args: readonly Value[]): BuiltinError {
-  try {
-    call(name, args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
+const makeCtx = () => testContext({ nowNs: NOW_NS });
+const call = (name: string, args: readonly Value[], ctx = makeCtx()) => callIn(ctx, JWT_BUILTINS, name, ...args);
+const errorOf = (name: string, args: readonly Value[]) => thrownBy(() => call(name, args));
 
 /** A fixture argument as a Rego value: {"$num": text} exactly, {"$var": "now"} the clock. */
 function fixtureValue(x: unknown): Value {
@@ -310,9 +293,7 @@ describe("io.jwt.decode_verify", () => {
   });
 
   test("exp and nbf must be numbers", () => {
-    const e = errorOf("io.jwt.decode_verify", [hsToken("HS256", "42", { exp: null }), constraints({ secret: "42" })]);
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("io.jwt.decode_verify: exp value must be a number");
+    expectBuiltinError(errorOf("io.jwt.decode_verify", [hsToken("HS256", "42", { exp: null }), constraints({ secret: "42" })]), "eval_builtin_error", "io.jwt.decode_verify: exp value must be a number");
     expect(errorOf("io.jwt.decode_verify", [hsToken("HS256", "42", { nbf: "1" }), constraints({ secret: "42" })]).message).toBe(
       "io.jwt.decode_verify: nbf value must be a number",
     );
@@ -353,9 +334,7 @@ describe("io.jwt.decode_verify", () => {
       [{ secret, time: -1 }, "token time constraint: must not be negative"],
     ];
     for (const [o, message] of cases) {
-      const e = errorOf("io.jwt.decode_verify", [tok, constraints(o)]);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(`io.jwt.decode_verify: ${message}`);
+      expectBuiltinError(errorOf("io.jwt.decode_verify", [tok, constraints(o)]), "eval_builtin_error", `io.jwt.decode_verify: ${message}`);
     }
     expect(errorOf("io.jwt.decode_verify", [tok, "x"]).message).toBe("io.jwt.decode_verify: operand 2 must be object but got string");
     expect(errorOf("io.jwt.decode_verify", [1, constraints({ secret })]).message).toBe("io.jwt.decode_verify: operand 1 must be string but got number");

@@ -5,41 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { NET_BUILTINS } from "../../../../src/policy/rego/builtins/net.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
-import { fromJSON, RegoSet, toJSON, type Value } from "../../../../src/policy/rego/value.ts";
+import { fromJSON, toJSON, type Value } from "../../../../src/policy/rego/value.ts";
+import { callIn, expectBuiltinError, family, set, testContext } from "./helpers.ts";
 
-function makeCtx(budget = Infinity): BuiltinContext {
-  let left = budget;
-  return {
-    strict: true,
-    nowNs: 0n,
-    print: () => {},
-    cache: new Map(), evalMemo: new Map(),
-    charge: (n) => {
-      left -= n;
-      if (left < 0) throw new Error("budget");
-    },
-  };
-}
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = NET_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, makeCtx());
-}
-
-function errorOf(name: string, ...args: Value[]): BuiltinError {
-  try {
-    call(name, ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
-
-const set = (...xs: unknown[]): Value => RegoSet.of(xs.map((x) => fromJSON(x)));
+const { call, errorOf } = family(NET_BUILTINS, () => testContext());
 
 describe("net.cidr_contains", () => {
   const cases: [string, string, boolean][] = [
@@ -66,20 +35,14 @@ describe("net.cidr_contains", () => {
   }
 
   test("malformed CIDR a", () => {
-    const e = errorOf("net.cidr_contains", "not-a-cidr", "192.168.1.67");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_contains: invalid CIDR address: not-a-cidr");
+    expectBuiltinError(errorOf("net.cidr_contains", "not-a-cidr", "192.168.1.67"), "eval_builtin_error", "net.cidr_contains: invalid CIDR address: not-a-cidr");
   });
   test("malformed CIDR b", () => {
-    const e = errorOf("net.cidr_contains", "192.168.1.0/28", "not-a-cidr");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_contains: not a valid textual representation of an IP address or CIDR: not-a-cidr");
+    expectBuiltinError(errorOf("net.cidr_contains", "192.168.1.0/28", "not-a-cidr"), "eval_builtin_error", "net.cidr_contains: not a valid textual representation of an IP address or CIDR: not-a-cidr");
   });
   test("type errors name operand 1, as OPA does for either operand", () => {
     expect(errorOf("net.cidr_contains", 1, "10.0.0.1").message).toBe("net.cidr_contains: operand 1 must be string but got number");
-    const e = errorOf("net.cidr_contains", "10.0.0.0/8", null);
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("net.cidr_contains: operand 1 must be string but got null");
+    expectBuiltinError(errorOf("net.cidr_contains", "10.0.0.0/8", null), "eval_type_error", "net.cidr_contains: operand 1 must be string but got null");
   });
 });
 
@@ -96,9 +59,7 @@ describe("net.cidr_intersects", () => {
     test(`${a} ∩ ${b} is ${want}`, () => expect(call("net.cidr_intersects", a, b)).toBe(want));
   }
   test("malformed CIDR b", () => {
-    const e = errorOf("net.cidr_intersects", "192.168.1.0/28", "not-a-cidr");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_intersects: invalid CIDR address: not-a-cidr");
+    expectBuiltinError(errorOf("net.cidr_intersects", "192.168.1.0/28", "not-a-cidr"), "eval_builtin_error", "net.cidr_intersects: invalid CIDR address: not-a-cidr");
   });
 });
 
@@ -147,9 +108,7 @@ describe("net.cidr_expand", () => {
     expect(toJSON(call("net.cidr_expand", "192.168.1.1/30") as Value)).toEqual(["192.168.1.0", "192.168.1.1", "192.168.1.2", "192.168.1.3"]);
   });
   test("invalid mask", () => {
-    const e = errorOf("net.cidr_expand", "192.168.1.1/33");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_expand: invalid CIDR address: 192.168.1.1/33");
+    expectBuiltinError(errorOf("net.cidr_expand", "192.168.1.1/33"), "eval_builtin_error", "net.cidr_expand: invalid CIDR address: 192.168.1.1/33");
   });
   test("IPv6, printed as Go does", () => {
     expect(toJSON(call("net.cidr_expand", "2001:db8::/126") as Value)).toEqual(["2001:db8::", "2001:db8::1", "2001:db8::2", "2001:db8::3"]);
@@ -158,8 +117,7 @@ describe("net.cidr_expand", () => {
     expect(toJSON(call("net.cidr_expand", "::ffff:10.0.0.0/127") as Value)).toEqual(["10.0.0.0", "10.0.0.1"]);
   });
   test("a huge network runs into the budget instead of memory", () => {
-    const def = NET_BUILTINS.find((d) => d.name === "net.cidr_expand");
-    expect(() => (def?.fn as BuiltinFunction)(["2001:db8::/64"], makeCtx(1000))).toThrow("budget");
+    expect(() => callIn(testContext({ budget: 1000 }), NET_BUILTINS, "net.cidr_expand", "2001:db8::/64")).toThrow("budget");
   });
   const formats: [string, string][] = [
     ["0:0:0:0:0:0:0:1", "::1"],
@@ -221,9 +179,7 @@ describe("net.cidr_contains_matches", () => {
     ]);
   });
   test("bad set", () => {
-    const e = errorOf("net.cidr_contains_matches", set(["1.1.1.0/24", "bar"], ["1.1.2.0/24", "foo"]), set(1, ["1.1.2.1", "qux"]));
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_contains_matches: operand 2: element must be string or non-empty array");
+    expectBuiltinError(errorOf("net.cidr_contains_matches", set(["1.1.1.0/24", "bar"], ["1.1.2.0/24", "foo"]), set(1, ["1.1.2.1", "qux"])), "eval_builtin_error", "net.cidr_contains_matches: operand 2: element must be string or non-empty array");
   });
   test("an empty tuple in operand 1", () => {
     expect(errorOf("net.cidr_contains_matches", [[]], "1.1.1.1").message).toBe(
@@ -260,9 +216,7 @@ describe("net.cidr_merge", () => {
     expect(toJSON(call("net.cidr_merge", set("10.0.0.0/25", "10.0.0.128/25")) as Value)).toEqual(["10.0.0.0/24"]);
   });
   test("IPv6 without a prefix", () => {
-    const e = errorOf("net.cidr_merge", ["2601:600:8a80:207e:a57d:7567:e2c9:e7b3"]);
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("net.cidr_merge: IPv6 invalid: needs prefix length");
+    expectBuiltinError(errorOf("net.cidr_merge", ["2601:600:8a80:207e:a57d:7567:e2c9:e7b3"]), "eval_builtin_error", "net.cidr_merge: IPv6 invalid: needs prefix length");
   });
   test("other errors", () => {
     expect(errorOf("net.cidr_merge", [1]).message).toBe("net.cidr_merge: element must be string");

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { OBJECTS } from "../../../../src/policy/rego/builtins/objects.ts";
 import { RegoObject, type Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, obj, set, show, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, obj, set, show, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(OBJECTS, name, ...args);
 

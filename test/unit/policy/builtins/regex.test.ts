@@ -7,33 +7,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { MAX_PROGRAM, REGEX_BUILTINS } from "../../../../src/policy/rego/builtins/regex.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
-import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
+import type { Value } from "../../../../src/policy/rego/value.ts";
+import { callIn, expectBuiltinError, family, label, testContext } from "./helpers.ts";
 
-function newCtx(): BuiltinContext & { steps: number } {
-  const c = { strict: true, nowNs: 0n, print: () => {}, cache: new Map<string, unknown>(), evalMemo: new Map(), steps: 0, charge: (n: number) => void (c.steps += n) };
-  return c;
-}
-const ctx = newCtx();
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = REGEX_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function errorOf(name: string, ...args: Value[]): BuiltinError {
-  try {
-    call(name, ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
-
-const label = (args: readonly Value[]): string => args.map(toJSONText).join(", ");
+const { call, errorOf } = family(REGEX_BUILTINS);
 
 describe("regex: conformance cases", () => {
   const cases: [string, Value[], Value][] = [
@@ -59,9 +36,7 @@ describe("regex: conformance cases", () => {
   }
 
   test("a bad pattern is Go's parse error (undefined outside strict mode)", () => {
-    const e = errorOf("regex.match", "$^[[[", "something");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("regex.match: error parsing regexp: missing closing ]: `[[[`");
+    expectBuiltinError(errorOf("regex.match", "$^[[[", "something"), "eval_builtin_error", "regex.match: error parsing regexp: missing closing ]: `[[[`");
     expect(errorOf("regex.replace", "foo", "[", "$1").message).toBe("regex.replace: error parsing regexp: missing closing ]: `[`");
   });
 });
@@ -140,16 +115,14 @@ describe("regex: linear time, size limit, cache", () => {
   });
 
   test("matching is charged to the step budget in proportion to the input", () => {
-    const c = newCtx();
-    const def = REGEX_BUILTINS.find((d) => d.name === "regex.match");
-    (def?.fn as BuiltinFunction)(["[a-z]{100}", "x".repeat(100_000)], c);
+    const c = testContext();
+    callIn(c, REGEX_BUILTINS, "regex.match", "[a-z]{100}", "x".repeat(100_000));
     expect(c.steps).toBeGreaterThan(100);
   });
 
   test("compiled patterns are cached per policy, boundedly", () => {
-    const c = newCtx();
-    const def = REGEX_BUILTINS.find((d) => d.name === "regex.match");
-    for (let i = 0; i < 2000; i++) (def?.fn as BuiltinFunction)([`x${i}`, "x1"], c);
+    const c = testContext();
+    for (let i = 0; i < 2000; i++) callIn(c, REGEX_BUILTINS, "regex.match", `x${i}`, "x1");
     const cache = c.cache.get("regex:compiled") as Map<string, unknown>;
     expect(cache.size).toBeLessThanOrEqual(512);
     expect(cache.has("x1999")).toBe(true);

@@ -6,26 +6,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { SEMVER_BUILTINS } from "../../../../src/policy/rego/builtins/semver.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = SEMVER_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function errorOf(...args: Value[]): BuiltinError {
-  try {
-    call("semver.compare", ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error("semver.compare did not fail");
-}
+const { call, errorOf: failure } = family(SEMVER_BUILTINS);
+const errorOf = (...args: Value[]) => failure("semver.compare", ...args);
 
 describe("semver.is_valid", () => {
   const cases: [Value, boolean][] = [
@@ -82,9 +67,7 @@ describe("semver.compare", () => {
       ["1.2.3-", "1.2.3", 'semver.compare: operand 1: string "1.2.3-" is not a valid SemVer'],
     ];
     for (const [a, b, message] of cases) {
-      const e = errorOf(a, b);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(message);
+      expectBuiltinError(errorOf(a, b), "eval_builtin_error", message);
     }
     expect(errorOf(1, "1.0.0").message).toBe("semver.compare: operand 1 must be string but got number");
   });

@@ -2,7 +2,7 @@ import { describe, test } from "bun:test";
 import fc from "fast-check";
 import { SETS } from "../../../../src/policy/rego/builtins/sets.ts";
 import type { Value } from "../../../../src/policy/rego/value.ts";
-import { call, expectBuiltinError, expectValue, set, v } from "./collections-helpers.ts";
+import { call, expectBuiltinError, expectValue, set, v } from "./helpers.ts";
 
 const f = (name: string, ...args: Value[]) => call(SETS, name, ...args);
 

@@ -7,30 +7,13 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
 import { STRING_BUILTINS } from "../../../../src/policy/rego/builtins/strings.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
-import { RegoObject, RegoSet, fromJSON, toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
+import type { BuiltinErrorCode } from "../../../../src/policy/rego/builtins/types.ts";
+import { RegoObject, RegoSet, fromJSON, type Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family, label } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = STRING_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function errorOf(name: string, ...args: Value[]): BuiltinError {
-  try {
-    call(name, ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
+const { call, errorOf } = family(STRING_BUILTINS);
 
 const obj = (x: Record<string, unknown>): Value => fromJSON(x);
-const label = (args: readonly Value[]): string => args.map(toJSONText).join(", ");
 
 describe("strings: conformance cases", () => {
   const cases: [string, Value[], Value][] = [
@@ -161,9 +144,7 @@ describe("strings.any_prefix_match / any_suffix_match", () => {
   ];
   for (const [name, a, b, message] of errors) {
     test(`${name} type error: ${message}`, () => {
-      const e = errorOf(name, a, b);
-      expect(e.code).toBe("eval_type_error");
-      expect(e.message).toBe(message);
+      expectBuiltinError(errorOf(name, a, b), "eval_type_error", message);
     });
   }
 });
@@ -190,9 +171,7 @@ describe("strings.replace_n: Go's Replacer semantics", () => {
     const nonStringKey = RegoObject.fromEntries([[2, "x"]]);
     expect(errorOf("strings.replace_n", nonStringKey, "foo").message).toBe("strings.replace_n: operand 1 non-string key found in pattern object");
     expect(errorOf("strings.replace_n", obj({ f: 100 }), "foo").message).toBe("strings.replace_n: operand 1 non-string value found in pattern object");
-    const e = errorOf("strings.replace_n", obj({ foo: "baz" }), 100);
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("strings.replace_n: operand 2 must be string but got number");
+    expectBuiltinError(errorOf("strings.replace_n", obj({ foo: "baz" }), 100), "eval_type_error", "strings.replace_n: operand 2 must be string but got number");
   });
 
   test("replace with an empty old string inserts between code points", () => {
@@ -230,7 +209,7 @@ describe("strings: more behaviour", () => {
     test(`${name}(${label(args)})`, () => expect(call(name, ...args)).toEqual(want));
   }
 
-  const errors: [string, Value[], string, string][] = [
+  const errors: [string, Value[], BuiltinErrorCode, string][] = [
     ["substring", ["abc", -1, 1], "eval_builtin_error", "substring: negative offset"],
     ["substring", ["abc", 1.5, 1], "eval_type_error", "substring: operand 2 must be integer number but got floating-point number"],
     ["substring", ["abc", "1", 1], "eval_type_error", "substring: operand 2 must be number but got string"],
@@ -245,9 +224,7 @@ describe("strings: more behaviour", () => {
   ];
   for (const [name, args, code, message] of errors) {
     test(`${name} fails: ${message}`, () => {
-      const e = errorOf(name, ...args);
-      expect(e.code).toBe(code as BuiltinError["code"]);
-      expect(e.message).toBe(message);
+      expectBuiltinError(errorOf(name, ...args), code, message);
     });
   }
 });

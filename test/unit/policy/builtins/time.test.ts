@@ -6,29 +6,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { TIME_BUILTINS } from "../../../../src/policy/rego/builtins/time.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { numFromBigInt, parseNumber, toBigInt } from "../../../../src/policy/rego/number.ts";
 import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family, testContext } from "./helpers.ts";
 
 const NOW = 1670006453141828752n;
-const ctx: BuiltinContext = { strict: true, nowNs: NOW, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, ...args: Value[]): Value | undefined {
-  const def = TIME_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  expect(def.arity).toBe(args.length);
-  return (def.fn as BuiltinFunction)(args, ctx);
-}
-
-function failure(name: string, ...args: Value[]): BuiltinError {
-  try {
-    call(name, ...args);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
+const { call, errorOf: failure } = family(TIME_BUILTINS, testContext({ nowNs: NOW }));
 
 const n = (text: string): Value => parseNumber(text) as Value;
 const ns = (b: bigint): Value => numFromBigInt(b);
@@ -61,9 +44,7 @@ describe("conformance cases (time)", () => {
 
   test("time/date, weekday and format too big", () => {
     for (const name of ["time.date", "time.weekday", "time.format"]) {
-      const e = failure(name, n("1582977600000000000000"));
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(`${name}: timestamp too big`);
+      expectBuiltinError(failure(name, n("1582977600000000000000")), "eval_builtin_error", `${name}: timestamp too big`);
     }
   });
 
@@ -72,9 +53,7 @@ describe("conformance cases (time)", () => {
   });
 
   test("time/add_date too large result", () => {
-    const e = failure("time.add_date", 0, 2262, 1, 1);
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe("time.add_date: time outside of valid range");
+    expectBuiltinError(failure("time.add_date", 0, 2262, 1, 1), "eval_builtin_error", "time.add_date: time outside of valid range");
   });
 
   test("time/diff", () => {
@@ -132,9 +111,7 @@ describe("time.format layouts", () => {
     expect(failure("time.format", [t, "Nowhere/Foo"]).message).toBe("time.format: unknown time zone Nowhere/Foo");
     expect(failure("time.format", [t, "america/new_york"]).message).toBe("time.format: unknown time zone america/new_york");
     expect(failure("time.format", [t, "../etc"]).message).toBe("time.format: time: invalid location name");
-    const e = failure("time.format", "x");
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("time.format: operand 1 must be either number (ns) or [number (ns), string (tz)] but got string");
+    expectBuiltinError(failure("time.format", "x"), "eval_type_error", "time.format: operand 1 must be either number (ns) or [number (ns), string (tz)] but got string");
     expect(failure("time.format", []).message).toBe("time.format: operand 1 must be either number (ns) or [number (ns), string (tz)] but got array");
     expect(failure("time.format", ["x"]).message).toBe("time.format: operand 1 must be number but got string");
     expect(failure("time.format", [t, 1]).message).toBe("time.format: operand 1 must be string but got number");
@@ -170,9 +147,7 @@ describe("time.parse_ns as Go's time.Parse", () => {
   ];
   for (const [layout, value, message] of errors) {
     test(`${layout} ← ${value} fails`, () => {
-      const e = failure("time.parse_ns", layout, value);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(`time.parse_ns: ${message}`);
+      expectBuiltinError(failure("time.parse_ns", layout, value), "eval_builtin_error", `time.parse_ns: ${message}`);
     });
   }
 });
@@ -224,9 +199,7 @@ describe("time.add_date and zones", () => {
   });
 
   test("operands must be integers", () => {
-    const e = failure("time.add_date", 0, 1.5, 0, 0);
-    expect(e.code).toBe("eval_type_error");
-    expect(e.message).toBe("time.add_date: operand 2 must be integer number but got floating-point number");
+    expectBuiltinError(failure("time.add_date", 0, 1.5, 0, 0), "eval_type_error", "time.add_date: operand 2 must be integer number but got floating-point number");
     expect(failure("time.add_date", 0, 1, "x", 0).message).toBe("time.add_date: operand 3 must be number but got string");
   });
 });

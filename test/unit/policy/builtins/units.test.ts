@@ -6,30 +6,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { compareNumbers, parseNumber, type RNumber } from "../../../../src/policy/rego/number.ts";
+import { compareNumbers, type RNumber } from "../../../../src/policy/rego/number.ts";
 import { UNITS_BUILTINS } from "../../../../src/policy/rego/builtins/units.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family, n } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, s: Value): Value | undefined {
-  const def = UNITS_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  return (def.fn as BuiltinFunction)([s], ctx);
-}
-
-function errorOf(name: string, s: Value): BuiltinError {
-  try {
-    call(name, s);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error(`${name} did not fail`);
-}
-
-const n = (text: string): Value => parseNumber(text) as Value;
+const { call, errorOf } = family(UNITS_BUILTINS);
 
 describe("units.parse: conformance cases", () => {
   const cases: [string, string][] = [
@@ -199,9 +181,7 @@ describe("units: errors", () => {
   ];
   for (const [name, input, message] of cases) {
     test(`${name}(${JSON.stringify(input)}) fails: ${message}`, () => {
-      const e = errorOf(name, input);
-      expect(e.code).toBe("eval_builtin_error");
-      expect(e.message).toBe(message);
+      expectBuiltinError(errorOf(name, input), "eval_builtin_error", message);
     });
   }
 

@@ -6,19 +6,13 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { UUID_BUILTINS } from "../../../../src/policy/rego/builtins/uuid.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
+import { BuiltinError, type BuiltinContext } from "../../../../src/policy/rego/builtins/types.ts";
 import { fromJSON, toJSON, toJSONText, type Value } from "../../../../src/policy/rego/value.ts";
 import { parseNumber } from "../../../../src/policy/rego/number.ts";
+import { callIn, testContext } from "./helpers.ts";
 
-function newCtx(): BuiltinContext {
-  return { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-}
-
-function call(c: BuiltinContext, name: string, ...args: Value[]): Value | undefined {
-  const def = UUID_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  return (def.fn as BuiltinFunction)(args, c);
-}
+const newCtx = () => testContext();
+const call = (c: BuiltinContext, name: string, ...args: Value[]) => callIn(c, UUID_BUILTINS, name, ...args);
 
 const ctx = newCtx();
 const V4 = { variant: "RFC4122", version: 4 };

@@ -6,26 +6,11 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { numberText, parseNumber } from "../../../../src/policy/rego/number.ts";
 import { VALUE_TYPE_BUILTINS } from "../../../../src/policy/rego/builtins/value-types.ts";
-import { BuiltinError, type BuiltinContext, type BuiltinFunction } from "../../../../src/policy/rego/builtins/types.ts";
 import { RegoObject, RegoSet, type Value } from "../../../../src/policy/rego/value.ts";
+import { expectBuiltinError, family } from "./helpers.ts";
 
-const ctx: BuiltinContext = { strict: true, nowNs: 0n, print: () => {}, cache: new Map(), evalMemo: new Map(), charge: () => {} };
-
-function call(name: string, v: Value): Value | undefined {
-  const def = VALUE_TYPE_BUILTINS.find((d) => d.name === name);
-  if (def === undefined) throw new Error(`no ${name}`);
-  return (def.fn as BuiltinFunction)([v], ctx);
-}
-
-function errorOf(v: Value): BuiltinError {
-  try {
-    call("to_number", v);
-  } catch (e) {
-    if (e instanceof BuiltinError) return e;
-    throw e;
-  }
-  throw new Error("to_number did not fail");
-}
+const { call, errorOf: failure } = family(VALUE_TYPE_BUILTINS);
+const errorOf = (v: Value) => failure("to_number", v);
 
 const samples: [string, Value][] = [
   ["null", null],
@@ -69,16 +54,12 @@ describe("to_number", () => {
 
   test("not-a-number strings are type errors", () => {
     for (const s of ["nan", "inf", "-inf", "Infinity", "-Infinity", "-nan", "-NaN", "iNf"]) {
-      const e = errorOf(s);
-      expect(e.code).toBe("eval_type_error");
-      expect(e.message).toBe("to_number: operand 1 must be valid number string but got string");
+      expectBuiltinError(errorOf(s), "eval_type_error", "to_number: operand 1 must be valid number string but got string");
     }
   });
 
   test("other failures, in strconv's words", () => {
-    const e = errorOf("broken");
-    expect(e.code).toBe("eval_builtin_error");
-    expect(e.message).toBe('to_number: strconv.ParseFloat: parsing "broken": invalid syntax');
+    expectBuiltinError(errorOf("broken"), "eval_builtin_error", 'to_number: strconv.ParseFloat: parsing "broken": invalid syntax');
     for (const s of ["", ".", "1 ", "0x10", "1_000", "--1", "1e"]) expect(errorOf(s).message).toContain("invalid syntax");
     expect(errorOf("1e400").message).toBe('to_number: strconv.ParseFloat: parsing "1e400": value out of range');
     expect(errorOf([1]).message).toBe("to_number: operand 1 must be one of {null, boolean, number, string} but got array");
