@@ -146,6 +146,20 @@ function bigText(coef: bigint, exp: number): string {
   return `${sign}${digits}e${exp}`;
 }
 
+/**
+ * A double's exact value as mant · 2^exp: the significand (53 bits, fewer
+ * for subnormals) and the binary exponent of its lowest bit. The sign is
+ * left out.
+ */
+export function floatBits(x: number): { mant: bigint; exp: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const frac = bits & ((1n << 52n) - 1n);
+  return biased === 0 ? { mant: frac, exp: -1074 } : { mant: frac | (1n << 52n), exp: biased - 1075 };
+}
+
 export function isInteger(n: RNumber): boolean {
   return typeof n === "number" ? Number.isInteger(n) : n.exp >= 0;
 }

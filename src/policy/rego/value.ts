@@ -314,8 +314,12 @@ export function toJSON(v: Value): unknown {
   return out;
 }
 
-/** JSON text of a value, numbers with every digit (sets as sorted arrays, keys as in toJSON). */
-export function toJSONText(v: Value): string {
+/**
+ * The text of a scalar as JSON and Rego write it: null, true, false, numbers
+ * with every digit, strings as `quote` writes them. Undefined for arrays,
+ * sets and objects, whose text is the caller's to write.
+ */
+export function scalarText(v: Value, quote: (s: string) => string): string | undefined {
   if (v === null) return "null";
   switch (typeof v) {
     case "boolean":
@@ -323,9 +327,15 @@ export function toJSONText(v: Value): string {
     case "number":
       return numberText(v);
     case "string":
-      return JSON.stringify(v);
+      return quote(v);
   }
-  if (v instanceof BigNum) return numberText(v);
+  return v instanceof BigNum ? numberText(v) : undefined;
+}
+
+/** JSON text of a value, numbers with every digit (sets as sorted arrays, keys as in toJSON). */
+export function toJSONText(v: Value): string {
+  const scalar = scalarText(v, JSON.stringify);
+  if (scalar !== undefined) return scalar;
   if (Array.isArray(v)) return `[${v.map(toJSONText).join(",")}]`;
   if (v instanceof RegoSet) return `[${v.values().map(toJSONText).join(",")}]`;
   const parts: string[] = [];

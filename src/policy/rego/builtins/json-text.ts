@@ -7,9 +7,8 @@
  * JSON.parse and JSON.stringify are not used: JSON.parse turns 2^63 into a
  * double, and JSON.stringify neither escapes `<`, `>`, `&` nor sorts keys.
  */
-import { numberText, parseNumber } from "../number.ts";
-import { BigNum } from "../number.ts";
-import { compareStrings, RegoObject, RegoSet, toJSONText, type Value } from "../value.ts";
+import { parseNumber } from "../number.ts";
+import { compareStrings, RegoObject, RegoSet, scalarText, toJSONText, type Value } from "../value.ts";
 import { goQuoteChar } from "./go-text.ts";
 
 // ---------------------------------------------------------------- writing
@@ -77,16 +76,8 @@ interface Indent {
 }
 
 function write(v: Value, ind: Indent | undefined, depth: string): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "boolean":
-      return v ? "true" : "false";
-    case "number":
-      return numberText(v);
-    case "string":
-      return jsonString(v);
-  }
-  if (v instanceof BigNum) return numberText(v);
+  const scalar = scalarText(v, jsonString);
+  if (scalar !== undefined) return scalar;
   if (v instanceof RegoObject) {
     const members = jsonMembers(v).map(([k, val]) => [jsonString(k), val] as const);
     if (ind === undefined) return `{${members.map(([k, val]) => `${k}:${write(val, ind, depth)}`).join(",")}}`;

@@ -21,8 +21,8 @@
  * number's text, so `1.0` written in a policy is a float to OPA (`%v` → 1)
  * and an int here (also 1, but `%d` of it differs).
  */
-import { BigNum, numberText, toBigInt } from "../number.ts";
-import { RegoObject, RegoSet, type Value } from "../value.ts";
+import { BigNum, floatBits, numberText, toBigInt } from "../number.ts";
+import { RegoObject, RegoSet, scalarText, type Value } from "../value.ts";
 import { codePointLength, goQuote, goQuoteRune, stringArg } from "./text-operands.ts";
 import { operandError, type BuiltinContext, type BuiltinDef } from "./types.ts";
 
@@ -49,16 +49,8 @@ function toArg(v: Value): Arg {
 
 /** A value's text as OPA prints a Rego term: strings quoted Go-style, sets as `{…}` or `set()`. */
 export function regoText(v: Value): string {
-  if (v === null) return "null";
-  switch (typeof v) {
-    case "boolean":
-      return v ? "true" : "false";
-    case "number":
-      return numberText(v);
-    case "string":
-      return goQuote(v);
-  }
-  if (v instanceof BigNum) return numberText(v);
+  const scalar = scalarText(v, goQuote);
+  if (scalar !== undefined) return scalar;
   if (v instanceof RegoSet) return v.size === 0 ? "set()" : `{${v.values().map(regoText).join(", ")}}`;
   if (v instanceof RegoObject) return `{${v.entries().map(([k, x]) => `${regoText(k)}: ${regoText(x)}`).join(", ")}}`;
   return `[${(v as readonly Value[]).map(regoText).join(", ")}]`;
@@ -165,16 +157,7 @@ function formatInt(arg: { readonly kind: "int" | "big"; readonly v: bigint }, ve
 
 /** A positive double's exact decimal expansion: its digits (no leading zeros) and where the point goes. */
 function exactDigits(x: number): { d: string; dp: number } {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  const biased = Number((bits >> 52n) & 0x7ffn);
-  let mantissa = bits & ((1n << 52n) - 1n);
-  let e = -1074;
-  if (biased !== 0) {
-    mantissa |= 1n << 52n;
-    e = biased - 1075;
-  }
+  const { mant: mantissa, exp: e } = floatBits(x);
   if (e >= 0) {
     const d = (mantissa << BigInt(e)).toString();
     return trim(d, d.length);
@@ -261,16 +244,6 @@ function formatAbs(x: number, verb: string, prec: number): string {
   const exp = dg.dp - 1;
   if (exp < -4 || exp >= eprec) return fmtE(dg, Math.min(p, dg.d.length) - 1, verb === "G" ? "E" : "e");
   return fmtF(dg, Math.max((p > dg.dp ? dg.d.length : p) - dg.dp, 0));
-}
-
-/** A double's bits: the 53-bit significand and the binary exponent of its lowest bit. */
-function floatBits(x: number): { mant: bigint; exp: number } {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  const biased = Number((bits >> 52n) & 0x7ffn);
-  const frac = bits & ((1n << 52n) - 1n);
-  return biased === 0 ? { mant: frac, exp: -1074 } : { mant: frac | (1n << 52n), exp: biased - 1075 };
 }
 
 /** strconv's 'b' format: decimal significand, "p", binary exponent ("7070651414971679p-51"). */

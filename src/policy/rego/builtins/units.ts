@@ -15,7 +15,7 @@
  * floats, this exactly, which can differ in the last unit for amounts with
  * more than about 19 significant digits.
  */
-import { makeNumber, numFromBigInt, type RNumber } from "../number.ts";
+import { floatBits, makeNumber, numFromBigInt, type RNumber } from "../number.ts";
 import type { Value } from "../value.ts";
 import { stringArg } from "./text-operands.ts";
 import { builtinError, type BuiltinDef } from "./types.ts";
@@ -29,16 +29,7 @@ const IEC: Readonly<Record<string, bigint>> = { ki: KI, mi: KI ** 2n, gi: KI ** 
 
 /** The exact value of a double as numerator / denominator (the denominator a power of two). */
 function exactDouble(x: number): [bigint, bigint] {
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  const biased = Number((bits >> 52n) & 0x7ffn);
-  let mantissa = bits & ((1n << 52n) - 1n);
-  let e = -1074;
-  if (biased !== 0) {
-    mantissa |= 1n << 52n;
-    e = biased - 1075;
-  }
+  const { mant: mantissa, exp: e } = floatBits(x);
   return e >= 0 ? [mantissa << BigInt(e), 1n] : [mantissa, 1n << BigInt(-e)];
 }
 
