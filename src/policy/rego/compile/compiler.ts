@@ -10,7 +10,7 @@ import { refStrings } from "../syntax/parser.ts";
 import { equal, RegoObject, RegoSet, type Value } from "../value.ts";
 import { completeConflict, conflict, Ctx, Frame, functionConflict } from "../eval/runtime.ts";
 import { ClauseState, predeclare, Scope, type ImportTarget, type PkgScope, termVars, Unsafe } from "./scope.ts";
-import { chain, type Env, type K, type LitC, type Single, TermCompiler, unsafeError } from "./terms.ts";
+import { chain, type Env, firstValue, type K, type LitC, type Single, TermCompiler, unsafeError } from "./terms.ts";
 import { type CompiledClause, type CompiledDef, Node, RuleSet, type RuleSetKind } from "./tree.ts";
 
 export interface RuleInfo {
@@ -373,21 +373,7 @@ export class Compiler {
       if (e instanceof Unsafe) throw unsafeError(e.names, t.loc);
       throw e;
     }
-    const single = c.single;
-    if (single !== undefined) return { nslots: st.nslots, naux: st.naux, f: single };
-    const it = c;
-    return {
-      nslots: st.nslots,
-      naux: st.naux,
-      f: (fr) => {
-        let out: Value | undefined;
-        it.iter((_fr, v) => {
-          out = v;
-          return true;
-        })(fr);
-        return out;
-      },
-    };
+    return { nslots: st.nslots, naux: st.naux, f: firstValue(c) };
   }
 }
 

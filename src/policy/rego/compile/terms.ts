@@ -50,6 +50,19 @@ function singleC(f: Single): TermC {
   };
 }
 
+/** A term as one value: its single, or the first value it iterates. */
+export function firstValue(c: TermC): Single {
+  if (c.single !== undefined) return c.single;
+  return (fr) => {
+    let out: Value | undefined;
+    c.iter((_fr, v) => {
+      out = v;
+      return true;
+    })(fr);
+    return out;
+  };
+}
+
 function baseC(tc: TermC): TermC {
   return tc.single === undefined ? tc : { single: tc.single, iter: tc.iter, base: true };
 }
@@ -561,16 +574,7 @@ export class TermCompiler {
       if (e instanceof Unsafe) throw unsafeError(e.names.length > 0 ? e.names : unboundNames(t, sc, bound), t.loc);
       throw e;
     }
-    if (c.single !== undefined) return c.single;
-    const it = c;
-    return (fr) => {
-      let out: Value | undefined;
-      it.iter((_fr, v) => {
-        out = v;
-        return true;
-      })(fr);
-      return out;
-    };
+    return firstValue(c);
   }
 
   /** Variables of enclosing bodies used in a nested body must be bound before it runs. */
@@ -898,34 +902,40 @@ export class TermCompiler {
         keySlot = this.freshVar(last, sc, bound);
         if (keySlot === undefined || keySlot === valSlot) continue;
       }
-      const prefix: Term = { type: "ref", head: r.head, path: r.path.slice(0, -1), loc: r.loc };
-      let dom: TermC;
-      try {
-        dom = this.term(prefix, sc, new Set(bound));
-      } catch (err) {
-        if (err instanceof Unsafe) continue;
-        throw err;
-      }
-      if (dom.base !== true || dom.single === undefined) continue;
-      return { kind: "scan", dom: dom.single, valSlot, keySlot };
+      const dom = this.baseDomain({ type: "ref", head: r.head, path: r.path.slice(0, -1), loc: r.loc }, sc, bound);
+      if (dom === undefined) continue;
+      return { kind: "scan", dom, valSlot, keySlot };
     }
     return undefined;
   }
 
+  /** The single value of a ref into base data (worth indexing), compiled with what is bound; undefined when it is not that or uses unbound variables. */
+  private baseDomain(ref: Term, sc: Scope, bound: Bound): Single | undefined {
+    let dom: TermC;
+    try {
+      dom = this.term(ref, sc, new Set(bound));
+    } catch (err) {
+      if (err instanceof Unsafe) return undefined;
+      throw err;
+    }
+    return dom.base === true ? dom.single : undefined;
+  }
+
   /** `a == b` or `a = b` where one side is `x.<constant path>` (x bound) and the other a ground variable, input ref or constant. */
   private eqMeta(lit: Literal, sc: Scope, bound: Bound): EqMeta | undefined {
-    const e = lit.expr;
-    let a: Term;
-    let b: Term;
-    if (e.type === "unify") {
-      a = e.left;
-      b = e.right;
-    } else if (e.type === "term" && e.term.type === "call" && e.term.fn === "equal" && e.term.args.length === 2) {
-      if (this.resolveFn("equal", sc, e.term.fnLoc).kind !== "builtin") return undefined;
-      a = e.term.args[0] as Term;
-      b = e.term.args[1] as Term;
-    } else return undefined;
+    const sides = this.equalitySides(lit, sc);
+    if (sides === undefined) return undefined;
+    const [a, b] = sides;
     return this.eqSides(a, b, sc, bound) ?? this.eqSides(b, a, sc, bound);
+  }
+
+  /** The two sides of `a = b` or of `a == b` (when `==` is the built-in). */
+  private equalitySides(lit: Literal, sc: Scope): readonly [Term, Term] | undefined {
+    const e = lit.expr;
+    if (e.type === "unify") return [e.left, e.right];
+    if (e.type !== "term" || e.term.type !== "call" || e.term.fn !== "equal" || e.term.args.length !== 2) return undefined;
+    if (this.resolveFn("equal", sc, e.term.fnLoc).kind !== "builtin") return undefined;
+    return [e.term.args[0] as Term, e.term.args[1] as Term];
   }
 
   private eqSides(el: Term, other: Term, sc: Scope, bound: Bound): EqMeta | undefined {
@@ -941,17 +951,9 @@ export class TermCompiler {
    * scan and its filter in one literal, indexed like the fused pair.
    */
   private refFilter(lit: Literal, sc: Scope, bound: Bound): { dom: Single; keySlot: number | undefined; filter: Filter } | undefined {
-    const e = lit.expr;
-    let a: Term;
-    let b: Term;
-    if (e.type === "unify") {
-      a = e.left;
-      b = e.right;
-    } else if (e.type === "term" && e.term.type === "call" && e.term.fn === "equal" && e.term.args.length === 2) {
-      if (this.resolveFn("equal", sc, e.term.fnLoc).kind !== "builtin") return undefined;
-      a = e.term.args[0] as Term;
-      b = e.term.args[1] as Term;
-    } else return undefined;
+    const sides = this.equalitySides(lit, sc);
+    if (sides === undefined) return undefined;
+    const [a, b] = sides;
     for (const [el, other] of [
       [a, b],
       [b, a],
@@ -967,16 +969,10 @@ export class TermCompiler {
       if (!rest.every((p) => p.type === "scalar")) continue;
       const o = simpleRef(other, sc, bound);
       if (o === undefined) continue;
-      let dom: TermC;
-      try {
-        dom = this.term({ type: "ref", head: el.head, path: el.path.slice(0, j), loc: el.loc }, sc, new Set(bound));
-      } catch (err) {
-        if (err instanceof Unsafe) continue;
-        throw err;
-      }
-      if (dom.base !== true || dom.single === undefined) continue;
+      const dom = this.baseDomain({ type: "ref", head: el.head, path: el.path.slice(0, j), loc: el.loc }, sc, bound);
+      if (dom === undefined) continue;
       const path = rest.map((p) => (p as TermOf<"scalar">).value);
-      return { dom: dom.single, keySlot, filter: { path, pathKey: canonicalKey(path), other: simpleSingle(o) } };
+      return { dom, keySlot, filter: { path, pathKey: canonicalKey(path), other: simpleSingle(o) } };
     }
     return undefined;
   }
