@@ -108,36 +108,39 @@ export class Scope {
   }
 }
 
-/** Vars occurring in a term, not descending into comprehension bodies. */
-export function termVars(t: Term, out: { name: string; loc: Loc }[]): void {
+/**
+ * Calls fn on each term directly inside t, in source order: a ref's head and
+ * path, items, object keys and values, call arguments. Comprehensions are
+ * not looked into.
+ */
+function eachSubTerm(t: Term, fn: (sub: Term) => void): void {
   switch (t.type) {
-    case "var":
-      out.push({ name: t.name, loc: t.loc });
-      return;
-    case "scalar":
-      return;
     case "ref":
-      termVars(t.head, out);
-      for (const p of t.path) termVars(p, out);
+      fn(t.head);
+      for (const p of t.path) fn(p);
       return;
     case "array":
     case "set":
-      for (const x of t.items) termVars(x, out);
+      for (const x of t.items) fn(x);
       return;
     case "object":
       for (const [k, v] of t.entries) {
-        termVars(k, out);
-        termVars(v, out);
+        fn(k);
+        fn(v);
       }
       return;
     case "call":
-      for (const a of t.args) termVars(a, out);
+      for (const a of t.args) fn(a);
       return;
-    case "arraycomp":
-    case "setcomp":
-    case "objectcomp":
+    default:
       return;
   }
+}
+
+/** Vars occurring in a term, not descending into comprehension bodies. */
+export function termVars(t: Term, out: { name: string; loc: Loc }[]): void {
+  if (t.type === "var") out.push({ name: t.name, loc: t.loc });
+  else eachSubTerm(t, (sub) => termVars(sub, out));
 }
 
 /**
@@ -260,31 +263,7 @@ function collectTerm(t: Term, out: { name: string; loc: Loc }[]): void {
 }
 
 function visitComprehensions(t: Term, fn: (c: TermOf<"arraycomp"> | TermOf<"setcomp"> | TermOf<"objectcomp">) => void): void {
-  switch (t.type) {
-    case "arraycomp":
-    case "setcomp":
-    case "objectcomp":
-      fn(t);
-      return;
-    case "ref":
-      visitComprehensions(t.head, fn);
-      for (const p of t.path) visitComprehensions(p, fn);
-      return;
-    case "array":
-    case "set":
-      for (const x of t.items) visitComprehensions(x, fn);
-      return;
-    case "object":
-      for (const [k, v] of t.entries) {
-        visitComprehensions(k, fn);
-        visitComprehensions(v, fn);
-      }
-      return;
-    case "call":
-      for (const a of t.args) visitComprehensions(a, fn);
-      return;
-    default:
-      return;
-  }
+  if (t.type === "arraycomp" || t.type === "setcomp" || t.type === "objectcomp") fn(t);
+  else eachSubTerm(t, (sub) => visitComprehensions(sub, fn));
 }
 
