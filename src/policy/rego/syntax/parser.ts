@@ -16,6 +16,8 @@ const KEYWORDS = new Set(["package", "import", "default", "if", "else", "contain
 const REL_OPS: Record<string, string> = { "==": "equal", "!=": "neq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte" };
 const ARITH_OPS: Record<string, string> = { "+": "plus", "-": "minus" };
 const FACTOR_OPS: Record<string, string> = { "*": "mul", "/": "div", "%": "rem" };
+/** Binary operators by precedence, loosest first. */
+const BINARY_LEVELS: readonly Readonly<Record<string, string>>[] = [REL_OPS, { "|": "or" }, { "&": "and" }, ARITH_OPS, FACTOR_OPS];
 
 /** Bounds recursion on nested input so fuzzed text cannot overflow the stack. */
 const MAX_DEPTH = 500;
@@ -415,57 +417,24 @@ class Parser {
   }
 
   private termRelation(noOr = false): Term {
-    let left = this.termOr(noOr);
+    return this.binary(0, noOr);
+  }
+
+  /**
+   * Operators of BINARY_LEVELS[level] and every tighter level, each level
+   * left-associative; an operator after a line break ends the term. With
+   * noOr, `|` is not an operator (it ends a comprehension's head).
+   */
+  private binary(level: number, noOr: boolean): Term {
+    const ops = BINARY_LEVELS[level];
+    if (ops === undefined) return this.term();
+    let left = this.binary(level + 1, noOr);
     for (;;) {
       const t = this.tok;
-      const op = t.kind === "punct" && !t.nl ? REL_OPS[t.text] : undefined;
+      const op = t.kind === "punct" && !t.nl && !(noOr && t.text === "|") ? ops[t.text] : undefined;
       if (op === undefined) return left;
       this.next();
-      const right = this.termOr(noOr);
-      left = { type: "call", fn: op, fnLoc: this.loc(t), args: [left, right], loc: left.loc };
-    }
-  }
-
-  private termOr(noOr: boolean): Term {
-    let left = this.termAnd();
-    while (!noOr && this.isPunct("|") && !this.tok.nl) {
-      const t = this.next();
-      const right = this.termAnd();
-      left = { type: "call", fn: "or", fnLoc: this.loc(t), args: [left, right], loc: left.loc };
-    }
-    return left;
-  }
-
-  private termAnd(): Term {
-    let left = this.termArith();
-    while (this.isPunct("&") && !this.tok.nl) {
-      const t = this.next();
-      const right = this.termArith();
-      left = { type: "call", fn: "and", fnLoc: this.loc(t), args: [left, right], loc: left.loc };
-    }
-    return left;
-  }
-
-  private termArith(): Term {
-    let left = this.termFactor();
-    for (;;) {
-      const t = this.tok;
-      const op = t.kind === "punct" && !t.nl ? ARITH_OPS[t.text] : undefined;
-      if (op === undefined) return left;
-      this.next();
-      const right = this.termFactor();
-      left = { type: "call", fn: op, fnLoc: this.loc(t), args: [left, right], loc: left.loc };
-    }
-  }
-
-  private termFactor(): Term {
-    let left = this.term();
-    for (;;) {
-      const t = this.tok;
-      const op = t.kind === "punct" && !t.nl ? FACTOR_OPS[t.text] : undefined;
-      if (op === undefined) return left;
-      this.next();
-      const right = this.term();
+      const right = this.binary(level + 1, noOr);
       left = { type: "call", fn: op, fnLoc: this.loc(t), args: [left, right], loc: left.loc };
     }
   }
