@@ -1132,16 +1132,7 @@ export class TermCompiler {
   }
 
   private withValue(t: Term, sc: Scope, bound: Bound): Single {
-    const c = this.term(t, sc, bound);
-    if (c.single !== undefined) return c.single;
-    return (fr) => {
-      let out: Value | undefined;
-      c.iter((_fr, v) => {
-        out = v;
-        return true;
-      })(fr);
-      return out;
-    };
+    return firstValue(this.term(t, sc, bound));
   }
 
   private mock(key: string | RuleSet, w: With, sc: Scope, bound: Bound): WithMod {
