@@ -12,6 +12,8 @@
  * Exits non-zero when an answer is not 200 or the connection fails.
  * Answers must carry Content-Length (nginx's and Ficus's do); no chunked bodies.
  */
+export {};
+
 const [url, rateArg, secondsArg, ...headerArgs] = process.argv.slice(2);
 if (url === undefined || rateArg === undefined || secondsArg === undefined) {
   console.error("usage: bun bench/sidecar.ts URL RATE SECONDS [HEADER: VALUE]...");
