@@ -32,7 +32,32 @@ export interface PreparedLimit {
   readonly limit: LimitSettings;
   readonly store: LocalStore | undefined;
   readonly count: Record<LimitResult, { inc(): void }> | undefined;
+  /** Redis limits: the Redis key of each recent request key (hashing is the costly part of a check's preparation). */
+  readonly redisKeys: RedisKeyCache | undefined;
 }
+
+/** Recent request keys → their Redis keys under one prefix; forgets everything past a bound (no per-key bookkeeping). */
+class RedisKeyCache {
+  private readonly map = new Map<string, string>();
+  private prefix = "";
+  constructor(private readonly limitId: string) {}
+  get(prefix: string, key: string): string {
+    if (prefix !== this.prefix) {
+      this.map.clear();
+      this.prefix = prefix;
+    }
+    let k = this.map.get(key);
+    if (k === undefined) {
+      k = storageKey(prefix, this.limitId, key);
+      if (this.map.size >= REDIS_KEY_CACHE) this.map.clear();
+      this.map.set(key, k);
+    }
+    return k;
+  }
+}
+
+/** Entries of one Redis limit's key cache. */
+const REDIS_KEY_CACHE = 4096;
 
 export interface PreparedRoute {
   readonly settings: RouteLimitSettings;
@@ -97,7 +122,7 @@ export class Limiter {
     for (const limit of rs.limits) {
       const count = this.opts.bind?.(rs.route, limit.name);
       if (limit.backend === "redis") {
-        remote.push({ limit, store: undefined, count });
+        remote.push({ limit, store: undefined, count, redisKeys: new RedisKeyCache(limit.id) });
         continue;
       }
       const id = `${limit.id}|${limit.local.interval}|${limit.local.tolerance}|${this.maxKeys}`;
@@ -107,7 +132,7 @@ export class Limiter {
         store = new LocalStore(limit.local, this.maxKeys, onEvict ? () => onEvict(limit.name) : undefined);
       }
       this.stores.set(id, store);
-      local.push({ limit, store, count });
+      local.push({ limit, store, count, redisKeys: undefined });
     }
     return { settings: rs, local, remote };
   }
@@ -156,7 +181,7 @@ export class Limiter {
       const key = keyFor(l.limit, remoteKeys[i]);
       if (key === undefined) continue;
       used.push(l);
-      keys.push(storageKey(this.prefix, l.limit.id, key));
+      keys.push((l.redisKeys as RedisKeyCache).get(this.prefix, key));
     }
     if (used.length === 0) return this.admitLocal(pr, peeked, tight);
     const redis = this.redisStore;

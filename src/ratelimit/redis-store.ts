@@ -1,57 +1,101 @@
 /**
  * Fleet-wide GCRA state in Redis, through Bun's built-in client. Every limit
- * of one request that lives in Redis is checked by one atomic Lua script:
- * each key's TAT is read, all are decided, and they are written only when
- * all admit (a request refused by one limit costs nothing under the others).
- * The script reads Redis's own clock (TIME), so gateways whose clocks
- * disagree still share one timeline; TATs are microseconds of that clock.
+ * of one request that lives in Redis is checked atomically: each key's TAT is
+ * read, all are decided, and they are advanced only when all admit (a request
+ * refused by one limit costs nothing under the others). The script reads
+ * Redis's own clock (TIME), so gateways whose clocks disagree still share one
+ * timeline; TATs are microseconds of that clock.
+ *
+ * Batching: the checks made during one event-loop turn (every request the
+ * turn read) go to Redis together, at the end of the turn, as one script call
+ * that decides them in order, one after the other, exactly as separate calls
+ * would (same admissions, same refusals: the accuracy does not change). What
+ * changes is the cost: one command, one write and one script run per turn
+ * instead of per request (Bun's client writes each command with its own
+ * syscall and its cost grows with the number of arguments, so a batch is a
+ * handful of arguments: the keys and one string of numbers).
  *
  * The script is sent by its SHA-1 (EVALSHA) and in full (EVAL, which also
  * caches it) when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
  *
- * Every call has a deadline (`timeoutMs`, e.g. 50 ms), kept in one queue
- * with one timer (calls share the timeout, so deadlines expire in order).
- * A call that fails or misses its deadline marks the store down: later calls
- * fail at once (their limits fail open or closed) and one call per
- * `retryMs` goes through as a probe (reconnecting first if needed); its
- * success marks the store up. `onState` hears each change once, never once
- * per request.
+ * Every call (batch) has a deadline (`timeoutMs`, e.g. 50 ms), kept in one
+ * queue with one timer (calls share the timeout, so deadlines expire in
+ * order). A call that fails or misses its deadline fails every check of its
+ * batch and marks the store down: later checks fail at once (their limits
+ * fail open or closed) and one check per `retryMs` goes through as a probe
+ * (reconnecting first if needed); its success marks the store up. `onState`
+ * hears each change once, never once per request.
  */
 import { RedisClient } from "bun";
 import type { GcraParams } from "./gcra.ts";
 
 /**
- * KEYS: one bucket per limit. ARGV: interval and tolerance (µs) per key, in order.
- * Returns {ok, v1, …, vn}: ok is 1 when every key admits (and then every TAT was
- * advanced); vi > 0 is how far key i's TAT now runs ahead of Redis's clock (µs),
- * vi < 0 means key i refused, -vi µs before it would admit.
+ * One call decides a batch of checks (every check of one event-loop turn), in order, as if each had been its
+ * own atomic script. KEYS are the distinct buckets of the batch. ARGV[1] is one string of whole numbers
+ * separated by spaces (one argument, however large the batch: the client's cost grows with the number of
+ * arguments, not with their length): per check, its number of limits m, then per limit the index of its key in
+ * KEYS (1-based), its interval and its tolerance (µs). Each TAT is read once, advanced in the script as the
+ * checks admit, and written once at the end, expiring when it is reached. Returns, per check, {ok, v1, …, vm}:
+ * ok is 1 when every limit admits (and then every TAT was advanced); vi > 0 is how far limit i's TAT now runs
+ * ahead of Redis's clock (µs), vi < 0 means limit i refused, -vi µs before it would admit. Redis's own clock
+ * (TIME, once per call) decides.
  */
 export const GCRA_SCRIPT = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out = {1}
-local tats = {}
-for i = 1, #KEYS do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local tolerance = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]))
-  if tat == nil or tat < now then tat = now end
-  local ahead = tat + interval - now
-  if ahead > tolerance then
-    out[1] = 0
-    out[i + 1] = -(ahead - tolerance)
-  else
-    tats[i] = tat + interval
-    out[i + 1] = ahead
-  end
+local tat = {}
+for k = 1, #KEYS do
+  local v = tonumber(redis.call('GET', KEYS[k]))
+  if v == nil or v < now then v = now end
+  tat[k] = v
 end
-if out[1] == 1 then
-  for i = 1, #KEYS do
-    redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.floor(out[i + 1] / 1000) + 1)
+local num = {}
+local n = 0
+for x in string.gmatch(ARGV[1], '%d+') do
+  n = n + 1
+  num[n] = tonumber(x)
+end
+local dirty = {}
+local out = {}
+local o = 0
+local a = 1
+while a <= n do
+  local m = num[a]
+  local ok = 1
+  for l = 1, m do
+    local b = a + 3 * l - 2
+    local ahead = tat[num[b]] + num[b + 1] - now
+    local tolerance = num[b + 2]
+    if ahead > tolerance then
+      ok = 0
+      out[o + 1 + l] = tolerance - ahead
+    else
+      out[o + 1 + l] = ahead
+    end
+  end
+  out[o + 1] = ok
+  if ok == 1 then
+    for l = 1, m do
+      local b = a + 3 * l - 2
+      local k = num[b]
+      tat[k] = tat[k] + num[b + 1]
+      dirty[k] = true
+    end
+  end
+  o = o + 1 + m
+  a = a + 1 + 3 * m
+end
+for k = 1, #KEYS do
+  if dirty[k] then
+    redis.call('SET', KEYS[k], string.format('%.0f', tat[k]), 'PX', math.floor((tat[k] - now) / 1000) + 1)
   end
 end
 return out`;
 
 const SCRIPT_SHA = new Bun.CryptoHasher("sha1").update(GCRA_SCRIPT).digest("hex");
+
+/** A batch is sent at once past this many checks or distinct keys (one script call stays short: Redis runs nothing else meanwhile). */
+const MAX_BATCH_CHECKS = 512;
+const MAX_BATCH_KEYS = 1024;
 
 export interface RedisStoreSettings {
   /** redis:// or rediss:// URL (credentials allowed; never logged). */
@@ -73,6 +117,30 @@ export class BackendUnavailableError extends Error {
 /** A call missed its deadline. */
 class DeadlineError extends BackendUnavailableError {}
 
+/** What one check decided (see RedisStore.check). */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly values: number[];
+}
+
+/** A check waiting in the batch for the reply: its number of limits and its promise. */
+interface Check {
+  readonly m: number;
+  readonly resolve: (r: CheckResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** A limit's "interval tolerance " in the script's ARGV, made once per limit (its GcraParams object). */
+const PARAM_TEXT = new WeakMap<GcraParams, string>();
+function paramText(p: GcraParams): string {
+  let s = PARAM_TEXT.get(p);
+  if (s === undefined) {
+    s = `${Math.max(0, Math.round(p.interval))} ${Math.max(0, Math.round(p.tolerance))} `;
+    PARAM_TEXT.set(p, s);
+  }
+  return s;
+}
+
 interface Pending {
   readonly deadline: number;
   settled: boolean;
@@ -91,6 +159,12 @@ export class RedisStore {
   private head = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** The batch being gathered: its checks, its distinct keys (1-based index by key) and the script's ARGV so far. */
+  private checks: Check[] = [];
+  private keys: string[] = [];
+  private readonly keyIndex = new Map<string, number>();
+  private argv = "";
+  private scheduled = false;
 
   constructor(
     readonly settings: RedisStoreSettings,
@@ -133,29 +207,80 @@ export class RedisStore {
    * Checks every key atomically (see GCRA_SCRIPT): per key, > 0 admitted (µs the TAT runs ahead), < 0 refused
    * (µs until it would admit); `ok` is true when all admitted and were recorded. Rejects with
    * BackendUnavailableError when Redis is down, fails or is slow.
+   *
+   * The check joins the current batch, sent at the end of this event-loop turn (setImmediate) as one EVALSHA:
+   * one command, one write and one script run for every check of the turn, decided in the order they were
+   * made (the same outcome as one script call each).
    */
-  check(keys: readonly string[], params: readonly GcraParams[]): Promise<{ ok: boolean; values: number[] }> {
+  check(keys: readonly string[], params: readonly GcraParams[]): Promise<CheckResult> {
     if (this.closed) return Promise.reject(new BackendUnavailableError("the rate-limit store is closed"));
     if (!this.up) {
       const now = performance.now();
       if (now < this.nextProbe) return Promise.reject(new BackendUnavailableError("Redis is down"));
       this.nextProbe = now + this.settings.retryMs;
     }
-    const args: string[] = [SCRIPT_SHA, String(keys.length), ...keys];
-    for (const p of params) args.push(String(Math.round(p.interval)), String(Math.round(p.tolerance)));
-    return this.withDeadline(this.run(args)).then(
+    return new Promise<CheckResult>((resolve, reject) => {
+      const index = this.keyIndex;
+      let argv = `${this.argv}${keys.length} `;
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        let k = index.get(key);
+        if (k === undefined) {
+          k = this.keys.push(key);
+          index.set(key, k);
+        }
+        argv += `${k} ${paramText(params[i] as GcraParams)}`;
+      }
+      this.argv = argv;
+      this.checks.push({ m: keys.length, resolve, reject });
+      if (this.checks.length >= MAX_BATCH_CHECKS || this.keys.length >= MAX_BATCH_KEYS) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flushSoon);
+      }
+    });
+  }
+
+  private readonly flushSoon = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /** Sends the current batch as one script call and settles each of its checks from the reply. */
+  private flush(): void {
+    const checks = this.checks;
+    if (checks.length === 0 || this.closed) return;
+    const keys = this.keys;
+    const argv = this.argv;
+    this.checks = [];
+    this.keys = [];
+    this.argv = "";
+    this.keyIndex.clear();
+    const args: string[] = new Array<string>(3 + keys.length);
+    args[0] = SCRIPT_SHA;
+    args[1] = String(keys.length);
+    for (let i = 0; i < keys.length; i++) args[2 + i] = keys[i] as string;
+    args[2 + keys.length] = argv;
+    this.withDeadline(this.run(args)).then(
       (reply) => {
-        this.markUp();
         const r = reply as number[];
-        return { ok: r[0] === 1, values: r.slice(1) };
+        let size = 0;
+        for (const c of checks) size += 1 + c.m;
+        if (!Array.isArray(r) || r.length !== size) throw new BackendUnavailableError("Redis answered the rate-limit script with an unexpected reply");
+        this.markUp();
+        for (let i = 0, o = 0; i < checks.length; i++) {
+          const c = checks[i] as Check;
+          c.resolve({ ok: r[o] === 1, values: r.slice(o + 1, o + 1 + c.m) });
+          o += 1 + c.m;
+        }
       },
-      (err: unknown) => {
-        const why = err instanceof Error ? err.message : String(err);
-        if (err instanceof DeadlineError) this.resetConnection();
-        this.markDown(why);
-        throw err instanceof BackendUnavailableError ? err : new BackendUnavailableError(why);
-      },
-    );
+    ).catch((err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      if (err instanceof DeadlineError) this.resetConnection();
+      this.markDown(why);
+      const e = err instanceof BackendUnavailableError ? err : new BackendUnavailableError(why);
+      for (const c of checks) c.reject(e);
+    });
   }
 
   private async run(args: string[]): Promise<unknown> {
@@ -257,6 +382,12 @@ export class RedisStore {
     }
     this.pending.length = 0;
     this.head = 0;
+    const waiting = this.checks;
+    this.checks = [];
+    this.keys = [];
+    this.argv = "";
+    this.keyIndex.clear();
+    for (const c of waiting) c.reject(new BackendUnavailableError("the rate-limit store is closed"));
     this.client.close();
   }
 }
