@@ -165,6 +165,7 @@ export class RedisStore {
   private readonly keyIndex = new Map<string, number>();
   private argv = "";
   private scheduled = false;
+  private calls = 0;
 
   constructor(
     readonly settings: RedisStoreSettings,
@@ -196,6 +197,11 @@ export class RedisStore {
     this.client = this.newClient();
     this.connecting = undefined;
     old.close();
+  }
+
+  /** Script calls sent so far (each decides one batch of checks). */
+  get scriptCalls(): number {
+    return this.calls;
   }
 
   /** Whether the last call succeeded. */
@@ -261,6 +267,7 @@ export class RedisStore {
     args[1] = String(keys.length);
     for (let i = 0; i < keys.length; i++) args[2 + i] = keys[i] as string;
     args[2 + keys.length] = argv;
+    this.calls++;
     this.withDeadline(this.run(args)).then(
       (reply) => {
         const r = reply as number[];

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { RedisClient, type Socket, type TCPSocketListener } from "bun";
+import fc from "fast-check";
 import { z } from "zod";
 import { Exchange, type Reply } from "../../src/pipeline/exchange.ts";
 import { getField } from "../../src/pipeline/fields.ts";
@@ -14,7 +15,7 @@ import { Metrics } from "../../src/observability/metrics.ts";
 import type { RuntimeRoute } from "../../src/routing/route-table.ts";
 import { RateLimitLayer } from "../../src/ratelimit/layer.ts";
 import { RateLimitMetrics } from "../../src/ratelimit/metrics.ts";
-import { GCRA_SCRIPT, RedisStore } from "../../src/ratelimit/redis-store.ts";
+import { BackendUnavailableError, GCRA_SCRIPT, RedisStore } from "../../src/ratelimit/redis-store.ts";
 import { rateLimitConfigSchema, rateLimitRouteFields } from "../../src/ratelimit/schema.ts";
 import { compileRateLimits } from "../../src/ratelimit/settings.ts";
 
@@ -150,6 +151,65 @@ describe("Redis backend", () => {
     } finally {
       store.close();
     }
+  });
+
+  test("property: the checks of one turn go as one script call and are decided in order, exactly as separate calls decide them", async () => {
+    if (skip) return;
+    const store = new RedisStore({ url: REDIS, timeoutMs: 2000, retryMs: 1000 });
+    const MIN = 60_000_000; // 1/min: nothing refills during a run, so only the order decides
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }), // each bucket's burst
+          fc.array(fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 40 }), // each check's buckets
+          async (bursts, checks) => {
+            run++;
+            const params = bursts.map((b) => ({ interval: MIN, tolerance: b * MIN }));
+            const call = (st: RedisStore, tag: string, buckets: number[]) =>
+              st.check(
+                buckets.map((b) => `${PREFIX}prop:${run}:${tag}:${b}`),
+                buckets.map((b) => params[b] as { interval: number; tolerance: number }),
+              );
+            const shape = (r: { ok: boolean; values: number[] }) => `${r.ok ? "ok" : "no"} ${r.values.map((v) => Math.round(v / MIN)).join(",")}`;
+            const before = store.scriptCalls;
+            const batched = (await Promise.all(checks.map((c) => call(store, "batch", c)))).map(shape);
+            expect(store.scriptCalls - before).toBe(1);
+            const separate: string[] = [];
+            for (const c of checks) separate.push(shape(await call(store, "one", c)));
+            expect(batched).toEqual(separate);
+          },
+        ),
+        { numRuns: 40 },
+      );
+    } finally {
+      store.close();
+    }
+  });
+
+  test("a turn with more than 512 checks is sent in several calls, still in order: burst 1000 of 1,200 asked, the first 1,000 admitted", async () => {
+    if (skip) return;
+    const store = new RedisStore({ url: REDIS, timeoutMs: 5000, retryMs: 1000 });
+    try {
+      const key = `${PREFIX}big`;
+      const p = { interval: 60_000_000, tolerance: 1000 * 60_000_000 };
+      const before = store.scriptCalls;
+      const results = await Promise.all(Array.from({ length: 1200 }, () => store.check([key], [p])));
+      expect(store.scriptCalls - before).toBe(3);
+      expect(results.findIndex((r) => !r.ok)).toBe(1000);
+      expect(results.slice(1000).every((r) => !r.ok)).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
+  test("closing the store with checks waiting for the end of the turn: each fails as unavailable", async () => {
+    if (skip) return;
+    const store = new RedisStore({ url: REDIS, timeoutMs: 1000, retryMs: 1000 });
+    const waiting = [store.check([`${PREFIX}closing`], [{ interval: 1000, tolerance: 1000 }]), store.check([`${PREFIX}closing`], [{ interval: 1000, tolerance: 1000 }])];
+    store.close();
+    for (const w of waiting) expect(await w.then(() => "decided", (e: unknown) => e)).toBeInstanceOf(BackendUnavailableError);
+    expect(await store.check([`${PREFIX}closing`], [{ interval: 1000, tolerance: 1000 }]).catch((e: unknown) => e)).toBeInstanceOf(BackendUnavailableError);
   });
 
   test("through the layer: 429 with the IETF fields, counted; no raw key value in Redis", async () => {
@@ -325,6 +385,8 @@ describe("Redis outages", () => {
       const t1 = performance.now();
       for (let i = 0; i < 50; i++) expect(await status(layer)).toBe(503); // the rest fail at once
       expect(performance.now() - t1).toBeLessThan(200);
+      // Many requests at once while down: one batch at most probes, the rest fail at once; all closed.
+      expect(new Set(await Promise.all(Array.from({ length: 30 }, () => status(layer))))).toEqual(new Set([503]));
       expect(metricValues(metrics, "ficus_ratelimit_backend_up")).toEqual({ "": 0 });
       // Back, on the same connections (the replies the proxy dropped never come: the store opens a new one).
       proxy.silent = false;
