@@ -109,9 +109,7 @@ export class RateLimitLayer implements Layer {
     const pr = this.routes.get(name);
     if (pr === undefined) return undefined;
     if (pr.local.length === 0 && pr.remote.length === 0) return this.acquire(ex, pr, undefined);
-    const out = this.limiter.decide(pr, keysOf(ex, pr.local), keysOf(ex, pr.remote));
-    if (out instanceof Promise) return out.then((o) => this.decided(ex, pr, o));
-    return this.decided(ex, pr, out);
+    return this.limiter.decideThen(pr, keysOf(ex, pr.local), keysOf(ex, pr.remote), (o) => this.decided(ex, pr, o));
   }
 
   private decided(ex: Exchange, pr: PreparedRoute, o: Outcome): Reply | undefined {

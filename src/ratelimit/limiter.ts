@@ -12,9 +12,9 @@
  */
 import type { LimitResult } from "./metrics.ts";
 import { LocalStore } from "./local-store.ts";
-import { remainingAfter, type GcraResult } from "./gcra.ts";
+import { remainingAfter, type GcraParams, type GcraResult } from "./gcra.ts";
 import { localKey, storageKey } from "./keys.ts";
-import { BackendUnavailableError, type RedisStore } from "./redis-store.ts";
+import type { RedisStore } from "./redis-store.ts";
 import type { LimitSettings, RouteLimitSettings } from "./settings.ts";
 
 export interface Outcome {
@@ -80,6 +80,7 @@ export interface LimiterOptions {
 }
 
 const NONE: Outcome = Object.freeze({ kind: "admitted", limit: undefined, remaining: 0, resetMs: 0 });
+const identity = (o: Outcome): Outcome => o;
 
 export class Limiter {
   /** Local stores by limit id and parameters: a reload that keeps a limit keeps its counts. */
@@ -142,6 +143,11 @@ export class Limiter {
    * is absent) are given.
    */
   decide(pr: PreparedRoute, localKeys: readonly (string | undefined)[], remoteKeys: readonly (string | undefined)[]): Outcome | Promise<Outcome> {
+    return this.decideThen(pr, localKeys, remoteKeys, identity);
+  }
+
+  /** As `decide`, handing the outcome to `then` (at once, or when Redis answers: one promise per request, no chain). */
+  decideThen<T>(pr: PreparedRoute, localKeys: readonly (string | undefined)[], remoteKeys: readonly (string | undefined)[], then: (o: Outcome) => T): T | Promise<T> {
     const now = this.now();
     let tight: Outcome = NONE;
     // Local: peek every limit; refuse if any refuses (nothing recorded); else record all.
@@ -159,7 +165,7 @@ export class Limiter {
         if (refused === undefined || r.retryAfter > refused.resetMs) refused = { kind: "limited", limit: l.limit, remaining: 0, resetMs: r.retryAfter };
       }
     }
-    if (refused !== undefined) return refused;
+    if (refused !== undefined) return then(refused);
     if (peeked !== undefined) {
       for (let i = 0; i < local.length; i++) {
         const r = peeked[i];
@@ -172,21 +178,25 @@ export class Limiter {
     const remote = pr.remote;
     if (remote.length === 0) {
       if (peeked !== undefined) for (let i = 0; i < local.length; i++) if (peeked[i] !== undefined) local[i]?.count?.admitted.inc();
-      return tight;
+      return then(tight);
     }
     const used: PreparedLimit[] = [];
     const keys: string[] = [];
+    const params: GcraParams[] = [];
     for (let i = 0; i < remote.length; i++) {
       const l = remote[i] as PreparedLimit;
       const key = keyFor(l.limit, remoteKeys[i]);
       if (key === undefined) continue;
       used.push(l);
       keys.push((l.redisKeys as RedisKeyCache).get(this.prefix, key));
+      params.push(l.limit.remote);
     }
-    if (used.length === 0) return this.admitLocal(pr, peeked, tight);
+    if (used.length === 0) return then(this.admitLocal(pr, peeked, tight));
     const redis = this.redisStore;
-    if (redis === undefined) return this.remoteFailed(pr, localKeys, peeked, used, tight, now);
-    return redis.check(keys, used.map((l) => l.limit.remote)).then(
+    if (redis === undefined) return then(this.remoteFailed(pr, localKeys, peeked, used, tight, now));
+    return redis.checkThen(
+      keys,
+      params,
       ({ ok, values }) => {
         if (!ok) {
           this.refund(pr, localKeys, peeked, now);
@@ -199,7 +209,7 @@ export class Limiter {
             const ms = -v / 1000;
             if (worst === undefined || ms > worst.resetMs) worst = { kind: "limited", limit: l.limit, remaining: 0, resetMs: ms };
           }
-          return worst as Outcome;
+          return then(worst as Outcome);
         }
         let t = tight;
         for (let i = 0; i < used.length; i++) {
@@ -208,12 +218,9 @@ export class Limiter {
           l.count?.admitted.inc();
           t = tighter(t, l.limit, remainingAfter(ahead, l.limit.remote), ahead / 1000);
         }
-        return this.admitLocal(pr, peeked, t);
+        return then(this.admitLocal(pr, peeked, t));
       },
-      (err: unknown) => {
-        if (!(err instanceof BackendUnavailableError)) throw err;
-        return this.remoteFailed(pr, localKeys, peeked, used, tight, this.now());
-      },
+      () => then(this.remoteFailed(pr, localKeys, peeked, used, tight, this.now())),
     );
   }
 

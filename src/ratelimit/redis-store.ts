@@ -123,12 +123,28 @@ export interface CheckResult {
   readonly values: number[];
 }
 
-/** A check waiting in the batch for the reply: its number of limits and its promise. */
+/** A check waiting in the batch for the reply: its number of limits, what to make of the outcome, and its promise. */
 interface Check {
   readonly m: number;
-  readonly resolve: (r: CheckResult) => void;
-  readonly reject: (err: Error) => void;
+  readonly onResult: (r: CheckResult) => unknown;
+  readonly onError: (err: BackendUnavailableError) => unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (err: unknown) => void;
 }
+
+/** Settles a check with what its handler makes of the outcome (a handler that throws rejects only its own check). */
+function settle<A>(c: Check, handler: (a: A) => unknown, a: A): void {
+  try {
+    c.resolve(handler(a));
+  } catch (err) {
+    c.reject(err);
+  }
+}
+
+const identity = <T>(v: T): T => v;
+const rethrow = (err: BackendUnavailableError): never => {
+  throw err;
+};
 
 /** A limit's "interval tolerance " in the script's ARGV, made once per limit (its GcraParams object). */
 const PARAM_TEXT = new WeakMap<GcraParams, string>();
@@ -219,13 +235,29 @@ export class RedisStore {
    * made (the same outcome as one script call each).
    */
   check(keys: readonly string[], params: readonly GcraParams[]): Promise<CheckResult> {
-    if (this.closed) return Promise.reject(new BackendUnavailableError("the rate-limit store is closed"));
-    if (!this.up) {
+    return this.checkThen(keys, params, identity, rethrow);
+  }
+
+  /**
+   * As `check`, with the outcome handed to `onResult` (or the failure to `onError`) as the reply is read: the
+   * promise settles with what they return, with no promise chained per step of the caller.
+   */
+  checkThen<T>(keys: readonly string[], params: readonly GcraParams[], onResult: (r: CheckResult) => T, onError: (err: BackendUnavailableError) => T): Promise<T> {
+    let refused: BackendUnavailableError | undefined;
+    if (this.closed) refused = new BackendUnavailableError("the rate-limit store is closed");
+    else if (!this.up) {
       const now = performance.now();
-      if (now < this.nextProbe) return Promise.reject(new BackendUnavailableError("Redis is down"));
-      this.nextProbe = now + this.settings.retryMs;
+      if (now < this.nextProbe) refused = new BackendUnavailableError("Redis is down");
+      else this.nextProbe = now + this.settings.retryMs;
     }
-    return new Promise<CheckResult>((resolve, reject) => {
+    if (refused !== undefined) {
+      try {
+        return Promise.resolve(onError(refused));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
       const index = this.keyIndex;
       let argv = `${this.argv}${keys.length} `;
       for (let i = 0; i < keys.length; i++) {
@@ -238,7 +270,7 @@ export class RedisStore {
         argv += `${k} ${paramText(params[i] as GcraParams)}`;
       }
       this.argv = argv;
-      this.checks.push({ m: keys.length, resolve, reject });
+      this.checks.push({ m: keys.length, onResult, onError, resolve: resolve as (v: unknown) => void, reject });
       if (this.checks.length >= MAX_BATCH_CHECKS || this.keys.length >= MAX_BATCH_KEYS) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -277,7 +309,7 @@ export class RedisStore {
         this.markUp();
         for (let i = 0, o = 0; i < checks.length; i++) {
           const c = checks[i] as Check;
-          c.resolve({ ok: r[o] === 1, values: r.slice(o + 1, o + 1 + c.m) });
+          settle(c, c.onResult, { ok: r[o] === 1, values: r.slice(o + 1, o + 1 + c.m) });
           o += 1 + c.m;
         }
       },
@@ -286,7 +318,7 @@ export class RedisStore {
       if (err instanceof DeadlineError) this.resetConnection();
       this.markDown(why);
       const e = err instanceof BackendUnavailableError ? err : new BackendUnavailableError(why);
-      for (const c of checks) c.reject(e);
+      for (const c of checks) settle(c, c.onError, e);
     });
   }
 
@@ -394,7 +426,8 @@ export class RedisStore {
     this.keys = [];
     this.argv = "";
     this.keyIndex.clear();
-    for (const c of waiting) c.reject(new BackendUnavailableError("the rate-limit store is closed"));
+    const e = new BackendUnavailableError("the rate-limit store is closed");
+    for (const c of waiting) settle(c, c.onError, e);
     this.client.close();
   }
 }

@@ -203,6 +203,29 @@ describe("Redis backend", () => {
     }
   });
 
+  test("checkThen: the outcome goes to the caller's handler; a handler that throws fails only its own check of the batch", async () => {
+    if (skip) return;
+    const store = new RedisStore({ url: REDIS, timeoutMs: 1000, retryMs: 1000 });
+    try {
+      const p = { interval: 1000, tolerance: 1000_000 };
+      const calls = [0, 1, 2].map((i) =>
+        store.checkThen(
+          [`${PREFIX}then:${i}`],
+          [p],
+          (r) => {
+            if (i === 1) throw new Error("handler failed");
+            return `ok=${r.ok}`;
+          },
+          () => "unavailable",
+        ),
+      );
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => (s.status === "fulfilled" ? s.value : (s.reason as Error).message))).toEqual(["ok=true", "handler failed", "ok=true"]);
+    } finally {
+      store.close();
+    }
+  });
+
   test("closing the store with checks waiting for the end of the turn: each fails as unavailable", async () => {
     if (skip) return;
     const store = new RedisStore({ url: REDIS, timeoutMs: 1000, retryMs: 1000 });
