@@ -189,18 +189,19 @@ describe("scale", () => {
     expect(compareDocuments(deep("1"), deep("2"), compileRules(), unlimited).equal).toBe(false);
   });
 
-  test("100,000-element documents compare in well under a second (no time budget)", () => {
+  // Speed is measured in bench/compare.bench.ts; here only a bound that catches a quadratic walk (minutes at this size) on any machine.
+  test("100,000-element documents compare in linear time (no time budget)", () => {
     const doc = (f: (i: number) => number) => JSON.stringify({ items: Array.from({ length: 100_000 }, (_, i) => ({ id: i, v: f(i) })) });
     const a = doc((i) => i);
     const b = doc((i) => (i === 77_777 ? -1 : i));
     const t0 = performance.now();
     const v = compareDocuments(a, b, compileRules(), unlimited);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(10_000);
     expect(v.differences).toHaveLength(1);
     expect(v.differences[0]?.path).toBe("$.items[77777].v");
     const t1 = performance.now();
-    expect(compareDocuments(a, b, compileRulesInput({ arrays: { "$.items": { key: "id" } }, budget: "10s" })).differences[0]?.path).toBe("$.items[id=77777].v");
-    expect(performance.now() - t1).toBeLessThan(1000);
+    expect(compareDocuments(a, b, compileRulesInput({ arrays: { "$.items": { key: "id" } }, budget: "20s" })).differences[0]?.path).toBe("$.items[id=77777].v");
+    expect(performance.now() - t1).toBeLessThan(10_000);
   });
 
   test("differences are capped and the verdict says so", () => {
