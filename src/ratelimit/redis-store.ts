@@ -13,7 +13,7 @@
  * changes is the cost: one command, one write and one script run per turn
  * instead of per request (Bun's client writes each command with its own
  * syscall and its cost grows with the number of arguments, so a batch is a
- * handful of arguments: the keys and one string of numbers).
+ * handful of arguments: the keys and one JSON array of numbers).
  *
  * The script is sent by its SHA-1 (EVALSHA) and in full (EVAL, which also
  * caches it) when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
@@ -31,10 +31,10 @@ import type { GcraParams } from "./gcra.ts";
 
 /**
  * One call decides a batch of checks (every check of one event-loop turn), in order, as if each had been its
- * own atomic script. KEYS are the distinct buckets of the batch. ARGV[1] is one string of whole numbers
- * separated by spaces (one argument, however large the batch: the client's cost grows with the number of
- * arguments, not with their length): per check, its number of limits m, then per limit the index of its key in
- * KEYS (1-based), its interval and its tolerance (µs). Each TAT is read once, advanced in the script as the
+ * own atomic script. KEYS are the distinct buckets of the batch. ARGV[1] is one JSON array of whole numbers
+ * (one argument, however large the batch: the client's cost grows with the number of arguments, not with
+ * their length; Redis's cjson reads it in C, several times faster than a Lua loop): per check, its number of
+ * limits m, then per limit the index of its key in KEYS (1-based), its interval and its tolerance (µs). Each TAT is read once, advanced in the script as the
  * checks admit, and written once at the end, expiring when it is reached. Returns, per check, {ok, v1, …, vm}:
  * ok is 1 when every limit admits (and then every TAT was advanced); vi > 0 is how far limit i's TAT now runs
  * ahead of Redis's clock (µs), vi < 0 means limit i refused, -vi µs before it would admit. Redis's own clock
@@ -48,12 +48,8 @@ for k = 1, #KEYS do
   if v == nil or v < now then v = now end
   tat[k] = v
 end
-local num = {}
-local n = 0
-for x in string.gmatch(ARGV[1], '%d+') do
-  n = n + 1
-  num[n] = tonumber(x)
-end
+local num = cjson.decode(ARGV[1])
+local n = #num
 local dirty = {}
 local out = {}
 local o = 0
@@ -146,12 +142,12 @@ const rethrow = (err: BackendUnavailableError): never => {
   throw err;
 };
 
-/** A limit's "interval tolerance " in the script's ARGV, made once per limit (its GcraParams object). */
+/** A limit's ",interval,tolerance" in the script's ARGV, made once per limit (its GcraParams object). */
 const PARAM_TEXT = new WeakMap<GcraParams, string>();
 function paramText(p: GcraParams): string {
   let s = PARAM_TEXT.get(p);
   if (s === undefined) {
-    s = `${Math.max(0, Math.round(p.interval))} ${Math.max(0, Math.round(p.tolerance))} `;
+    s = `,${Math.max(0, Math.round(p.interval))},${Math.max(0, Math.round(p.tolerance))}`;
     PARAM_TEXT.set(p, s);
   }
   return s;
@@ -259,7 +255,7 @@ export class RedisStore {
     }
     return new Promise<T>((resolve, reject) => {
       const index = this.keyIndex;
-      let argv = `${this.argv}${keys.length} `;
+      let argv = this.argv === "" ? `${keys.length}` : `${this.argv},${keys.length}`;
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i] as string;
         let k = index.get(key);
@@ -267,7 +263,7 @@ export class RedisStore {
           k = this.keys.push(key);
           index.set(key, k);
         }
-        argv += `${k} ${paramText(params[i] as GcraParams)}`;
+        argv += `,${k}${paramText(params[i] as GcraParams)}`;
       }
       this.argv = argv;
       this.checks.push({ m: keys.length, onResult, onError, resolve: resolve as (v: unknown) => void, reject });
@@ -298,7 +294,7 @@ export class RedisStore {
     args[0] = SCRIPT_SHA;
     args[1] = String(keys.length);
     for (let i = 0; i < keys.length; i++) args[2 + i] = keys[i] as string;
-    args[2 + keys.length] = argv;
+    args[2 + keys.length] = `[${argv}]`;
     this.calls++;
     this.withDeadline(this.run(args)).then(
       (reply) => {
