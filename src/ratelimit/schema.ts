@@ -12,12 +12,13 @@
  * `rateLimitIssues` (settings.ts), for the top-level superRefine.
  *
  * Only the config side loads this file (zod); the data plane loads
- * settings.ts and layer.ts. It imports nothing from src/config/schema.ts,
- * which imports it (a cycle would read `duration` before it exists).
+ * settings.ts and layer.ts. Its duration and size fields are
+ * src/config/fields.ts's (not config/schema.ts, which imports this file).
  */
 import { z } from "zod";
 import { fieldNameProblem } from "../core/http-grammar.ts";
-import { formatDuration, formatSize, parseDuration, parseSize } from "../config/units.ts";
+import { duration, size } from "../config/fields.ts";
+import { parseDuration } from "../config/units.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KIB = 1024;
@@ -37,47 +38,6 @@ export function parseRate(text: string): { count: number; periodMs: number } | s
   if (periodMs < 1 || periodMs > MAX_PERIOD_MS) return `the period must be 1ms to 1d, got ${JSON.stringify(text)}`;
   if ((periodMs * 1000) / count < 1) return `at most one request per microsecond can be limited, got ${JSON.stringify(text)}`;
   return { count, periodMs };
-}
-
-/** A duration in config (as src/config/schema.ts's `duration`, kept here to avoid the import cycle). */
-function duration(defaultValue: string, description: string, min: number, max: number) {
-  const range = `${formatDuration(min)} to ${formatDuration(max)}`;
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      const n = parseDuration(v ?? defaultValue);
-      if (n === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a duration such as "500ms", "5s" or "2m", got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      if (n < min || n > max) {
-        ctx.addIssue({ code: "custom", message: `must be ${range}, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return n;
-    })
-    .meta({ description: `${description} Default ${defaultValue}; ${range}.` });
-}
-
-/** A byte size in config (as src/config/schema.ts's `size`). */
-function size(defaultValue: string | number, description: string, max: number) {
-  return z
-    .union([z.string(), z.number()])
-    .optional()
-    .transform((v, ctx) => {
-      const n = parseSize(v ?? defaultValue);
-      if (n === undefined) {
-        ctx.addIssue({ code: "custom", message: `expected a size such as "64KiB" or "10MB", got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      if (n > max) {
-        ctx.addIssue({ code: "custom", message: `must be at most ${formatSize(max)}, got ${JSON.stringify(v)}` });
-        return z.NEVER;
-      }
-      return n;
-    })
-    .meta({ description: `${description} Default ${defaultValue}; at most ${formatSize(max)}.` });
 }
 
 const KEY_WORDS = ["client_ip", "route", "subject", "api_key"] as const;
@@ -183,7 +143,7 @@ export const rateLimitRouteFields = {
     .max(1_000_000)
     .default(0)
     .meta({ description: "Most requests of this route in flight at once (per process); past it 503 FICUS_OVERLOADED. 0 means no cap. Default 0." }),
-  max_response_body: size(0, "Largest upstream response body passed on: a larger Content-Length answers 502 FICUS_UPSTREAM_TOO_LARGE before the head is sent; a body without one is cut at the cap. 0 means no limit.", 1024 ** 4),
+  max_response_body: size(0, "Largest upstream response body passed on: a larger Content-Length answers 502 FICUS_UPSTREAM_TOO_LARGE before the head is sent; a body without one is cut at the cap. 0 means no limit.", { max: 1024 ** 4 }),
 };
 
 /** The top-level `rate_limit` block. */
@@ -195,8 +155,8 @@ export const rateLimitConfigSchema = z
           .string()
           .regex(/^(redis|rediss|valkey|valkeys):\/\/[^\s]+$/, "expected a redis://, rediss://, valkey:// or valkeys:// URL")
           .meta({ description: "The Redis (or Valkey) URL; give credentials through ${ENV} (never logged)." }),
-        timeout: duration("50ms", "Deadline of one rate-limit call to Redis; past it the call counts as an error (the limit fails open or closed).", 1, 10_000),
-        retry: duration("1s", "While Redis is down, how often one request probes it again (the others apply on_backend_error at once).", 10, 600_000),
+        timeout: duration("50ms", "Deadline of one rate-limit call to Redis; past it the call counts as an error (the limit fails open or closed).", { min: 1, max: 10_000 }),
+        retry: duration("1s", "While Redis is down, how often one request probes it again (the others apply on_backend_error at once).", { min: 10, max: 600_000 }),
         key_prefix: z.string().max(64).regex(/^[\x21-\x7e]*$/, "expected printable ASCII without spaces").default("ficus:rl:").meta({ description: 'Prefix of every Redis key. Default "ficus:rl:".' }),
       })
       .optional()
