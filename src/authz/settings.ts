@@ -13,6 +13,7 @@ import { NameRule, SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from 
 import { type Policy, type PreparedQuery, Rego, RegoError } from "../policy/rego/index.ts";
 import { parseNumber } from "../policy/rego/number.ts";
 import type { AuthzRouteConfig, DecisionLogConfig } from "./schema.ts";
+import { isPlainObject, mergeDataDocuments } from "../policy/data-files.ts";
 
 /** The sections of the input document (docs/security.md, "The input document"). */
 export const INPUT_SECTIONS = ["method", "path", "host", "params", "headers", "query", "identity", "claims", "peer", "tls", "route"] as const;
@@ -175,7 +176,7 @@ function loadBundle(modulePaths: readonly string[], dataPaths: readonly string[]
     const doc = parseData(d, text, `${where}.data`);
     if (doc === null || doc === undefined) continue;
     if (!isPlainObject(doc)) throw new ConfigError("FICUS_CONFIG_INVALID", [`${where}.data: ${d} must hold an object (it is merged at the top of data)`]);
-    mergeObjects(data, doc, d, [], where);
+    mergeDataDocuments(data, doc, (path) => new ConfigError("FICUS_CONFIG_INVALID", [`${where}.data: ${d}: data.${path.join(".")} conflicts with another data file`]));
   }
   let policy: Policy;
   try {
@@ -208,26 +209,6 @@ function parseData(path: string, text: string, where: string): unknown {
   throw new ConfigError("FICUS_CONFIG_INVALID", [`${where}: ${path}: a data file is .json, .yaml or .yml`]);
 }
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
-  const proto: unknown = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
-
-function mergeObjects(into: Record<string, unknown>, doc: Record<string, unknown>, file: string, path: readonly string[], where: string): void {
-  for (const [k, v] of Object.entries(doc)) {
-    if (!Object.hasOwn(into, k)) {
-      into[k] = v;
-      continue;
-    }
-    const old = into[k];
-    if (isPlainObject(old) && isPlainObject(v)) {
-      const merged = Object.assign(Object.create(null) as Record<string, unknown>, old);
-      mergeObjects(merged, v, file, [...path, k], where);
-      into[k] = merged;
-    } else throw new ConfigError("FICUS_CONFIG_INVALID", [`${where}.data: ${file}: data.${[...path, k].join(".")} conflicts with another data file`]);
-  }
-}
 
 const ALL: InputNeeds = Object.freeze(Object.fromEntries(INPUT_SECTIONS.map((s) => [s, true])) as Record<InputSection, boolean>);
 

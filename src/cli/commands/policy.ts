@@ -23,6 +23,7 @@ import { type CaseResult, runConformance } from "../../policy/rego/conformance/i
 import { numberText, parseNumber } from "../../policy/rego/number.ts";
 import { fromJSON, isNumber, RegoObject, RegoSet, toJSONText, type Value } from "../../policy/rego/value.ts";
 import { reportError, safeJson, safeText } from "../output.ts";
+import { isPlainObject, mergeDataDocuments } from "../../policy/data-files.ts";
 
 // --- loading files ------------------------------------------------------------
 
@@ -110,36 +111,15 @@ function parseJsonExact(text: string): unknown {
 }
 
 /** A JSON object (not an array, and not a number object such as a BigNum). */
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) return false;
-  const proto: unknown = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
-}
 
 /** Merges `doc` into `into` at `prefix`: objects merge key by key, anything else must not collide. */
 function mergeAt(into: Record<string, unknown>, prefix: readonly string[], doc: unknown, file: string): void {
   if (prefix.length === 0 && !isPlainObject(doc)) throw new FicusError("FICUS_USAGE", `${file}: a data file at the root must hold an object`);
   let wrapped = doc;
   for (const key of [...prefix].reverse()) wrapped = Object.assign(Object.create(null) as Record<string, unknown>, { [key]: wrapped });
-  mergeObjects(into, wrapped as Record<string, unknown>, file, []);
+  mergeDataDocuments(into, wrapped as Record<string, unknown>, (path) => new FicusError("FICUS_USAGE", `${file}: data at data.${path.join(".")} conflicts with another file`));
 }
 
-function mergeObjects(into: Record<string, unknown>, doc: Record<string, unknown>, file: string, path: readonly string[]): void {
-  for (const [k, v] of Object.entries(doc)) {
-    const here = [...path, k];
-    if (!Object.hasOwn(into, k)) {
-      into[k] = v;
-      continue;
-    }
-    const old = into[k];
-    if (isPlainObject(old) && isPlainObject(v)) {
-      // Copy before merging so two files never share (and change) one object.
-      const merged = Object.assign(Object.create(null) as Record<string, unknown>, old);
-      mergeObjects(merged, v, file, here);
-      into[k] = merged;
-    } else throw new FicusError("FICUS_USAGE", `${file}: data at data.${here.join(".")} conflicts with another file`);
-  }
-}
 
 /** The input document from a file (-i), as a Rego value. */
 function readInput(path: string): Value {
