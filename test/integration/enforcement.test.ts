@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { startTestIdp, type TestIdp } from "../helpers/identity-provider.ts";
 import { type Ficus, runCli, startFicus, startUpstream, tempDir, type Upstream, writeConfig } from "../helpers/processes.ts";
 import { until } from "../helpers/wait.ts";
 
@@ -29,39 +29,21 @@ allow if {
 }
 `;
 
-let keys: Awaited<ReturnType<typeof generateKeyPair>>;
-let jwks: ReturnType<typeof Bun.serve>;
-let jwksHits = 0;
+let idp: TestIdp;
 let up: Upstream;
 
-async function token(claims: Record<string, unknown>, opts: { exp?: string; kid?: string } = {}): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: "RS256", kid: opts.kid ?? "k1" })
-    .setIssuer("https://idp.test")
-    .setAudience("orders")
-    .setSubject(String(claims.sub ?? "ana"))
-    .setIssuedAt()
-    .setExpirationTime(opts.exp ?? "5m")
-    .sign(keys.privateKey);
+function token(claims: Record<string, unknown>, opts: { exp?: string } = {}): Promise<string> {
+  return idp.sign(String(claims.sub ?? "ana"), claims, opts);
 }
 
 beforeAll(async () => {
-  keys = await generateKeyPair("RS256", { extractable: true });
-  const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
-  jwks = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    fetch: () => {
-      jwksHits++;
-      return Response.json({ keys: [jwk] });
-    },
-  });
+  idp = await startTestIdp();
   up = await startUpstream("orders");
 });
 
 afterAll(async () => {
   await up?.stop();
-  jwks?.stop(true);
+  idp?.stop();
 });
 
 describe("proxy mode: auth, authz and rate limits on a route", () => {
@@ -75,7 +57,7 @@ workers: 1
 decision_log: { output: ${join(tempDirOnce(), "decisions.log")} }
 auth_policies:
   idp:
-    jwt: { issuer: https://idp.test, jwks_url: http://127.0.0.1:${jwks.port}/jwks, audience: orders }
+    jwt: { issuer: https://idp.test, jwks_url: ${idp.jwksUrl}, audience: orders }
     identity_headers: { subject: X-Ficus-Subject, roles: X-Ficus-Roles }
 routes:
   - name: orders
@@ -162,7 +144,7 @@ routes:
   });
 
   test("the signing keys were fetched once for all these tokens (verified tokens are cached)", () => {
-    expect(jwksHits).toBe(1);
+    expect(idp.hits()).toBe(1);
   });
 
   test("the decision log has a line per decision, and never the token", async () => {
@@ -224,7 +206,7 @@ describe("sidecar mode from the zero-config flags", () => {
       "--mode",
       "sidecar",
       "--jwks",
-      `http://127.0.0.1:${jwks.port}/jwks`,
+      idp.jwksUrl,
       "--audience",
       "orders",
       "--policy",

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { startTestIdp, type TestIdp } from "../helpers/identity-provider.ts";
 import { type Ficus, startFicus, tempDir, writeConfig } from "../helpers/processes.ts";
 import { hasTool } from "../helpers/tools.ts";
 import { CADDY, NGINX, type RealFront, startCaddy, startNginx } from "../unit/sidecar/fronts.ts";
@@ -39,31 +39,21 @@ interface Echo {
   headers: Record<string, string>;
 }
 
-let keys: Awaited<ReturnType<typeof generateKeyPair>>;
-let jwks: ReturnType<typeof Bun.serve>;
+let idp: TestIdp;
 let app: ReturnType<typeof startEchoUpstream>;
 
-async function token(sub: string, roles: string[], opts: { scope?: string; exp?: string } = {}): Promise<string> {
-  return new SignJWT({ roles, scope: opts.scope ?? "orders:read" })
-    .setProtectedHeader({ alg: "RS256", kid: "k1" })
-    .setIssuer("https://idp.test")
-    .setAudience("orders")
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(opts.exp ?? "5m")
-    .sign(keys.privateKey);
+function token(sub: string, roles: string[], opts: { scope?: string; exp?: string } = {}): Promise<string> {
+  return idp.sign(sub, { roles, scope: opts.scope ?? "orders:read" }, { exp: opts.exp });
 }
 
 beforeAll(async () => {
-  keys = await generateKeyPair("RS256", { extractable: true });
-  const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
-  jwks = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ keys: [jwk] }) });
+  idp = await startTestIdp();
   app = startEchoUpstream();
 });
 
 afterAll(() => {
   app?.stop();
-  jwks?.stop(true);
+  idp?.stop();
 });
 
 function config(dir: string, front: string): string {
@@ -77,7 +67,7 @@ workers: 1
 sidecar: { front: ${front} }
 auth_policies:
   idp:
-    jwt: { issuer: https://idp.test, jwks_url: http://127.0.0.1:${jwks.port}/jwks, audience: orders }
+    jwt: { issuer: https://idp.test, jwks_url: ${idp.jwksUrl}, audience: orders }
     identity_headers: { subject: X-Ficus-Subject, scopes: X-Ficus-Scopes }
 routes:
   - name: public
