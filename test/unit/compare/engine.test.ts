@@ -200,7 +200,7 @@ describe("scale", () => {
     expect(v.differences).toHaveLength(1);
     expect(v.differences[0]?.path).toBe("$.items[77777].v");
     const t1 = performance.now();
-    expect(compareDocuments(a, b, compileRulesInput({ arrays: { "$.items": { key: "id" } }, budget: "20s" })).differences[0]?.path).toBe("$.items[id=77777].v");
+    expect(compareDocuments(a, b, compileRulesInput({ arrays: { "$.items": { key: "id" } }, budget: "10s" })).differences[0]?.path).toBe("$.items[id=77777].v");
     expect(performance.now() - t1).toBeLessThan(10_000);
   });
 
