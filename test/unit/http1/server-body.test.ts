@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, test } from "bun:test";
 import { type BodyError, type BodySink, readBody } from "../../../src/http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../../../src/http1/server.ts";
-import { dec, enc, field, RawClient, send, serve, until } from "./server-helpers.ts";
+import { dec, enc, field, kernelBufferMax, RawClient, send, serve, until } from "./server-helpers.ts";
 
 /** A sink that records everything. */
 interface Recorder {
@@ -34,19 +33,6 @@ function recorder(more: (n: number) => boolean = () => true): Recorder {
     },
   };
   return r;
-}
-
-/** The largest receive plus send buffer the kernel may give a TCP socket (autotuning grows up to these). */
-function kernelBufferMax(): number {
-  const max = (file: string, fallback: number): number => {
-    try {
-      const n = Number(readFileSync(file, "utf8").trim().split(/\s+/)[2]);
-      return Number.isFinite(n) && n > 0 ? n : fallback;
-    } catch {
-      return fallback;
-    }
-  };
-  return max("/proc/sys/net/ipv4/tcp_rmem", 6 * 1024 * 1024) + max("/proc/sys/net/ipv4/tcp_wmem", 4 * 1024 * 1024);
 }
 
 function ok(res: ServerResponse, body = ""): void {

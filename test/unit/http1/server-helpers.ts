@@ -3,6 +3,7 @@
  * destroyed after each test, and a raw TCP client that writes exact bytes
  * and collects what comes back.
  */
+import { readFileSync } from "node:fs";
 import { afterEach } from "bun:test";
 import net from "node:net";
 import { type Http1Server, listen, type ServerOptions, type ServerRequest, type ServerResponse } from "../../../src/http1/server.ts";
@@ -210,4 +211,17 @@ export async function send(port: number, data: string | Uint8Array): Promise<Raw
 export function field(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i]!.toLowerCase() === name) return fields[i + 1];
   return undefined;
+}
+
+/** The largest receive plus send buffer the kernel may give a TCP socket (autotuning grows up to these). */
+export function kernelBufferMax(): number {
+  const max = (file: string, fallback: number): number => {
+    try {
+      const n = Number(readFileSync(file, "utf8").trim().split(/\s+/)[2]);
+      return Number.isFinite(n) && n > 0 ? n : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  return max("/proc/sys/net/ipv4/tcp_rmem", 6 * 1024 * 1024) + max("/proc/sys/net/ipv4/tcp_wmem", 4 * 1024 * 1024);
 }

@@ -276,7 +276,8 @@ describe("http1 server: send timeout", () => {
         res.onDrain = pump;
         pump();
       },
-      { timeouts: { send: 150 } },
+      // Pauses of 60 ms against a 400 ms send timeout: room for a loaded machine's late timers.
+      { timeouts: { send: 400 } },
     );
     const c = await RawClient.connect(s.port);
     await c.write(GET);
@@ -286,7 +287,7 @@ describe("http1 server: send timeout", () => {
       setTimeout(() => c.socket.resume(), 60);
     }, 80);
     try {
-      const v = await c.responses(1, "GET", 15_000);
+      const v = await c.responses(1, "GET", 25_000);
       expect(v.messages[0]!.body.byteLength).toBe(total);
     } finally {
       clearInterval(reader);
