@@ -6,9 +6,9 @@
 #
 # Like shared/bench/peers.sh: each gateway pinned to CPU 1 (one process), the upstream (nginx, serving the
 # same 100-byte JSON and the JWK Set) and wrk on CPU 0; throughput with wrk -c64 (median of the rounds,
-# alternating), latency with hey at a fixed rate. Every request carries a valid token (RS256, made by
+# alternating), latency at a fixed rate on one keep-alive connection, timed to the microsecond by bench/sidecar.ts. Every request carries a valid token (RS256, made by
 # bench/enforcement-setup.ts), so the steady state is what production sees: a cached token, a policy decision,
-# a rate-limit check. Needs nginx, wrk, hey; Redis on 127.0.0.1:6379 for the Redis row.
+# a rate-limit check. Needs nginx, wrk, python3; Redis on 127.0.0.1:6379 for the Redis row.
 set -euo pipefail
 SECONDS_PER=8; ROUNDS=3; RATE=2000
 while [ $# -gt 0 ]; do
@@ -101,8 +101,10 @@ for r in $(seq 1 "$ROUNDS"); do
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-p() { # p50 and p99 in ms at the fixed rate
-  taskset -c 0 hey -z 5s -q "$RATE" -c 1 -H "authorization: Bearer $TOKEN" "http://127.0.0.1:$(port_of "$1")/orders/1" | awk '$1 == "50%" {p50=$3} $1 == "99%" {p99=$3} END {printf "%.3f %.3f", p50*1000, p99*1000}'
+p() { # p50 and p99 in ms at the fixed rate, one keep-alive connection, timed to the microsecond (bench/sidecar.ts)
+  local out
+  out=$(taskset -c 0 "$BUN" "$ROOT/bench/sidecar.ts" "http://127.0.0.1:$(port_of "$1")/orders/1" "$RATE" 5 "authorization: Bearer $TOKEN") || { echo "latency client failed on $1: $out" >&2; exit 1; }
+  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print("%.3f %.3f" % (d["p50"], d["p99"]))' "$out"
 }
 printf '%-16s %8s %10s %10s\n' target rps "p50@$RATE" "p99@$RATE"
 declare -A MED P99
