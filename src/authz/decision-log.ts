@@ -17,7 +17,7 @@
  * What a line holds is chosen by the layer (layer.ts) and never includes a
  * credential: no token, no header, no query, no body.
  */
-import { closeLogFile, movedAway, type OpenFile, openLogFile } from "../observability/log-file.ts";
+import { closeLogFile, type OpenFile, openLogFile, openLogOutput, RotationCheck } from "../observability/log-file.ts";
 import type { FileSink } from "bun";
 import type { DecisionResult } from "./metrics.ts";
 import type { DecisionLogSettings } from "./settings.ts";
@@ -25,7 +25,6 @@ import type { DecisionLogSettings } from "./settings.ts";
 /** Waiting bytes that trigger a write before the timer. */
 const WRITE_AT = 64 * 1024;
 const TICK_MS = 100;
-const REOPEN_CHECK_MS = 1000;
 
 /** One decision, as the layer describes it. */
 export interface DecisionRecord {
@@ -72,7 +71,7 @@ export class DecisionLog {
   /** The output has not finished the last write (a promise from flush). */
   private busy = false;
   private counter = 0;
-  private checkedAt = 0;
+  private readonly rotation = new RotationCheck();
   private lastMs = -1;
   private lastIso = "";
   /** Lines dropped since start (also counted through onDrop). */
@@ -92,9 +91,7 @@ export class DecisionLog {
   private open(): void {
     if (!this.settings.enabled) return;
     const out = this.settings.output;
-    if (out === "stdout" || out === "stderr") this.sink = (out === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark: WRITE_AT });
-    else [this.file, this.sink] = openLogFile(out, WRITE_AT);
-    this.checkedAt = Date.now();
+    ({ file: this.file, sink: this.sink } = openLogOutput(out, WRITE_AT));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref?.();
   }
@@ -233,10 +230,7 @@ export class DecisionLog {
     this.drain();
     const f = this.file;
     if (f === undefined) return;
-    const now = Date.now();
-    if (now - this.checkedAt < REOPEN_CHECK_MS) return;
-    this.checkedAt = now;
-    if (movedAway(f)) this.reopen();
+    if (this.rotation.due(f)) this.reopen();
   }
 
   /** Reopens a file output at its path (after rotation or deletion); what waits goes to the old file first. */

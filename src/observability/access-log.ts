@@ -10,14 +10,11 @@
  * none (rotated by logrotate, or deleted), checked once a second, as nginx
  * does on USR1 and without the signal.
  */
-import { closeLogFile, movedAway, type OpenFile, openLogFile } from "./log-file.ts";
+import { closeLogFile, type OpenFile, openLogFile, openLogOutput, RotationCheck } from "./log-file.ts";
 import type { FileSink } from "bun";
 
 /** Access-log bytes held before they are handed to the sink. */
 const BUFFER_BYTES = 64 * 1024;
-
-/** How often a file output's path is checked for rotation or deletion. */
-const REOPEN_CHECK_MS = 1000;
 
 export interface AccessLogSettings {
   readonly enabled: boolean;
@@ -33,7 +30,7 @@ export class AccessLog {
   private counter = 0;
   private lastMs = 0;
   private lastIso = "";
-  private checkedAt = 0;
+  private readonly rotation = new RotationCheck();
   /**
    * Lines not yet handed to the sink, as bytes. Bun's FileSink writes at the end of every event-loop turn that wrote
    * to it, which under load is a write(2) per request (measured: a quarter of the proxy's throughput); and a line
@@ -52,9 +49,7 @@ export class AccessLog {
   private open(): void {
     if (!this.settings.enabled) return;
     const out = this.settings.output;
-    if (out === "stdout" || out === "stderr") this.sink = (out === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark: 64 * 1024 });
-    else [this.file, this.sink] = openLogFile(out, 64 * 1024);
-    this.checkedAt = Date.now();
+    ({ file: this.file, sink: this.sink } = openLogOutput(out, 64 * 1024));
     this.timer = setInterval(() => this.tick(), 100);
     this.timer.unref?.();
   }
@@ -102,10 +97,7 @@ export class AccessLog {
     void this.sink?.flush();
     const f = this.file;
     if (!f) return;
-    const now = Date.now();
-    if (now - this.checkedAt < REOPEN_CHECK_MS) return;
-    this.checkedAt = now;
-    if (movedAway(f)) this.reopen();
+    if (this.rotation.due(f)) this.reopen();
   }
 
   /**

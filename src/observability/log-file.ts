@@ -23,6 +23,28 @@ export function openLogFile(path: string, highWaterMark: number): [OpenFile, Fil
   return [{ path, fd, dev: st.dev, ino: st.ino }, Bun.file(fd).writer({ highWaterMark })];
 }
 
+/** An output as configured: "stdout", "stderr" or a file path (opened for appending, `file` set). */
+export function openLogOutput(output: string, highWaterMark: number): { file: OpenFile | undefined; sink: FileSink } {
+  if (output === "stdout" || output === "stderr") return { file: undefined, sink: (output === "stdout" ? Bun.stdout : Bun.stderr).writer({ highWaterMark }) };
+  const [file, sink] = openLogFile(output, highWaterMark);
+  return { file, sink };
+}
+
+/** How often a file output's path is checked for rotation or deletion. */
+const MOVED_CHECK_MS = 1000;
+
+/** Rotation noticed without a stat per tick: `movedAway` looks at the path at most once a second. */
+export class RotationCheck {
+  private checkedAt = Date.now();
+
+  due(f: OpenFile): boolean {
+    const now = Date.now();
+    if (now - this.checkedAt < MOVED_CHECK_MS) return false;
+    this.checkedAt = now;
+    return movedAway(f);
+  }
+}
+
 /** Whether the path no longer names the open file (rotated away, deleted, replaced). */
 export function movedAway(f: OpenFile): boolean {
   let st: { dev: bigint; ino: bigint } | undefined;
