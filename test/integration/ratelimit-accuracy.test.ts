@@ -4,9 +4,9 @@
  * more they ask for. Redis's clock decides, so the processes' own clocks do not matter.
  */
 import { expect, test } from "bun:test";
-import { RedisClient } from "bun";
 import { join } from "node:path";
 import { BUN, ROOT } from "../helpers/processes.ts";
+import { testRedis } from "../helpers/redis.ts";
 
 const RATE = 500;
 const BURST = 10;
@@ -15,15 +15,8 @@ const SECONDS = 10;
 test(
   "two processes, one Redis, 500/s for 10 s: admitted = 500 × 10 (+ burst) ± 5%",
   async () => {
-    const probe = new RedisClient("redis://127.0.0.1:6379", { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 1000 });
-    try {
-      await probe.connect();
-    } catch {
-      const why = "Redis is not reachable at 127.0.0.1:6379; start it with `redis-server --daemonize yes`";
-      if (process.env.CI) throw new Error(why);
-      console.warn(`skipping the rate-limit accuracy test: ${why}`);
-      return;
-    }
+    const probe = await testRedis("the rate-limit accuracy test");
+    if (probe === undefined) return;
     const prefix = `ficus:test:acc:${process.pid}:${Date.now()}:`;
     const startAt = Date.now() + 800; // both processes loaded and connected by then
     const procs = [0, 1].map(() =>

@@ -6,8 +6,9 @@
  * an earlier run never count.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { RedisClient } from "bun";
+import type { RedisClient } from "bun";
 import { startFicus, startUpstream, tempDir, writeConfig, type Ficus, type Upstream } from "../helpers/processes.ts";
+import { testRedis } from "../helpers/redis.ts";
 
 const REDIS = "redis://127.0.0.1:6379";
 const RATE = 200;
@@ -22,15 +23,9 @@ let up: Upstream | undefined;
 const gateways: Ficus[] = [];
 
 beforeAll(async () => {
-  const c = new RedisClient(REDIS, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 1000 });
-  try {
-    await c.connect();
-    await c.send("PING", []);
-    redis = c;
-  } catch (err) {
-    skip = `Redis is not reachable at 127.0.0.1:6379 (${err instanceof Error ? err.message : String(err)}); start it with \`redis-server --daemonize yes\``;
-    if (process.env.CI) throw new Error(skip);
-    console.warn(`skipping the gateway rate-limit accuracy test: ${skip}`);
+  redis = await testRedis("the gateway rate-limit accuracy test");
+  if (redis === undefined) {
+    skip = "no Redis";
     return;
   }
   up = await startUpstream("acc");

@@ -18,6 +18,7 @@ import { RateLimitMetrics } from "../../src/ratelimit/metrics.ts";
 import { BackendUnavailableError, GCRA_SCRIPT, RedisStore } from "../../src/ratelimit/redis-store.ts";
 import { rateLimitConfigSchema, rateLimitRouteFields } from "../../src/ratelimit/schema.ts";
 import { compileRateLimits } from "../../src/ratelimit/settings.ts";
+import { testRedis } from "../helpers/redis.ts";
 
 const REDIS = "redis://127.0.0.1:6379";
 const PREFIX = `ficus:test:${process.pid}:${Date.now()}:`;
@@ -25,15 +26,9 @@ let redis: RedisClient | undefined;
 let skip = "";
 
 beforeAll(async () => {
-  const c = new RedisClient(REDIS, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 1000 });
-  try {
-    await c.connect();
-    await c.send("PING", []);
-    redis = c;
-  } catch (err) {
-    skip = `Redis is not reachable at 127.0.0.1:6379 (${err instanceof Error ? err.message : String(err)}); start it with \`redis-server --daemonize yes\``;
-    if (process.env.CI) throw new Error(skip);
-    console.warn(`skipping the Redis rate-limit tests: ${skip}`);
+  redis = await testRedis("the Redis rate-limit tests");
+  if (redis === undefined) {
+    skip = "no Redis";
   }
 });
 
