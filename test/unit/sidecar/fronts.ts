@@ -4,6 +4,7 @@
  * substituted (Ficus 127.0.0.1:9000, the application 127.0.0.1:8080, the
  * front's own 127.0.0.1:8000 / :8001).
  */
+import type { Subprocess } from "bun";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -66,6 +67,11 @@ export async function startNginx(ficusPort: number, appPort: number, opts: { wor
       return "(no error log)";
     }
   };
+  return running(port, proc, dir, log);
+}
+
+/** A front once it accepts connections on `port`; stopping it removes its folder. */
+async function running(port: number, proc: Subprocess, dir: string, log: () => string): Promise<RealFront> {
   await waitForPort(port, proc, log);
   return {
     port,
@@ -95,15 +101,5 @@ export async function startCaddy(ficusPort: number, appPort: number): Promise<Re
     for await (const chunk of proc.stderr) output += new TextDecoder().decode(chunk);
   })();
   const log = () => output.slice(-4000);
-  await waitForPort(port, proc, log);
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    log,
-    async stop() {
-      proc.kill("SIGTERM");
-      await proc.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(port, proc, dir, log);
 }
