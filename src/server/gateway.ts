@@ -31,8 +31,8 @@ import type { ControlRow } from "../migration/store.ts";
 import { RecordLayer } from "../record/layer.ts";
 import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/recorder.ts";
 import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
-import { Sidecar } from "../sidecar/front.ts";
-import { compileSidecar, identityHeaderNames } from "../sidecar/settings.ts";
+import type { Sidecar } from "../sidecar/front.ts";
+import type { SidecarSettings } from "../sidecar/settings.ts";
 import { Enforcement } from "./enforcement.ts";
 import { Http1Front } from "./http1-front.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
@@ -62,7 +62,9 @@ export interface RouteInfo {
 }
 
 /** The sidecar's settings: the answer carries every identity header any auth policy names. */
-function sidecarSettings(c: LoadedConfig["config"]): ReturnType<typeof compileSidecar> {
+function sidecarSettings(c: LoadedConfig["config"]): SidecarSettings {
+  // Loaded only in sidecar mode (Bun's require is synchronous), like the enforcement parts.
+  const { compileSidecar, identityHeaderNames } = require("../sidecar/settings.ts") as typeof import("../sidecar/settings.ts");
   const inline = c.routes.flatMap((r) => (r.auth !== undefined && typeof r.auth === "object" ? [r.auth] : []));
   return compileSidecar(c.sidecar, identityHeaderNames([...Object.values(c.auth_policies), ...inline]));
 }
@@ -131,7 +133,7 @@ export class Gateway {
     this.enforcement = new Enforcement(this.metrics, this.logger);
     this.enforcement.configure(opts.loaded);
     const { auth, authz, rateLimit } = this.enforcement;
-    this.sidecar = c.mode === "sidecar" ? new Sidecar(sidecarSettings(c), this.metrics) : undefined;
+    this.sidecar = c.mode === "sidecar" ? new (require("../sidecar/front.ts") as typeof import("../sidecar/front.ts")).Sidecar(sidecarSettings(c), this.metrics) : undefined;
     const observability = new ObservabilityLayer(this.metrics, this.accessLog, tracer);
     // The pipeline, in order: one line per layer (docs/architecture.md, "Adding a layer").
     // Who is calling (auth), whether they may (authz), how often (rate limit): before anything reaches an upstream.
@@ -265,7 +267,7 @@ export class Gateway {
     this.limits.limits = table.limits;
     this.migrations = migrations;
     this.migrationLayer.routes = migrations;
-    if (this.sidecar !== undefined) this.sidecar.settings = sidecar as ReturnType<typeof compileSidecar>;
+    if (this.sidecar !== undefined && sidecar !== undefined) this.sidecar.settings = sidecar;
     const used = new Set<ConnectionPool>();
     for (const p of table.pools) for (const e of p.endpoints) if (e.client) used.add(e.client);
     this.clients.retain(used);
