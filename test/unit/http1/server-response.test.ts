@@ -264,7 +264,8 @@ describe("http1 server: send timeout", () => {
   // The slow reader is curl in its own process, reading at a fixed rate: an in-process client's own stalls
   // (its stream buffering under a loaded test run) would be taken for the reader's.
   test.skipIf(!hasTool("curl", "the slow-reader send-timeout test"))("a slow reader that keeps reading is not cut by the send timeout", async () => {
-    // More than both sockets' buffers hold, read over about two seconds: several send timeouts long.
+    // More than both sockets' buffers hold, read over about three seconds: three send timeouts long, each far
+    // longer than curl's own pauses between reads, even on a loaded machine.
     const total = kernelBufferMax() + 8 * 1024 * 1024;
     let aborted: string | undefined;
     const s = serve(
@@ -285,9 +286,9 @@ describe("http1 server: send timeout", () => {
         };
         pump();
       },
-      { timeouts: { send: 400 } },
+      { timeouts: { send: 1000 } },
     );
-    const rate = Math.ceil(total / 2 / 1024);
+    const rate = Math.ceil(total / 3 / 1024);
     const curl = Bun.spawn(["curl", "-s", "-o", "/dev/null", "--limit-rate", `${rate}K`, "-w", "%{size_download}", `http://127.0.0.1:${s.port}/`], { stdout: "pipe", stderr: "pipe" });
     const [out] = await Promise.all([new Response(curl.stdout).text(), curl.exited]);
     expect(aborted).toBeUndefined();
