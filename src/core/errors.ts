@@ -69,6 +69,10 @@ export const ERROR_CODES = {
   FICUS_TLS_CERT_INVALID: { status: 0, description: "A TLS file does not hold what its field needs: no PEM certificate in a cert or CA file, no private key in a key file (or an encrypted one); the message names the field and the path." },
   FICUS_TLS_KEY_MISMATCH: { status: 0, description: "A TLS private key does not belong to the certificate it is paired with (tls.cert/key, an sni entry, or an upstream's client certificate)." },
   FICUS_TLS_CERT_EXPIRED: { status: 0, description: "A configured certificate is expired or not yet valid; the message gives its subject and validity dates. Replace the file (a running gateway keeps serving the previous certificate)." },
+  FICUS_MCP_SOURCE_INVALID: { status: 0, description: "An edge-mcp tool source cannot be used: an OpenAPI document that does not parse or validate (the message names the document and the JSON pointer), a declared tool whose call template names an argument its schema lacks, or a stdio command that cannot be run. The other sources are still served." },
+  FICUS_MCP_UPSTREAM: { status: 0, description: "A federated MCP server (Streamable HTTP or stdio) failed: it could not be reached, crashed, hung past its timeout, or sent an invalid message. Calls to its tools return a tool error naming it; a stdio server is restarted with back-off." },
+  FICUS_MCP_INVALID_ARGUMENTS: { status: 0, description: "A tool call's arguments do not fit the tool's HTTP call (a path parameter missing, a value of the wrong type); the agent gets a tool error saying which." },
+  FICUS_MCP_CALL_TIMEOUT: { status: 0, description: "A tool call ran past its timeout (mcp.call_timeout, or the source's); it was cancelled at the upstream and the agent got a tool error." },
   FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
