@@ -81,21 +81,27 @@ export function requirementSet(revision: string): RequirementSet {
   return { server: doc.server ?? [], notScored };
 }
 
-/** Runs the suite's CLI once with `args`, results into `outDir`; resolves when it exits. */
-async function runSuite(args: string[], outDir: string): Promise<void> {
+/**
+ * Runs the suite's CLI once with `args`, results into `outDir`. Resolves with whether it
+ * wrote any results; rejects when it wrote none and exited non-zero (a bad scenario
+ * name, an unreachable URL). The suite exits 1 when a scenario fails: that is a
+ * result, not an error.
+ */
+async function runSuite(args: string[], outDir: string): Promise<boolean> {
   const proc = Bun.spawn([process.execPath, SUITE_CLI, "server", ...args, "--output-dir", outDir], {
     cwd: outDir,
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, NO_COLOR: "1" },
   });
-  const [stderr] = await Promise.all([new Response(proc.stderr).text(), new Response(proc.stdout).text()]);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   const code = await proc.exited;
-  // The suite exits 1 when a scenario fails; that is a result, not an error. Anything
-  // that left no results at all is an error.
-  if (readdirSync(outDir).every((d) => !RESULT_DIR.test(d))) {
-    throw new Error(`conformance suite exited ${code} without results (${args.join(" ")}): ${stderr.trim().slice(0, 2000)}`);
+  const wrote = readdirSync(outDir).some((d) => RESULT_DIR.test(d));
+  if (!wrote && code !== 0) {
+    const why = `${stderr}\n${stdout}`.trim().split("\n").slice(0, 3).join(" ");
+    throw new Error(`conformance suite exited ${code} without results (${args.join(" ")}): ${why}`);
   }
+  return wrote;
 }
 
 /** Reads every scenario's checks.json under `outDir`. */
@@ -130,24 +136,25 @@ async function runEra(opts: RunOptions, era: Era): Promise<Result[]> {
   if (!opts.scenarios) {
     const outDir = mkdtempSync(join(tmpdir(), "ficus-mcp-conformance-"));
     try {
-      await runSuite([...common, "--requirements", revision], outDir);
+      if (!(await runSuite([...common, "--requirements", revision], outDir))) {
+        throw new Error(`conformance suite wrote no results for --requirements ${revision}`);
+      }
       return readResults(outDir, era, set);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
   }
-  // One suite process per scenario (the CLI takes one --scenario), all at once.
-  const runs = opts.scenarios.map(async (scenario) => {
+  // One suite process per scenario (the CLI takes one --scenario), all at once, each at
+  // the era's wire version. A scenario the revision's requirement set runs (scored or
+  // not, extensions included) is forced to run as the set would run it; any other one
+  // the suite finds not applicable at this revision is reported as skipped.
+  const runs = opts.scenarios.map(async (scenario): Promise<Result[]> => {
     const outDir = mkdtempSync(join(tmpdir(), "ficus-mcp-conformance-"));
     try {
-      await runSuite([...common, "--scenario", scenario, "--spec-version", revision], outDir);
-      const found = readResults(outDir, era, set);
-      return found.length > 0 ? found : [{ scenario, era, revision, status: "skip" as const, failed: [], warnings: [], checks: 0 }];
-    } catch (err) {
-      // A scenario the suite does not apply at this revision skips without results.
-      const skipped: Result = { scenario, era, revision, status: "skip", failed: [], warnings: [], checks: 0 };
-      if (!(err instanceof Error && /without results/.test(err.message))) throw err;
-      return [skipped];
+      const inSet = set.server.includes(scenario) || set.notScored.has(scenario);
+      const args = [...common, "--scenario", scenario, "--spec-version", revision, ...(inSet ? ["--force"] : [])];
+      if (await runSuite(args, outDir)) return readResults(outDir, era, set);
+      return [{ scenario, era, revision, status: "skip", failed: [], warnings: [], checks: 0 }];
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
