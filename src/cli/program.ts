@@ -16,7 +16,7 @@ export function buildProgram(): Command {
 
   program
     .command("start")
-    .description("run the gateway (proxy mode)")
+    .description("run the gateway (proxy, sidecar or edge-mcp mode)")
     .option("-c, --config <file>", "configuration file (ficus.yaml)")
     .option("--legacy <url>", "zero-config: proxy every path to this upstream")
     .option("--upstream <url>", "alias of --legacy")
@@ -29,7 +29,10 @@ export function buildProgram(): Command {
     .option("--listen <host:port>", "data-plane address (default 0.0.0.0:8080)")
     .option("--admin <host:port>", "admin API address (default 127.0.0.1:9901)")
     .option("--workers <n>", "worker processes sharing the port (default: number of CPUs)")
-    .option("--mode <mode>", "proxy (default) or sidecar: answer allow/deny for another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) instead of forwarding")
+    .option("--mode <mode>", "proxy (default); sidecar: answer allow/deny for another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) instead of forwarding; edge-mcp: serve MCP tools to AI agents at /mcp")
+    .option("--openapi <file|url>", "edge-mcp: the operations of this OpenAPI document as tools (their calls go to --upstream)")
+    .option("--mcp <url>", "edge-mcp: federate this MCP server (Streamable HTTP); repeatable", (v: string, all: string[] = []) => [...all, v])
+    .option("--stdio <command>", "edge-mcp: spawn and federate this MCP server over stdio, e.g. 'npx my-server --flag'; repeatable", (v: string, all: string[] = []) => [...all, v])
     .option("--issuer <url>", "zero-config: require a JWT from this OpenID issuer (keys by discovery)")
     .option("--jwks <url>", "zero-config: require a JWT signed by a key of this JWK Set")
     .option("--audience <aud>", "zero-config: the JWT's accepted audience")

@@ -10,7 +10,7 @@ import type { Document, Node } from "yaml";
 import { toJSONSchema as zodToJsonSchema, type z } from "zod";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import { NameRule, SECRET_HEADER_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
-import { configJsonSchema, configSchema, type FicusConfig } from "./schema.ts";
+import { configJsonSchema, configSchema, type FicusConfig, routeSchema } from "./schema.ts";
 
 export interface LoadedConfig {
   readonly config: FicusConfig;
@@ -329,6 +329,13 @@ function hideSecrets(message: string, secretValues: readonly string[]): string {
   return out;
 }
 
+/** In edge-mcp mode without an MCP route, the one MCP endpoint is served at /mcp (a route named "mcp"). */
+export function withDefaultMcpRoute(c: FicusConfig): FicusConfig {
+  if (c.mode !== "edge-mcp" || c.routes.some((r) => r.mcp !== undefined)) return c;
+  const name = c.routes.some((r) => r.name === "mcp") ? "mcp-endpoint" : "mcp";
+  return { ...c, routes: [...c.routes, routeSchema.parse({ name, match: { path: "/mcp" }, mcp: {} })] };
+}
+
 /** Parses and validates `ficus.yaml` text (see parseWithSchema). */
 export function parseConfig(
   text: string,
@@ -338,7 +345,7 @@ export function parseConfig(
   format: "yaml" | "json" = "yaml",
 ): LoadedConfig {
   const { value, secretPaths } = parseWithSchema(configSchema, text, source, env, overrides, format);
-  return { config: value, secretPaths, source };
+  return { config: withDefaultMcpRoute(value), secretPaths, source };
 }
 
 /** Reads a configuration file's text, with FICUS_CONFIG_READ on failure. */

@@ -10,6 +10,7 @@ import { authzRouteSchema, decisionLogSchema } from "../authz/schema.ts";
 import { rateLimitConfigSchema, rateLimitRouteFields } from "../ratelimit/schema.ts";
 import { rateLimitIssues } from "../ratelimit/settings.ts";
 import { sidecarSchema } from "../sidecar/schema.ts";
+import { mcpConfigSchema, mcpIssues, routeMcpSchema } from "../mcp/schema.ts";
 import { listenerTlsSchema, upstreamTlsSchema } from "../tls/schema.ts";
 import { z } from "zod";
 import { SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
@@ -364,6 +365,7 @@ export const routeSchema = z
     auth: routeAuthSchema.optional(),
     authz: authzRouteSchema.optional(),
     ...rateLimitRouteFields,
+    mcp: routeMcpSchema.optional(),
   })
   .superRefine((r, ctx) => {
     if (r.upstream !== undefined && r.legacy !== undefined) ctx.addIssue({ code: "custom", message: "give either upstream or legacy, not both (they mean the same)", path: ["legacy"] });
@@ -377,11 +379,11 @@ export const routeSchema = z
 export const configSchema = z
   .strictObject({
     mode: z
-      .enum(["proxy", "sidecar"])
+      .enum(["proxy", "sidecar", "edge-mcp"])
       .default("proxy")
       .meta({
         description:
-          "proxy: Ficus forwards each request to its route's upstream. sidecar: another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) keeps the traffic and asks Ficus to allow or deny each request; routes then need no upstream (docs/sidecar.md). Default proxy.",
+          "proxy: Ficus forwards each request to its route's upstream. sidecar: another gateway (nginx auth_request, Caddy forward_auth, Traefik forwardAuth, Envoy ext_authz) keeps the traffic and asks Ficus to allow or deny each request; routes then need no upstream (docs/sidecar.md). edge-mcp: Ficus serves MCP to AI agents from the sources of the mcp block (docs/mcp.md); with no route, one MCP endpoint is served at /mcp. Default proxy.",
       }),
     listen: listenAddress("0.0.0.0:8080", "Data-plane listen address."),
     tls: listenerTlsSchema.optional(),
@@ -402,6 +404,7 @@ export const configSchema = z
     decision_log: decisionLogSchema,
     rate_limit: rateLimitConfigSchema.prefault({}),
     sidecar: sidecarSchema.prefault({}),
+    mcp: mcpConfigSchema.prefault({}),
     default_route: z.string().optional().meta({ description: "Name of the route that serves requests no route matches (otherwise 404)." }),
     upstream_connections: z
       .strictObject({
@@ -527,7 +530,7 @@ export const configSchema = z
   .superRefine((c, ctx) => {
     const seen = new Map<string, number>();
     c.routes.forEach((r, i) => {
-      if ((c.mode === "proxy" || r.candidate !== undefined) && r.upstream === undefined && r.legacy === undefined) {
+      if ((c.mode !== "sidecar" || r.candidate !== undefined) && r.mcp === undefined && r.upstream === undefined && r.legacy === undefined) {
         ctx.addIssue({ code: "custom", message: "is required (the route's upstream: give `upstream`, or `legacy` for a route being migrated)", path: ["routes", i, "upstream"] });
       }
       const prev = seen.get(r.name);
@@ -547,6 +550,7 @@ export const configSchema = z
     });
     for (const issue of authReferenceIssues(c.auth_policies, c.routes)) ctx.addIssue({ code: "custom", message: issue.message, path: ["routes", issue.route, "auth"] });
     for (const issue of rateLimitIssues(c)) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    for (const issue of mcpIssues(c)) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
     if (c.default_route !== undefined && !seen.has(c.default_route)) {
       ctx.addIssue({ code: "custom", message: `no route named ${JSON.stringify(c.default_route)}; known routes: ${[...seen.keys()].join(", ") || "(none)"}`, path: ["default_route"] });
     }

@@ -157,6 +157,8 @@ export class AccessLog {
     subject?: string,
     /** The authorization decision (allow, deny, dry-run-deny, error), when the route has authz. */
     decision?: string,
+    /** On an MCP endpoint: the MCP method and the tool called (escaped: they come from the client). */
+    mcp?: { readonly method: string; readonly tool: string | undefined },
   ): void {
     if (this.sink === undefined) return;
     const now = Date.now();
@@ -165,7 +167,7 @@ export class AccessLog {
       this.lastIso = new Date(now).toISOString();
     }
     // Room for the line: the fixed text and numbers, the fields, and the path at its longest escaped (6 bytes a character).
-    const room = 240 + requestId.length + route.length + method.length + path.length * 6 + upstream.length + client.length + (error?.length ?? 0) + (subject?.length ?? 0) * 6 + (decision?.length ?? 0);
+    const room = 240 + requestId.length + route.length + method.length + path.length * 6 + upstream.length + client.length + (error?.length ?? 0) + (subject?.length ?? 0) * 6 + (decision?.length ?? 0) + (mcp === undefined ? 0 : 40 + (mcp.method.length + (mcp.tool?.length ?? 0)) * 6);
     if (this.at + room > this.buf.length) {
       this.drain();
       if (room > this.buf.length) this.buf = new Uint8Array(room);
@@ -203,6 +205,14 @@ export class AccessLog {
       this.put(',"decision":"');
       this.put(decision);
       this.put('"');
+    }
+    if (mcp !== undefined) {
+      this.put(',"mcp_method":');
+      this.putJsonString(mcp.method);
+      if (mcp.tool !== undefined) {
+        this.put(',"mcp_tool":');
+        this.putJsonString(mcp.tool);
+      }
     }
     this.put("}\n");
   }

@@ -51,7 +51,7 @@ export class ObservabilityLayer implements Layer {
     }
     const log = this.accessLog;
     if (log.wants(ex.status)) {
-      log.write(ex.id, route?.name ?? NO_ROUTE, ex.method, ex.path, ex.status, seconds * 1000, ex.endpoint, ex.bytes, ex.peer.address, ex.error, ex.identity?.subject, ex.decision);
+      log.write(ex.id, route?.name ?? NO_ROUTE, ex.method, ex.path, ex.status, seconds * 1000, ex.endpoint, ex.bytes, ex.peer.address, ex.error, ex.identity?.subject, ex.decision, ex.mcp);
     }
   }
 }

@@ -88,6 +88,10 @@ export class Exchange {
   peerCertificate: PeerCertificate | undefined;
   /** Who is calling, once the authentication layer decided (undefined before it, or on routes without auth). */
   identity: Identity | undefined;
+  /** Made by the gateway itself (an MCP tool's HTTP call through the routes), not received on a socket. */
+  internal = false;
+  /** On an MCP endpoint: the MCP method and the tool called, for the access log and metrics. */
+  mcp: { method: string; tool: string | undefined } | undefined;
   /** The authorization decision, for the access log: "allow", "deny", "dry-run-deny", "error". */
   decision: string | undefined;
   route: RuntimeRoute | undefined;

@@ -33,7 +33,9 @@ import type { RecordCommand, SessionStatus, TrafficRecorder } from "../record/re
 import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
 import type { Sidecar } from "../sidecar/front.ts";
 import type { SidecarSettings } from "../sidecar/settings.ts";
-import { Enforcement } from "./enforcement.ts";
+import { configDir, Enforcement } from "./enforcement.ts";
+import { McpLayer } from "../mcp/layer.ts";
+import type { McpService } from "../mcp/service.ts";
 import { Http1Front } from "./http1-front.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
 
@@ -110,6 +112,9 @@ export class Gateway {
   /** The control rows of the last successful poll, applied at once to a table built by a reload. */
   private lastRows: ControlRow[] = [];
   private polling = false;
+  /** edge-mcp: the MCP endpoints of routes with an `mcp:` block; the service is loaded only when a config has one. */
+  private readonly mcpLayer = new McpLayer();
+  private mcpFingerprint = "";
   /** Traffic recording (ficus record), loaded the first time a recording starts. */
   private traffic: TrafficRecorder | undefined;
 
@@ -139,7 +144,7 @@ export class Gateway {
     // Who is calling (auth), whether they may (authz), how often (rate limit): before anything reaches an upstream.
     const layers =
       this.sidecar === undefined
-        ? [requestIdLayer, this.limits, this.routing, observability, auth, authz, rateLimit, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
+        ? [requestIdLayer, this.limits, this.routing, observability, auth, authz, rateLimit, this.mcpLayer, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
         : // Sidecar: the original request is decided by the same layers, and answered instead of forwarded (docs/sidecar.md).
           [requestIdLayer, this.sidecar.entry, this.limits, this.routing, observability, auth, authz, rateLimit, this.sidecar.answer];
     this.pipeline = new Pipeline(layers, this.logger);
@@ -155,6 +160,7 @@ export class Gateway {
     if (opts.loaded.config.routes.some((r) => r.candidate !== undefined)) await gw.migration();
     // Signing keys fetched before the first request needs them; a provider that is down is retried on demand.
     await gw.enforcement.warm();
+    await gw.configureMcp(opts.loaded);
     gw.listen(opts.reusePort);
     return gw;
   }
@@ -277,6 +283,49 @@ export class Gateway {
     if (n.routes.some((r) => r.candidate !== undefined)) void this.migration().then(() => this.pollControl());
     this.logger.setLevel(n.log.level);
     this.loaded = next;
+    void this.configureMcp(next).catch((err: unknown) => this.logger.error("the MCP part of the reload failed; the previous one keeps serving", { error: err instanceof Error ? err.message : String(err) }));
+  }
+
+  /** The MCP service in force, if the config serves MCP. */
+  get mcp(): McpService | undefined {
+    return this.mcpLayer.service;
+  }
+
+  /**
+   * Builds the MCP service when the MCP part of the config changed (or appeared), starts its
+   * sources (a source slower than 10 s keeps starting in the background), and swaps it in; the
+   * previous one is closed once the calls it holds had time to end.
+   */
+  async configureMcp(loaded: LoadedConfig): Promise<void> {
+    const { mcpFingerprint, usesMcp, McpService } = require("../mcp/service.ts") as typeof import("../mcp/service.ts");
+    const c = loaded.config;
+    if (!usesMcp(c)) {
+      const old = this.mcpLayer.service;
+      this.mcpLayer.service = undefined;
+      this.mcpFingerprint = "";
+      if (old !== undefined) void this.closeLater(old);
+      return;
+    }
+    const fp = mcpFingerprint(c);
+    if (fp === this.mcpFingerprint && this.mcpLayer.service !== undefined) return;
+    this.mcpFingerprint = fp;
+    const service = new McpService(c, { logger: this.logger, metrics: this.metrics, pipeline: () => this.pipeline, clients: this.clients, configDir: configDir(loaded) });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([service.start(), new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
+    if (this.mcpFingerprint !== fp) {
+      // A newer reload won meanwhile.
+      await service.close();
+      return;
+    }
+    const old = this.mcpLayer.service;
+    this.mcpLayer.service = service;
+    if (old !== undefined) void this.closeLater(old);
+  }
+
+  private async closeLater(service: McpService): Promise<void> {
+    await Bun.sleep(Math.min(this.loaded.config.mcp.call_timeout, 30_000));
+    await service.close();
   }
 
   /** Applies the runtime stage/percentage of each route with a candidate (or the file's, when stale). */
@@ -386,6 +435,7 @@ export class Gateway {
     await this.traffic?.close();
     this.accessLog.close();
     this.enforcement.close();
+    await this.mcpLayer.service?.close();
     await this.tracer?.shutdown().catch(() => {});
     return drained;
   }

@@ -1,4 +1,5 @@
 /** `ficus start`: run the gateway from a config file or zero-config flags. */
+import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseRate } from "../../ratelimit/schema.ts";
@@ -28,6 +29,66 @@ export interface StartOptions {
   policy?: string;
   query?: string;
   rateLimit?: string;
+  openapi?: string;
+  mcp?: string[];
+  stdio?: string[];
+}
+
+/** Splits a --stdio command line into words: spaces separate, quotes ('…' or "…") keep spaces, a backslash escapes. */
+export function splitCommand(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quote: string | undefined;
+  let any = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i] as string;
+    if (quote !== undefined) {
+      if (ch === quote) quote = undefined;
+      else if (ch === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i];
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      any = true;
+    } else if (ch === "\\" && i + 1 < line.length) {
+      cur += line[++i];
+      any = true;
+    } else if (ch === " " || ch === "\t") {
+      if (any || cur !== "") out.push(cur);
+      cur = "";
+      any = false;
+    } else cur += ch;
+  }
+  if (quote !== undefined) throw new FicusError("FICUS_USAGE", `--stdio: unclosed quote in ${JSON.stringify(line)}`);
+  if (any || cur !== "") out.push(cur);
+  return out;
+}
+
+/** The zero-config document of `--mode edge-mcp`: one MCP endpoint at /mcp serving the given sources. */
+export function edgeMcpConfig(o: StartOptions): Record<string, unknown> {
+  const sources: Record<string, unknown> = {};
+  const mcps = o.mcp ?? [];
+  const stdios = o.stdio ?? [];
+  const count = (o.openapi !== undefined ? 1 : 0) + mcps.length + stdios.length;
+  if (count === 0) throw new FicusError("FICUS_USAGE", "--mode edge-mcp needs a source: --openapi FILE|URL (with --upstream URL), --mcp URL, or --stdio 'COMMAND ARGS'");
+  if (o.openapi !== undefined) {
+    const upstream = o.upstream ?? o.legacy;
+    if (upstream !== undefined) {
+      const check = httpUrl.safeParse(upstream);
+      if (!check.success) throw new FicusError("FICUS_USAGE", `--upstream: ${check.error.issues[0]?.message}`);
+    } else throw new FicusError("FICUS_USAGE", "--openapi needs --upstream URL: where the operations' HTTP calls go");
+    sources.api = { openapi: /^https?:\/\//i.test(o.openapi) ? o.openapi : resolve(o.openapi), upstream };
+  } else if (o.upstream !== undefined || o.legacy !== undefined) throw new FicusError("FICUS_USAGE", "--upstream is where --openapi's calls go: give --openapi too");
+  mcps.forEach((url, i) => {
+    const check = httpUrl.safeParse(url);
+    if (!check.success) throw new FicusError("FICUS_USAGE", `--mcp: ${check.error.issues[0]?.message}`);
+    sources[mcps.length > 1 ? `mcp${i + 1}` : "mcp"] = { url };
+  });
+  stdios.forEach((line, i) => {
+    const command = splitCommand(line);
+    if (command.length === 0) throw new FicusError("FICUS_USAGE", "--stdio: the command is empty");
+    sources[stdios.length > 1 ? `stdio${i + 1}` : "stdio"] = { command };
+  });
+  return { mode: "edge-mcp", mcp: { sources } };
 }
 
 /** Quick-mode enforcement for the one route: a JWT check, a Rego policy, a rate limit. */
@@ -104,9 +165,20 @@ export function sourceFromOptions(o: StartOptions): ConfigSource {
   }
   const overrides: Overrides = { listen: o.listen, admin: o.admin, workers, logLevel: o.logLevel };
   const quick: QuickEnforcement = { issuer: o.issuer, jwks: o.jwks, audience: o.audience, policy: o.policy, query: o.query, rateLimit: o.rateLimit };
-  if (o.mode !== undefined && o.mode !== "proxy" && o.mode !== "sidecar") throw new FicusError("FICUS_USAGE", `--mode: expected proxy or sidecar, got ${JSON.stringify(o.mode)}`);
+  if (o.mode !== undefined && o.mode !== "proxy" && o.mode !== "sidecar" && o.mode !== "edge-mcp") throw new FicusError("FICUS_USAGE", `--mode: expected proxy, sidecar or edge-mcp, got ${JSON.stringify(o.mode)}`);
+  const mcpFlags = o.openapi !== undefined || (o.mcp?.length ?? 0) > 0 || (o.stdio?.length ?? 0) > 0;
+  if (mcpFlags && o.mode !== "edge-mcp") throw new FicusError("FICUS_USAGE", "--openapi, --mcp and --stdio are edge-mcp sources: add --mode edge-mcp");
+  if (o.mode === "edge-mcp" && o.config === undefined) {
+    if ([o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample].some((v) => v !== undefined)) throw new FicusError("FICUS_USAGE", "--mode edge-mcp serves tools: the migration flags do not apply");
+    const doc = edgeMcpConfig(o);
+    if (Object.values(quick).some((v) => v !== undefined)) {
+      (doc as { routes?: unknown[] }).routes = [{ name: "mcp", match: { path: "/mcp" }, mcp: {} }];
+      applyQuickEnforcement(doc, quick);
+    }
+    return ConfigSource.inline(doc, overrides);
+  }
   if (o.config !== undefined) {
-    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample, o.mode, ...Object.values(quick)].some((v) => v !== undefined)) {
+    if ([legacy, o.candidate, o.stage, o.store, o.percent, o.stickyHeader, o.sample, o.mode, ...Object.values(quick)].some((v) => v !== undefined) || mcpFlags) {
       throw new FicusError(
         "FICUS_USAGE",
         "give either -c/--config or the quick-mode flags (--legacy, --candidate, --stage, --percent, --sticky-header, --store, --mode, --issuer, --jwks, --audience, --policy, --query, --rate-limit), not both",
@@ -159,6 +231,8 @@ export async function startCommand(o: StartOptions): Promise<void> {
   const loaded = source.load();
   const logger = createLogger((o.logLevel as LogLevel | undefined) ?? loaded.config.log.level, { pid: process.pid });
   const workers = loaded.config.workers === 0 ? availableParallelism() : loaded.config.workers;
+  // MCP sessions are sealed with a key every worker must share: without one in the config, make one now (workers inherit it).
+  if (loaded.config.routes.some((r) => r.mcp !== undefined) && loaded.config.mcp.session.key === undefined) process.env.FICUS_MCP_SESSION_KEY_AUTO ??= randomBytes(32).toString("base64");
   // Only the process model in use is loaded: a supervisor never loads the data plane (its workers do).
   if (workers <= 1) await (await import("../../server/single.ts")).runSingleProcess(source, logger, process.env, loaded);
   else {

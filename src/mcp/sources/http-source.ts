@@ -1,0 +1,80 @@
+/**
+ * A source of tools backed by HTTP calls: the declared tools of a `tools:`
+ * source, or the operations of an OpenAPI document. Each tool is compiled
+ * once (src/mcp/sources/http/compile.ts); a call turns the arguments into
+ * the HTTP request, sends it with the source's invoker (an upstream, or the
+ * gateway's own routes), and turns the answer into the tool's result.
+ */
+import { FicusError } from "../../core/errors.ts";
+import type { CallContext, CallToolResult, JsonObject, SourceKind, ToolDefinition, ToolSource } from "../types.ts";
+import { type CompiledHttpTool, compileHttpTool } from "./http/compile.ts";
+import type { HttpToolSpec } from "./http/spec.ts";
+import type { HttpInvoker } from "./http-invoke.ts";
+
+export interface HttpSourceOptions {
+  readonly name: string;
+  readonly kind: Extract<SourceKind, "http" | "openapi">;
+  /** The tools' specs: given (declared) or read from an OpenAPI document at start. */
+  readonly load: () => Promise<readonly HttpToolSpec[]>;
+  readonly invoker: HttpInvoker;
+  readonly maxResponseBody: number;
+  /** Called for tools left out (an operation the converter skipped), for the log. */
+  readonly onSkipped?: (tool: string, why: string) => void;
+}
+
+export class HttpToolsSource implements ToolSource {
+  readonly name: string;
+  readonly kind: Extract<SourceKind, "http" | "openapi">;
+  onListChanged: ToolSource["onListChanged"];
+  private compiled = new Map<string, CompiledHttpTool>();
+  private definitions: ToolDefinition[] = [];
+  private state: { state: "up" | "starting" | "down"; detail?: string } = { state: "starting" };
+
+  constructor(private readonly opts: HttpSourceOptions) {
+    this.name = opts.name;
+    this.kind = opts.kind;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const specs = await this.opts.load();
+      const compiled = new Map<string, CompiledHttpTool>();
+      for (const spec of specs) {
+        try {
+          compiled.set(spec.name, compileHttpTool(spec));
+        } catch (err) {
+          this.opts.onSkipped?.(spec.name, err instanceof Error ? err.message : String(err));
+        }
+      }
+      this.compiled = compiled;
+      this.definitions = [...compiled.values()].map((c) => c.definition);
+      this.state = { state: "up", detail: `${compiled.size} tools` };
+    } catch (err) {
+      this.state = { state: "down", detail: err instanceof Error ? err.message : String(err) };
+      throw err instanceof FicusError ? err : new FicusError("FICUS_MCP_SOURCE_INVALID", `source ${this.name}: ${String(err)}`, { cause: err });
+    }
+  }
+
+  tools(): readonly ToolDefinition[] {
+    return this.definitions;
+  }
+
+  async call(tool: string, args: JsonObject, ctx: CallContext): Promise<CallToolResult> {
+    const c = this.compiled.get(tool);
+    if (c === undefined) return { content: [{ type: "text", text: `unknown tool ${tool}` }], isError: true };
+    let request;
+    try {
+      request = c.request(args);
+    } catch (err) {
+      return { content: [{ type: "text", text: err instanceof Error ? err.message : String(err) }], isError: true };
+    }
+    const answer = await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody });
+    return c.result(answer);
+  }
+
+  status(): { state: "up" | "starting" | "down"; detail?: string } {
+    return this.state;
+  }
+
+  async close(): Promise<void> {}
+}
