@@ -408,7 +408,7 @@ export abstract class McpClientSource implements ToolSource {
     }
     if (call.ctx.signal.aborted) return toolError(`the call to ${tool} on upstream ${this.name} was cancelled`);
     if (error instanceof ProtocolError) return toolError(`${this.name}: ${error.message}`);
-    if (error instanceof StreamLostError || (error instanceof SdkError && error.code === SdkErrorCode.ConnectionClosed)) {
+    if (error instanceof StreamLostError || connectionDropped(error)) {
       if (error instanceof StreamLostError) this.checkHealthOf(connection);
       return toolError(`upstream ${this.name} closed the connection during the call`);
     }
@@ -456,4 +456,14 @@ export abstract class McpClientSource implements ToolSource {
       this.calls.close(call);
     }
   }
+}
+
+/**
+ * Whether a call failed because the connection went away under it: the SDK's stdio/close
+ * rejection, or (Streamable HTTP) the request's socket reset before the response head.
+ */
+function connectionDropped(error: unknown): boolean {
+  if (error instanceof SdkError) return error.code === SdkErrorCode.ConnectionClosed;
+  const code = (error as { code?: unknown }).code;
+  return code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_SOCKET";
 }
