@@ -69,7 +69,7 @@ function globSource(glob: string): string {
   for (const ch of glob) {
     if (ch === "*") out += "[\\s\\S]*";
     else if (ch === "?") out += "[\\s\\S]";
-    else out += ch.replace(/[\\^$.|+()[\]{}\-/]/g, "\\$&");
+    else out += ch.replace(/[\\^$.|+()[\]{}/]/g, "\\$&");
   }
   return out;
 }

@@ -172,13 +172,13 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
         payload = args[body.arg];
         break;
       case "list": {
-        const o: JsonObject = {};
+        const o: JsonObject = Object.create(null); // an argument named __proto__ is a key like any other
         for (const a of body.args) if (args[a] !== undefined) o[a] = args[a];
         payload = o;
         break;
       }
       case "rest": {
-        const o: JsonObject = {};
+        const o: JsonObject = Object.create(null); // an argument named __proto__ is a key like any other
         for (const a in args) if (!body.used.has(a) && args[a] !== undefined) o[a] = args[a];
         payload = o;
         break;

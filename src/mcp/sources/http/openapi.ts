@@ -86,7 +86,9 @@ export async function openApiToolsFromDocument(doc: unknown, selection: OpenApiS
 async function validate(doc: string | JsonObject, origin: string): Promise<JsonObject> {
   if (isObject(doc) && typeof doc.swagger === "string") throw swagger2(origin);
   const parser = new SwaggerParser();
-  const options: SwaggerParser.Options = { resolve: { http: { timeout: HTTP_TIMEOUT_MS } }, dereference: { circular: true } };
+  // The operator chose the document, so its own internal URLs (and its $refs') are allowed:
+  // the parser's "safe URL" check would refuse http://orders.internal/openapi.json.
+  const options: SwaggerParser.Options = { resolve: { http: { timeout: HTTP_TIMEOUT_MS, safeUrlResolver: false } }, dereference: { circular: true } };
   let api: unknown;
   try {
     api = await (typeof doc === "string" ? parser.validate(doc, options) : parser.validate(doc as never, options));
@@ -342,7 +344,11 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
   const summary = typeof op.summary === "string" ? op.summary.trim() : "";
   const text = [summary, typeof op.description === "string" ? op.description.trim() : ""].filter((s) => s !== "").join("\n\n");
   let description = op.deprecated === true ? `Deprecated. ${text}`.trim() : text;
-  if (description.length > DESCRIPTION_MAX) description = `${description.slice(0, DESCRIPTION_MAX - 1)}…`;
+  if (description.length > DESCRIPTION_MAX) {
+    let end = DESCRIPTION_MAX - 1;
+    if (/[\uD800-\uDBFF]/.test(description[end - 1] ?? "")) end--; // never half a surrogate pair
+    description = `${description.slice(0, end)}…`;
+  }
 
   const annotations: JsonObject = {};
   if (summary !== "") annotations.title = summary;

@@ -1,10 +1,11 @@
 /**
  * Schemas from a dereferenced OpenAPI document made fit for MCP: JSON Schema
  * 2020-12 (MCP 2025-11-25's default dialect) and plain trees. swagger-parser
- * dereferences a recursive $ref into a cycle of objects; `acyclic` cuts each
- * cycle where a node repeats on its own path (replaced by `{}` with a
- * description), and bounds depth and size, so no schema can hang or blow the
- * stack when it is walked or serialized. `normalize30` rewrites OpenAPI 3.0's
+ * dereferences a recursive $ref into a cycle of objects; `acyclic` expands each
+ * node that lies on a cycle once per schema and replaces its repeats by `{}` with
+ * a description, and bounds depth, so no schema can hang, blow the stack or grow
+ * without bound (mutual recursion would otherwise expand factorially) when it is
+ * walked or serialized. `normalize30` rewrites OpenAPI 3.0's
  * schema dialect (nullable, boolean exclusive bounds, example) in place.
  */
 
@@ -12,8 +13,6 @@ import type { JsonObject } from "../../types.ts";
 
 /** Deeper schemas are cut; no real API nests further. */
 const MAX_DEPTH = 64;
-/** Nodes one schema may expand to once its cycles are cut (mutual recursion can otherwise expand factorially). */
-const MAX_NODES = 20_000;
 
 /** Keywords whose value is a map of subschemas. */
 const SCHEMA_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"]);
@@ -82,12 +81,12 @@ export function normalizer30(): (schema: unknown) => void {
 /**
  * `schema` without cycles: returned as is when nothing reachable from it cycles
  * (shared, so treat it as read-only), otherwise copied along the paths that reach
- * a cycle, each repeated node replaced by `{}` with a description naming it.
+ * a cycle; a node on a cycle is expanded at its first occurrence and each later
+ * one is replaced by `{}` with a description naming it.
  */
 export function acyclic(schema: JsonObject, known: WeakMap<object, boolean> = new WeakMap()): JsonObject {
   if (!hasCycle(schema, known)) return schema;
-  const budget = { nodes: MAX_NODES };
-  return copyCut(schema, new Set(), 0, budget, known) as JsonObject;
+  return copyCut(schema, new Set(), 0, known) as JsonObject;
 }
 
 /**
@@ -136,22 +135,17 @@ function hasCycle(root: unknown, known: WeakMap<object, boolean>): boolean {
 
 function cutNode(node: object): JsonObject {
   const title = isObject(node) && typeof node.title === "string" ? ` (${node.title})` : "";
-  return { description: `A recursive schema${title} repeats here; its definition is given above.` };
+  return { description: `A recursive schema${title} repeats here; its definition is given where it first appears in this schema.` };
 }
 
-function copyCut(node: unknown, onPath: Set<object>, depth: number, budget: { nodes: number }, known: WeakMap<object, boolean>): unknown {
+function copyCut(node: unknown, expanded: Set<object>, depth: number, known: WeakMap<object, boolean>): unknown {
   if (typeof node !== "object" || node === null) return node;
-  if (onPath.has(node)) return cutNode(node);
   if (known.get(node) === false) return node;
-  if (depth >= MAX_DEPTH || --budget.nodes < 0) return { description: "The schema is cut here: it nests too deeply." };
-  onPath.add(node);
-  let out: unknown;
-  if (Array.isArray(node)) out = node.map((c) => copyCut(c, onPath, depth + 1, budget, known));
-  else {
-    const o: JsonObject = {};
-    for (const k in node) o[k] = copyCut((node as JsonObject)[k], onPath, depth + 1, budget, known);
-    out = o;
-  }
-  onPath.delete(node);
-  return out;
+  if (expanded.has(node)) return cutNode(node);
+  if (depth >= MAX_DEPTH) return { description: "The schema is cut here: it nests too deeply." };
+  expanded.add(node);
+  if (Array.isArray(node)) return node.map((c) => copyCut(c, expanded, depth + 1, known));
+  const o: JsonObject = {};
+  for (const k in node) o[k] = copyCut((node as JsonObject)[k], expanded, depth + 1, known);
+  return o;
 }

@@ -94,7 +94,7 @@ export function pathSegment(arg: string, v: unknown): string {
     for (const item of v) {
       const t = scalarText(item);
       if (t === undefined) throw invalid(`the path argument "${arg}" must be a string, number, boolean or an array of them`);
-      parts.push(encodeURIComponent(t));
+      parts.push(encode(arg, t));
     }
     const joined = parts.join(",");
     if (joined === "") throw invalid(`the path argument "${arg}" must not be empty`);
@@ -105,7 +105,7 @@ export function pathSegment(arg: string, v: unknown): string {
   if (text === "") throw invalid(`the path argument "${arg}" must not be empty`);
   if (text === ".") return "%2E";
   if (text === "..") return "%2E%2E";
-  return encodeURIComponent(text);
+  return encode(arg, text);
 }
 
 /**
@@ -119,13 +119,13 @@ export function appendQuery(out: string[], encodedName: string, arg: string, v: 
       if (item === null || item === undefined) continue;
       const t = scalarText(item);
       if (t === undefined) throw invalid(`the query argument "${arg}" must be a scalar or an array of scalars, not an array holding ${describe(item)}`);
-      out.push(`${encodedName}=${encodeURIComponent(t)}`);
+      out.push(`${encodedName}=${encode(arg, t)}`);
     }
     return;
   }
   const t = scalarText(v);
   if (t === undefined) throw invalid(`the query argument "${arg}" must be a string, number, boolean or an array of them, not ${describe(v)}`);
-  out.push(`${encodedName}=${encodeURIComponent(t)}`);
+  out.push(`${encodedName}=${encode(arg, t)}`);
 }
 
 /** One argument as a header value (an array joined with ", "), or undefined when absent; refuses what would break the header. */
@@ -148,6 +148,15 @@ export function headerValue(arg: string, v: unknown): string | undefined {
   const problem = fieldValueProblem(text);
   if (problem !== undefined) throw invalid(`the header argument "${arg}" ${problem}`);
   return text;
+}
+
+/** encodeURIComponent, but a lone surrogate (valid in JSON, not encodable as UTF-8) is the agent's error. */
+function encode(arg: string, text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    throw invalid(`the argument "${arg}" holds a lone UTF-16 surrogate, which cannot be sent as UTF-8`);
+  }
 }
 
 function describe(v: unknown): string {
