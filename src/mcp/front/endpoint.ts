@@ -122,6 +122,29 @@ function decodeHeaderValue(raw: string): string | undefined {
   return Buffer.from(b64, "base64").toString("utf8");
 }
 
+/**
+ * SEP-2243: a tool argument whose schema names an `x-mcp-header` must also travel in the
+ * `Mcp-Param-<Name>` header with the same value (so intermediaries can route on it). The
+ * problem with the request's headers, or undefined.
+ */
+function paramHeaderProblem(schema: Record<string, unknown>, args: Record<string, unknown>, fields: readonly string[]): string | undefined {
+  const props = schema.properties;
+  if (!isObject(props)) return undefined;
+  for (const [name, p] of Object.entries(props)) {
+    if (!isObject(p) || typeof p["x-mcp-header"] !== "string") continue;
+    const value = args[name];
+    if (value === undefined || value === null) continue;
+    const header = `Mcp-Param-${p["x-mcp-header"]}`;
+    const raw = getField(fields, header.toLowerCase())?.trim();
+    if (raw === undefined) return `the ${header} header is required: argument ${name} is set`;
+    const decoded = decodeHeaderValue(raw);
+    if (decoded === undefined) return `the ${header} header's base64 value is invalid`;
+    const same = typeof value === "number" ? Number(decoded) === value && decoded.trim() !== "" : typeof value === "boolean" ? decoded === String(value) : decoded === String(value);
+    if (!same) return `the ${header} header does not match argument ${name}`;
+  }
+  return undefined;
+}
+
 /** A result as 2026-07-28 wants it: resultType, cache hints where the method has them, the server in _meta; no fields that era deleted. */
 function modernResult(method: string, result: Record<string, unknown>, name: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...result };
@@ -138,8 +161,15 @@ function modernResult(method: string, result: Record<string, unknown>, name: str
 
 /** A result for a 2025-era client: without the 2026-07-28 envelope fields an upstream of that era may have set. */
 function legacyResult(result: Record<string, unknown>): Record<string, unknown> {
-  if (result.resultType === undefined && result.ttlMs === undefined && result.cacheScope === undefined) return result;
+  const meta = result._meta;
+  const modernMeta = isObject(meta) && META_SERVER_INFO in meta;
+  if (result.resultType === undefined && result.ttlMs === undefined && result.cacheScope === undefined && !modernMeta) return result;
   const { resultType: _r, ttlMs: _t, cacheScope: _c, ...rest } = result;
+  if (modernMeta) {
+    const { [META_SERVER_INFO]: _s, ...others } = meta as Record<string, unknown>;
+    if (Object.keys(others).length > 0) rest._meta = others;
+    else delete rest._meta;
+  }
   return rest;
 }
 
@@ -466,6 +496,11 @@ export class McpEndpoint {
       }
     }
     if (!MODERN_METHODS.has(method)) return httpReply(404, errorJson(id, METHOD_NOT_FOUND, "Method not found"));
+    if (method === "tools/call" && typeof named === "string") {
+      const tool = this.view.tool(named);
+      const problem = tool === undefined ? undefined : paramHeaderProblem(tool.definition.inputSchema, isObject(params?.arguments) ? params.arguments : {}, ex.fields);
+      if (problem !== undefined) return httpReply(400, errorJson(id, HEADER_MISMATCH, `Bad Request: ${problem}`));
+    }
     const caps = capsOf(meta[META_CLIENT_CAPABILITIES] as Record<string, unknown>);
     const caller: Caller = { era: "modern", version: v, session: undefined, caps, acceptsSse: accepts(getField(ex.fields, "accept"), "text/event-stream"), ex, logLevel: typeof meta[META_LOG_LEVEL] === "string" ? (meta[META_LOG_LEVEL] as string) : undefined };
     if (method === "subscriptions/listen") return this.listen(caller, msg.message);
@@ -649,6 +684,9 @@ export class McpEndpoint {
     const token = meta?.progressToken;
     const upstreamMeta: JsonObject = {};
     for (const k of ["traceparent", "tracestate", "baggage"]) if (typeof meta?.[k] === "string") upstreamMeta[k] = meta[k];
+    // Log messages: a 2026-07-28 client asks per request; a 2025-era session gets what the upstream sends at debug and above.
+    upstreamMeta[META_LOG_LEVEL] = caller.era === "modern" ? caller.logLevel : "debug";
+    if (upstreamMeta[META_LOG_LEVEL] === undefined) delete upstreamMeta[META_LOG_LEVEL];
     // With tracing on, the source's call is a child span, and its context travels to the upstream in _meta.
     const span = caller.ex.span?.startUpstream(tool?.entry.source.name ?? req.method, 1);
     if (span !== undefined) upstreamMeta.traceparent = span.traceparent;
