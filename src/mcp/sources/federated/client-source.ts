@@ -16,6 +16,7 @@ import type {
   CallToolResult,
   JsonObject,
   ListKind,
+  Progress,
   PromptDefinition,
   ResourceDefinition,
   ResourceTemplateDefinition,
@@ -162,7 +163,11 @@ export abstract class McpClientSource implements ToolSource {
       call.timedOut = true;
       abort.abort(new Error("call timeout"));
     }, this.timeoutMs);
-    const progress = ctx.progress;
+    // Progress after the result must not reach the agent: `settled` stops forwarding.
+    let settled = false;
+    const progress = ctx.progress === undefined ? undefined : (p: Progress): void => {
+      if (!settled) ctx.progress?.(p);
+    };
     try {
       const pending = this.calls.run(call, () =>
         connection.client.callTool(
@@ -180,6 +185,7 @@ export abstract class McpClientSource implements ToolSource {
     } catch (error) {
       return this.callFailed(tool, call, error, connection);
     } finally {
+      settled = true;
       clearTimeout(timer);
       ctx.signal.removeEventListener("abort", onCancel);
       this.calls.close(call);
