@@ -56,6 +56,13 @@ export interface CallContext {
   readonly notify?: ((method: string, params: JsonObject | undefined) => void) | undefined;
   /** The gateway's request id, for logs. */
   readonly requestId: string;
+  /**
+   * The agent speaks 2026-07-28: an upstream's `input_required` result goes back to it as it is
+   * (the agent fulfils it and retries), never fulfilled by the gateway on its behalf.
+   */
+  readonly passInputRequired?: boolean | undefined;
+  /** A 2026-07-28 retry of an `input_required` call: the agent's answers and the upstream's requestState, sent on untouched. */
+  readonly retry?: { readonly inputResponses?: unknown; readonly requestState?: unknown } | undefined;
 }
 
 export interface ResourceDefinition {

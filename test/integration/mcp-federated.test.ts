@@ -119,11 +119,12 @@ describe.each([
     expect(JSON.stringify(prompt)).toContain("Say hello to Ada");
   });
 
-  test("an upstream JSON-RPC error: a tool error naming the source; on a pass-through, UpstreamRpcError with its code", async () => {
+  test("an upstream JSON-RPC error is relayed as UpstreamRpcError with its code, naming the source", async () => {
     const source = await open();
-    const result = await source.call("no_such_tool", {}, context());
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toStartWith("up: ");
+    const failed = await source.call("no_such_tool", {}, context()).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(UpstreamRpcError);
+    expect((failed as UpstreamRpcError).code).toBe(-32602);
+    expect((failed as UpstreamRpcError).message).toStartWith("up: ");
     const error = await source.getPrompt("no_such_prompt", {}, context()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamRpcError);
     expect((error as UpstreamRpcError).code).toBe(-32602);
@@ -178,9 +179,11 @@ describe.each([
 
   test("a sampling request with no agent to relay to is answered with an error, not a hang", async () => {
     const source = await open();
-    const result = await source.call("ask_model", { prompt: "anyone?" }, context());
-    expect(result.isError).toBe(true);
-    expect(textOf(result)).toContain("no client to relay to");
+    const outcome = await source.call("ask_model", { prompt: "anyone?" }, context()).catch((e: unknown) => e);
+    // The upstream gets -32603 for its request; what it answers the call with (a tool error or its own JSON-RPC error) names why.
+    const text = outcome instanceof UpstreamRpcError ? outcome.message : textOf(outcome as CallToolResult);
+    if (!(outcome instanceof UpstreamRpcError)) expect((outcome as CallToolResult).isError).toBe(true);
+    expect(text).toContain("no client to relay to");
   });
 
   test("list_changed → the list is refetched, then onListChanged", async () => {

@@ -684,6 +684,8 @@ export class McpEndpoint {
     const token = meta?.progressToken;
     const upstreamMeta: JsonObject = {};
     for (const k of ["traceparent", "tracestate", "baggage"]) if (typeof meta?.[k] === "string") upstreamMeta[k] = meta[k];
+    // A 2026-07-28 upstream judges what it may ask by the agent's capabilities, not the gateway's.
+    if (caller.era === "modern" && isObject(meta?.[META_CLIENT_CAPABILITIES])) upstreamMeta[META_CLIENT_CAPABILITIES] = meta[META_CLIENT_CAPABILITIES];
     // Log messages: a 2026-07-28 client asks per request; a 2025-era session gets what the upstream sends at debug and above.
     upstreamMeta[META_LOG_LEVEL] = caller.era === "modern" ? caller.logLevel : "debug";
     if (upstreamMeta[META_LOG_LEVEL] === undefined) delete upstreamMeta[META_LOG_LEVEL];
@@ -706,6 +708,8 @@ export class McpEndpoint {
         responder.event(notificationJson(method, params ?? {}));
       },
       request: caller.era === "legacy" && caller.session !== undefined && caller.acceptsSse ? (method, params) => this.askClient(caller, responder, method, params, ac.signal) : undefined,
+      passInputRequired: caller.era === "modern",
+      retry: caller.era === "modern" && (req.params?.inputResponses !== undefined || req.params?.requestState !== undefined) ? { inputResponses: req.params?.inputResponses, requestState: req.params?.requestState } : undefined,
     };
     try {
       const out = (await run(ctx)) as unknown;
@@ -715,6 +719,11 @@ export class McpEndpoint {
       span?.end(502, err instanceof Error ? err.message : String(err));
       const reason = ac.signal.aborted ? ac.signal.reason : err;
       const message = reason instanceof Error ? reason.message : String(reason);
+      const rpcCode = (err as { code?: unknown }).code;
+      if (!ac.signal.aborted && err instanceof Error && err.name === "UpstreamRpcError" && typeof rpcCode === "number") {
+        // The upstream's own JSON-RPC error, relayed as it is (a missing client capability is HTTP 400 in 2026-07-28).
+        throw new RpcError(rpcCode, err.message, (err as { data?: unknown }).data, caller.era === "modern" && rpcCode === -32021 ? 400 : 200);
+      }
       if (tool !== undefined) {
         // A tool that could not run is a tool error the agent can read and act on.
         return { content: [{ type: "text", text: `${tool.name}: ${message}` }], isError: true };

@@ -171,9 +171,10 @@ export abstract class McpClientSource implements ToolSource {
     try {
       const pending = this.calls.run(call, () =>
         connection.client.callTool(
-          { name: tool, arguments: args, ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) },
+          { name: tool, arguments: args, ...retryFields(ctx), ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) },
           {
             signal: abort.signal,
+            ...(ctx.passInputRequired === true ? { allowInputRequired: true } : {}),
             timeout: this.timeoutMs + 1_000,
             ...(progress !== undefined
               ? { onprogress: (p) => progress({ progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) }) }
@@ -194,13 +195,13 @@ export abstract class McpClientSource implements ToolSource {
 
   readResource(uri: string, ctx: CallContext): Promise<JsonObject> {
     return this.passThrough("resources/read", ctx, (client, options) =>
-      client.readResource({ uri, ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) }, { ...options, cacheMode: "bypass" }),
+      client.readResource({ uri, ...retryFields(ctx), ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) }, { ...options, ...inputRequiredOption(ctx), cacheMode: "bypass" }),
     );
   }
 
   getPrompt(name: string, args: Record<string, string>, ctx: CallContext): Promise<JsonObject> {
     return this.passThrough("prompts/get", ctx, (client, options) =>
-      client.getPrompt({ name, arguments: args, ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) }, options),
+      client.getPrompt({ name, arguments: args, ...retryFields(ctx), ...(ctx.meta !== undefined ? { _meta: ctx.meta } : {}) }, { ...options, ...inputRequiredOption(ctx) }),
     );
   }
 
@@ -413,7 +414,8 @@ export abstract class McpClientSource implements ToolSource {
       return toolError(`FICUS_MCP_CALL_TIMEOUT: upstream ${this.name} did not answer ${tool} within ${this.timeoutMs} ms; the call was cancelled`);
     }
     if (call.ctx.signal.aborted) return toolError(`the call to ${tool} on upstream ${this.name} was cancelled`);
-    if (error instanceof ProtocolError) return toolError(`${this.name}: ${error.message}`);
+    // A JSON-RPC error from the upstream is relayed as that error (its code says what went wrong: invalid params, a missing capability).
+    if (error instanceof ProtocolError) throw new UpstreamRpcError(error.code, `${this.name}: ${error.message}`, error.data);
     if (error instanceof StreamLostError || connectionDropped(error)) {
       if (error instanceof StreamLostError) this.checkHealthOf(connection);
       return toolError(`upstream ${this.name} closed the connection during the call`);
@@ -462,6 +464,21 @@ export abstract class McpClientSource implements ToolSource {
       this.calls.close(call);
     }
   }
+}
+
+/** The top-level params of a 2026-07-28 retry, sent on as the agent gave them. */
+function retryFields(ctx: CallContext): Record<string, unknown> {
+  const r = ctx.retry;
+  if (r === undefined) return {};
+  const out: Record<string, unknown> = {};
+  if (r.inputResponses !== undefined) out.inputResponses = r.inputResponses;
+  if (r.requestState !== undefined) out.requestState = r.requestState;
+  return out;
+}
+
+/** A 2026-07-28 agent fulfils input_required itself: the SDK returns it instead of answering it. */
+function inputRequiredOption(ctx: CallContext): { allowInputRequired?: true } {
+  return ctx.passInputRequired === true ? { allowInputRequired: true } : {};
 }
 
 /**
