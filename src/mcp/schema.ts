@@ -94,6 +94,15 @@ export const mcpConfigSchema = z
     max_response_body: size("16MiB", "Largest result relayed from a source; a larger one becomes a tool error.", { min: KIB, max: 1024 * MIB }),
     call_timeout: duration("60s", "Default longest tool call (a source's timeout overrides it).", { min: 1 }),
     list_page_size: z.number().int().min(1).max(100_000).default(1000).meta({ description: "Items per page of tools/list, resources/list and prompts/list. Default 1000." }),
+    // --- tool-definition pinning (src/mcp/pinning/) ---
+    pinning: z
+      .strictObject({
+        mode: z.enum(["hide", "flag", "off"]).default("hide").meta({ description: 'What agents see of a tool whose upstream definition (title, description, schemas, annotations) differs from the one approved: "hide" leaves it out until approved (`ficus mcp approve`), "flag" lists it with "[UNAPPROVED CHANGE] " before its description and _meta["io.ficus/pin"], "off" pins nothing. Default hide.' }),
+        trust_new: z.boolean().default(true).meta({ description: "Pin a tool seen for the first time as approved (trust on first use, default), or hold it for approval like a change (false)." }),
+        store: z.string().min(1).default(".ficus/mcp-pins.db").meta({ description: "SQLite file of the pins (created with its folder), relative to the config file's folder; shared by the gateway's processes and the admin API. Default .ficus/mcp-pins.db." }),
+      })
+      .prefault({})
+      .meta({ description: "Pinning of the tool definitions of OpenAPI and federated sources: a changed definition (a rug pull, a poisoned description) is hidden or flagged until an operator approves it." }),
   })
   .meta({ description: "edge-mcp: HTTP APIs and MCP servers as one MCP endpoint for AI agents (docs/mcp.md)." });
 
