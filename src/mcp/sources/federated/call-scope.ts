@@ -45,6 +45,21 @@ export class InflightCall {
     this.lost.catch(() => {});
   }
 
+  private doneHooks: (() => void)[] | undefined;
+
+  /** Runs `fn` when the call ends (at once if it has). */
+  onDone(fn: () => void): void {
+    if (this.done) fn();
+    else (this.doneHooks ??= []).push(fn);
+  }
+
+  finish(): void {
+    this.done = true;
+    const hooks = this.doneHooks;
+    this.doneHooks = undefined;
+    if (hooks) for (const fn of hooks) fn();
+  }
+
   breakOff(error: Error): void {
     if (!this.done) this.rejectLost(error);
   }
@@ -67,13 +82,18 @@ export class CallScope {
   }
 
   close(call: InflightCall): void {
-    call.done = true;
+    call.finish();
     this.inflight.delete(call);
   }
 
   /** Runs `fn` as part of `call`: what the upstream sends in its wake is routed to it. */
   run<T>(call: InflightCall, fn: () => T): T {
     return this.storage.run(call, fn);
+  }
+
+  /** The call whose async scope the caller runs in, if any. */
+  current(): InflightCall | undefined {
+    return this.storage.getStore();
   }
 
   /** Runs `fn` outside any call (reconnects, list refreshes), so nothing they open is attributed to one. */

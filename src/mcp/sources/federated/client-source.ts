@@ -163,11 +163,8 @@ export abstract class McpClientSource implements ToolSource {
       call.timedOut = true;
       abort.abort(new Error("call timeout"));
     }, this.timeoutMs);
-    // Progress after the result must not reach the agent: `settled` stops forwarding.
-    let settled = false;
-    const progress = ctx.progress === undefined ? undefined : (p: Progress): void => {
-      if (!settled) ctx.progress?.(p);
-    };
+    // Progress reaches the agent from the transport (see connect); the SDK's callback only makes it ask for progress.
+    const progress = ctx.progress === undefined ? undefined : (_p: Progress): void => {};
     try {
       const pending = this.calls.run(call, () =>
         connection.client.callTool(
@@ -177,7 +174,7 @@ export abstract class McpClientSource implements ToolSource {
             ...(ctx.passInputRequired === true ? { allowInputRequired: true } : {}),
             timeout: this.timeoutMs + 1_000,
             ...(progress !== undefined
-              ? { onprogress: (p) => progress({ progress: p.progress, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message !== undefined ? { message: p.message } : {}) }) }
+              ? { onprogress: (p) => progress({ progress: p.progress }) }
               : {}),
           },
         ),
@@ -186,7 +183,6 @@ export abstract class McpClientSource implements ToolSource {
     } catch (error) {
       return this.callFailed(tool, call, error, connection);
     } finally {
-      settled = true;
       clearTimeout(timer);
       ctx.signal.removeEventListener("abort", onCancel);
       this.calls.close(call);
@@ -265,8 +261,37 @@ export abstract class McpClientSource implements ToolSource {
     client.onerror = (error) => this.transportError(generation, error);
 
     const transport = this.openTransport();
+    // Progress is taken off the wire here, in stream order, before the SDK's dispatch: the SDK drops a
+    // progress notification that arrives in the same read as its call's response (it removes the
+    // handler first). Tokens are learned from the requests as they are sent, inside the call's scope.
+    const progressCalls = new Map<string, InflightCall>();
+    const send = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      const token = (message as { params?: { _meta?: { progressToken?: unknown } } }).params?._meta?.progressToken;
+      const call = token === undefined ? undefined : this.calls.current();
+      if (call !== undefined && call.ctx.progress !== undefined) {
+        const key = String(token);
+        progressCalls.set(key, call);
+        call.onDone(() => progressCalls.delete(key));
+      }
+      return send(message, options);
+    };
     const onmessage = (message: unknown): void => {
-      if (typeof message === "object" && message !== null && !("method" in message) && "id" in message) {
+      if (typeof message !== "object" || message === null) return;
+      if ("method" in message) {
+        const m = message as { method: unknown; params?: { progressToken?: unknown; progress?: unknown; total?: unknown; message?: unknown } };
+        if (m.method === "notifications/progress" && m.params !== undefined) {
+          const call = progressCalls.get(String(m.params.progressToken));
+          if (call !== undefined && !call.done && typeof m.params.progress === "number") {
+            const p: Progress = { progress: m.params.progress };
+            if (typeof m.params.total === "number") p.total = m.params.total;
+            if (typeof m.params.message === "string") p.message = m.params.message;
+            call.ctx.progress?.(p);
+          }
+        }
+        return;
+      }
+      if ("id" in message) {
         const id = (message as { id: unknown }).id;
         if (typeof id === "string" || typeof id === "number") this.calls.sawResponse(id);
       }
