@@ -286,7 +286,10 @@ export abstract class McpClientSource implements ToolSource {
             const p: Progress = { progress: m.params.progress };
             if (typeof m.params.total === "number") p.total = m.params.total;
             if (typeof m.params.message === "string") p.message = m.params.message;
-            call.ctx.progress?.(p);
+            // Not inside the transport's read: the agent's handler may cancel the call, which must not cut the read under way.
+            queueMicrotask(() => {
+              if (!call.done) call.ctx.progress?.(p);
+            });
           }
         }
         return;
@@ -397,15 +400,19 @@ export abstract class McpClientSource implements ToolSource {
     if (this.transportErrorSuggestsLoss(error)) this.checkHealth();
   }
 
-  /** Pings the upstream; no answer means the connection is lost. */
+  /** Asks the upstream something cheap; no answer means the connection is lost. */
   protected checkHealth(): void {
     const connection = this.connection;
     if (connection === undefined || this.checking) return;
     this.checking = true;
     void this.calls.outside(async () => {
       try {
-        await connection.client.ping({ timeout: HEALTH_TIMEOUT_MS });
+        // ping is not a 2026-07-28 method: there, listing the tools (one page) proves the upstream answers.
+        if (this.negotiated?.era === "modern") await connection.client.listTools(undefined, { timeout: HEALTH_TIMEOUT_MS, cacheMode: "refresh" });
+        else await connection.client.ping({ timeout: HEALTH_TIMEOUT_MS });
       } catch (error) {
+        // Any JSON-RPC answer, even an error, is an answer.
+        if (error instanceof ProtocolError) return;
         this.lost(connection.generation, `no answer to ping: ${describe(error)}`);
       } finally {
         this.checking = false;
