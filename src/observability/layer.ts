@@ -47,7 +47,8 @@ export class ObservabilityLayer implements Layer {
     const span = ex.span;
     if (span !== undefined) {
       const id = ex.identity;
-      span.end(ex.status, ex.error, id === undefined && ex.decision === undefined ? undefined : { subject: id?.subject, authMethod: id?.method, decision: ex.decision });
+      const mcp = ex.mcp;
+      span.end(ex.status, ex.error, id === undefined && ex.decision === undefined && mcp === undefined ? undefined : { subject: id?.subject, authMethod: id?.method, decision: ex.decision, mcpMethod: mcp?.method, mcpTool: mcp?.tool });
     }
     const log = this.accessLog;
     if (log.wants(ex.status)) {

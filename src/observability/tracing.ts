@@ -21,6 +21,9 @@ export interface SpanEnforcement {
   readonly authMethod?: string | undefined;
   /** The authorization decision (allow, deny, dry-run-deny, error). */
   readonly decision?: string | undefined;
+  /** On an MCP endpoint: the JSON-RPC method and the tool called (OpenTelemetry's MCP conventions: mcp.method.name, gen_ai.tool.name). */
+  readonly mcpMethod?: string | undefined;
+  readonly mcpTool?: string | undefined;
 }
 
 export interface RequestSpan {
@@ -110,6 +113,8 @@ export async function createTracer(settings: TracingSettings): Promise<Tracer | 
           if (enforcement?.subject) span.setAttribute("enduser.id", enforcement.subject);
           if (enforcement?.authMethod) span.setAttribute("ficus.auth.method", enforcement.authMethod);
           if (enforcement?.decision) span.setAttribute("ficus.authz.decision", enforcement.decision);
+          if (enforcement?.mcpMethod) span.setAttribute("mcp.method.name", enforcement.mcpMethod);
+          if (enforcement?.mcpTool) span.setAttribute("gen_ai.tool.name", enforcement.mcpTool);
           if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
           span.end();
         },

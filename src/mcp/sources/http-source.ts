@@ -68,7 +68,10 @@ export class HttpToolsSource implements ToolSource {
     } catch (err) {
       return { content: [{ type: "text", text: err instanceof Error ? err.message : String(err) }], isError: true };
     }
-    const answer = await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody });
+    // The trace goes on: the upstream's span is a child of the call's.
+    const tp = ctx.meta?.traceparent;
+    const carry = typeof tp === "string" ? ["traceparent", tp] : undefined;
+    const answer = await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody, carry });
     return c.result(answer);
   }
 
