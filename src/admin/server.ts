@@ -1,6 +1,7 @@
 /**
  * The admin API, on its own listener (default 127.0.0.1:9901): health,
- * readiness, Prometheus metrics, the effective config and the route table.
+ * readiness, Prometheus metrics, the effective config, the route table, and
+ * edge-mcp's tool pins (changes waiting for approval, approving them).
  * It reads everything through an AdminBackend, so the same API serves a
  * single process or the supervisor of several workers.
  *
@@ -24,6 +25,7 @@ import { rollbackAll, runCommand } from "../migration/commands.ts";
 import type { RecordCommand, SessionStatus } from "../record/recorder.ts";
 import type { RouteInfo } from "../server/gateway.ts";
 import { z } from "zod";
+import type { PinGuard } from "../mcp/pinning/guard.ts";
 
 export interface ReloadResult {
   readonly ok: boolean;
@@ -47,6 +49,23 @@ export interface AdminBackend {
   recorded(events: readonly MigrationEvent[]): void;
   /** Traffic recording in every process; statuses merged per route. */
   record(cmd: RecordCommand): Promise<SessionStatus[]>;
+  /**
+   * edge-mcp tool pinning: the admin side's view of the shared pin store (its own connection, so the
+   * workers' `changed()` sees its approvals). Undefined when the config serves no MCP or pinning is off.
+   */
+  mcpPins?(): PinGuard | undefined;
+}
+
+const mcpApproveBody = z.strictObject({
+  source: z.string().min(1).max(256).optional(),
+  tool: z.string().min(1).max(256).optional(),
+  all: z.boolean().optional(),
+});
+
+/** A pin store that cannot be read or written (locked past busy_timeout, unreadable file): 503, nothing changed. */
+function pinsUnavailable(err: unknown): Response {
+  const message = err instanceof FicusError ? err.message : `the MCP pin store cannot be used: ${(err as Error).message}`;
+  return storeUnavailable(message);
 }
 
 const recordStartBody = z.strictObject({
@@ -233,6 +252,34 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     const body = (await c.req.json().catch(() => ({}))) as { route?: unknown };
     const route = typeof body?.route === "string" && body.route !== "" ? body.route : undefined;
     return json({ sessions: await backend.record({ action: "stop", route }) });
+  });
+  // edge-mcp tool pinning (src/mcp/pinning/): changes waiting for approval, and approving them.
+  app.get("/admin/mcp/pins", () => {
+    const pins = backend.mcpPins?.();
+    if (pins === undefined) return json({ enabled: false, pending: [], counts: { pending: 0, changed: 0, new: 0 } });
+    try {
+      const pending = pins.pending();
+      const changed = pending.filter((p) => p.approved !== undefined).length;
+      return json({ enabled: true, mode: pins.policy.mode, pending, counts: { pending: pending.length, changed, new: pending.length - changed } });
+    } catch (err) {
+      return pinsUnavailable(err);
+    }
+  });
+  app.post("/admin/mcp/approve", async (c) => {
+    const parsed = mcpApproveBody.safeParse(await c.req.json().catch(() => undefined));
+    const sel = parsed.success ? parsed.data : undefined;
+    if (sel === undefined || (!sel.all && sel.source === undefined && sel.tool === undefined) || (sel.all && (sel.source !== undefined || sel.tool !== undefined))) {
+      const issue = parsed.success ? undefined : parsed.error.issues[0];
+      const why = issue ? `: ${issue.path.join(".") || "body"}: ${issue.message}` : "";
+      return new Response(errorBody("FICUS_BAD_REQUEST", `expected a JSON body {"source": NAME, "tool": NAME} (either or both) or {"all": true}${why}`, ""), { status: 400, headers: { "content-type": "application/json" } });
+    }
+    const pins = backend.mcpPins?.();
+    if (pins === undefined) return new Response(errorBody("FICUS_BAD_REQUEST", "this gateway pins no MCP tool definitions (no MCP route, or mcp.pinning.mode is off): nothing to approve", ""), { status: 400, headers: { "content-type": "application/json" } });
+    try {
+      return json({ approved: pins.approve({ ...sel, by: actorOf(c) }) });
+    } catch (err) {
+      return pinsUnavailable(err);
+    }
   });
   app.post("/admin/reload", async (c) => {
     const force = c.req.query("force");

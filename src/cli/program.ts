@@ -207,6 +207,29 @@ export function buildProgram(): Command {
       process.exitCode = await policyConformanceCommand(dirs, o);
     });
 
+  // edge-mcp tool-definition pinning (src/mcp/pinning/, docs/mcp.md).
+  const mcp = program.command("mcp").description("edge-mcp: tool definitions that changed upstream, waiting for approval (rug-pull defence)");
+  mcp
+    .command("pins")
+    .description("the tool definitions waiting for approval, with what changed")
+    .option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901")
+    .option("--json", "print JSON")
+    .action(async (o: { admin: string; json?: boolean }) => {
+      const { mcpPinsCommand } = await import("./commands/mcp.ts");
+      process.exitCode = await mcpPinsCommand(o);
+    });
+  mcp
+    .command("approve")
+    .description("approve pending tool definitions (agents see them within a second); exit 1 when none matched")
+    .option("--source <name>", "the source's pending changes")
+    .option("--tool <name>", "the tool's pending change (its name at the source)")
+    .option("--all", "every pending change")
+    .option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901")
+    .action(async (o: { admin: string; source?: string; tool?: string; all?: boolean }) => {
+      const { mcpApproveCommand } = await import("./commands/mcp.ts");
+      process.exitCode = await mcpApproveCommand(o);
+    });
+
   program
     .command("schema")
     .description("print the JSON Schema of ficus.yaml (for editors)")

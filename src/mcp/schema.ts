@@ -97,7 +97,7 @@ export const mcpConfigSchema = z
     // --- tool-definition pinning (src/mcp/pinning/) ---
     pinning: z
       .strictObject({
-        mode: z.enum(["hide", "flag", "off"]).default("hide").meta({ description: 'What agents see of a tool whose upstream definition (title, description, schemas, annotations) differs from the one approved: "hide" leaves it out until approved (`ficus mcp approve`), "flag" lists it with "[UNAPPROVED CHANGE] " before its description and _meta["io.ficus/pin"], "off" pins nothing. Default hide.' }),
+        mode: z.enum(["hide", "flag", "off"]).default("hide").meta({ description: 'What agents see of a tool whose upstream definition (title, description, schemas, annotations) differs from the one approved: "hide" leaves it out until approved (`ficus mcp approve`), "flag" lists it with "[UNAPPROVED CHANGE] " (a new tool held by trust_new: false, "[UNAPPROVED TOOL] ") before its description and _meta["io.ficus/pin"] naming both hashes, "off" pins nothing. Default hide.' }),
         trust_new: z.boolean().default(true).meta({ description: "Pin a tool seen for the first time as approved (trust on first use, default), or hold it for approval like a change (false)." }),
         store: z.string().min(1).default(".ficus/mcp-pins.db").meta({ description: "SQLite file of the pins (created with its folder), relative to the config file's folder; shared by the gateway's processes and the admin API. Default .ficus/mcp-pins.db." }),
       })

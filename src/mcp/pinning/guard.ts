@@ -10,7 +10,7 @@
  * without a change costs one SELECT per source and a tools/list nothing.
  */
 import { type PinnedDefinition, definitionDiff, definitionHash, type FieldChange, pinnedPart } from "./hash.ts";
-import type { PinRow, PinSelection, PinStore } from "./store.ts";
+import type { PinRow, PinStore } from "./store.ts";
 import type { JsonObject, ToolDefinition } from "../types.ts";
 
 export interface PinPolicy {
@@ -29,6 +29,8 @@ export interface PinChangeEvent {
 export interface PendingChange {
   readonly source: string;
   readonly tool: string;
+  /** Where the source's tools come from (its url, command or OpenAPI document). */
+  readonly upstream: string;
   /** Undefined for a new tool held for approval (trust_new: false). */
   readonly approved: { readonly hash: string; readonly definition: PinnedDefinition; readonly at: string | null; readonly by: string | null } | undefined;
   readonly current: { readonly hash: string; readonly definition: PinnedDefinition };
@@ -55,6 +57,25 @@ function parse(json: string | null): PinnedDefinition | undefined {
   return json === null ? undefined : (JSON.parse(json) as PinnedDefinition);
 }
 
+export interface PinGuardOptions {
+  /** The store failed during filter: the source then lists only tools already checked as approved (fail closed). */
+  readonly onError?: ((source: string, err: unknown) => void) | undefined;
+  /**
+   * Where a source is (its url, command or OpenAPI document): pins are per upstream, so a source pointed at
+   * another server starts afresh there instead of showing that server's tools as changes. When given, pending
+   * changes of other upstreams (a source's previous server, a source no longer configured: undefined) are not
+   * shown nor approved. Without it, every pin is of upstream "".
+   */
+  readonly upstreamOf?: ((source: string) => string | undefined) | undefined;
+}
+
+/** Which pending changes an approval takes: all of them, a source's, or one tool (of one source, or of any). */
+export interface PinSelection {
+  readonly source?: string | undefined;
+  readonly tool?: string | undefined;
+  readonly all?: boolean | undefined;
+}
+
 export class PinGuard {
   private readonly hashes = new WeakMap<ToolDefinition, string>();
   /** Definitions found matching their approved pin: what stays listed while the store cannot be read. */
@@ -69,8 +90,7 @@ export class PinGuard {
     private readonly store: PinStore,
     readonly policy: PinPolicy,
     private readonly onChange?: (e: PinChangeEvent) => void,
-    /** The store failed during filter: the source then lists only tools already checked as approved (fail closed). */
-    private readonly onError?: (source: string, err: unknown) => void,
+    private readonly options: PinGuardOptions = {},
   ) {}
 
   private hashOf(t: ToolDefinition): string {
@@ -96,27 +116,28 @@ export class PinGuard {
       this.cache.set(source, { input: tools, generation: this.generation, output });
       return output;
     } catch (err) {
-      this.onError?.(source, err);
+      this.options.onError?.(source, err);
       return tools.filter((t) => this.passed.has(t));
     }
   }
 
   private check(source: string, tools: readonly ToolDefinition[]): ToolDefinition[] {
-    const pins = this.store.pinsOf(source);
+    const upstream = this.upstreamOf(source) ?? "";
+    const pins = this.store.pinsOf(source, upstream);
     const output: ToolDefinition[] = [];
     for (const t of tools) {
       const hash = this.hashOf(t);
       let pin: PinRow | undefined = pins.get(t.name);
-      if (pin === undefined && this.policy.trust_new) pin = this.store.pinNew(source, t.name, hash, pinnedPart(t), FIRST_USE);
+      if (pin === undefined && this.policy.trust_new) pin = this.store.pinNew(source, upstream, t.name, hash, pinnedPart(t), FIRST_USE);
       const approved = pin?.approved_hash ?? null;
       if (approved === hash) {
-        if (pin?.pending_hash != null) this.store.clearPending(source, t.name, hash);
+        if (pin?.pending_hash != null) this.store.clearPending(source, upstream, t.name, hash);
         this.passed.add(t);
         output.push(t);
         continue;
       }
       const kind = approved === null ? "new" : "changed";
-      if (pin?.pending_hash !== hash && this.store.recordPending(source, t.name, hash, pinnedPart(t))) this.onChange?.({ source, tool: t.name, kind });
+      if (pin?.pending_hash !== hash && this.store.recordPending(source, upstream, t.name, hash, pinnedPart(t))) this.onChange?.({ source, tool: t.name, kind });
       this.passed.delete(t);
       if (this.policy.mode === "flag") output.push(flagged(t, kind, approved, hash));
     }
@@ -133,14 +154,24 @@ export class PinGuard {
     return true;
   }
 
+  private upstreamOf(source: string): string | undefined {
+    return this.options.upstreamOf === undefined ? "" : this.options.upstreamOf(source);
+  }
+
+  /** Pending rows of the sources' current upstreams. */
+  private pendingRows(): PinRow[] {
+    return this.store.pending().filter((r) => this.upstreamOf(r.source) === r.upstream);
+  }
+
   /** Every change waiting for approval, with its diff. */
   pending(): PendingChange[] {
-    return this.store.pending().map((r) => {
+    return this.pendingRows().map((r) => {
       const current = parse(r.pending_definition) as PinnedDefinition;
       const approvedDef = parse(r.approved_definition);
       return {
         source: r.source,
         tool: r.tool,
+        upstream: r.upstream,
         approved: r.approved_hash !== null && approvedDef !== undefined ? { hash: r.approved_hash, definition: approvedDef, at: r.approved_at, by: r.approved_by } : undefined,
         current: { hash: r.pending_hash as string, definition: current },
         diff: definitionDiff(approvedDef, current),
@@ -151,13 +182,14 @@ export class PinGuard {
 
   /** How many changes wait for approval (for the gauge). */
   pendingCount(): number {
-    return this.store.pendingCount();
+    return this.pendingRows().length;
   }
 
   /** Marks the selected pending changes approved; returns how many. Needs `all`, a source or a tool. */
   approve(sel: PinSelection & { by: string }): number {
     if (!sel.all && sel.source === undefined && sel.tool === undefined) return 0;
-    const n = this.store.approve(sel, sel.by);
+    const rows = this.pendingRows().filter((r) => sel.all || ((sel.source === undefined || r.source === sel.source) && (sel.tool === undefined || r.tool === sel.tool)));
+    const n = this.store.approve(rows as (PinRow & { pending_hash: string })[], sel.by);
     if (n > 0) {
       this.generation++;
       this.approvedHere = true;

@@ -3,6 +3,10 @@
  * gateway's worker processes, its admin process and the CLI: per (source,
  * tool) the approved definition (hash, JSON, when, by whom) and, when the
  * upstream now says something else, the pending one (hash, JSON, since when).
+ * A pin is of the upstream it was taken from (the source's URL, command or
+ * document) too: a source pointed at another server by its config starts
+ * afresh there, and gateways sharing a file with same-named sources on
+ * different servers (two zero-config gateways in one folder) keep apart.
  *
  * Every write is one statement (autocommit), conditional so that processes
  * racing on the same change agree on who saw it first. Approvals also bump a
@@ -24,6 +28,8 @@ export const DEFAULT_PIN_STORE = ".ficus/mcp-pins.db";
 export interface PinRow {
   readonly source: string;
   readonly tool: string;
+  /** Where the source's tools came from (its url, command or OpenAPI document; "" when unknown). */
+  readonly upstream: string;
   readonly approved_hash: string | null;
   readonly approved_definition: string | null;
   readonly approved_at: string | null;
@@ -33,17 +39,11 @@ export interface PinRow {
   readonly first_changed_at: string | null;
 }
 
-/** Which pending changes an approval takes: all of them, a source's, or one tool (of one source, or of any). */
-export interface PinSelection {
-  readonly source?: string | undefined;
-  readonly tool?: string | undefined;
-  readonly all?: boolean | undefined;
-}
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pins (
   source TEXT NOT NULL,
   tool TEXT NOT NULL,
+  upstream TEXT NOT NULL,
   approved_hash TEXT,
   approved_definition TEXT,
   approved_at TEXT,
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS pins (
   pending_hash TEXT,
   pending_definition TEXT,
   first_changed_at TEXT,
-  PRIMARY KEY (source, tool)
+  PRIMARY KEY (source, upstream, tool)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('approvals', 0);
@@ -71,6 +71,9 @@ function open(path: string): Database {
         const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
         if (mode !== "wal" && path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
         db.exec("PRAGMA synchronous = NORMAL");
+        // A file of a development build, before pins were per upstream: started afresh.
+        const columns = db.query("PRAGMA table_info(pins)").all() as { name: string }[];
+        if (columns.length > 0 && !columns.some((c) => c.name === "upstream")) db.exec("DROP TABLE pins");
         db.exec(SCHEMA);
         return db;
       } catch (err) {
@@ -116,9 +119,9 @@ export class PinStore {
     return true;
   }
 
-  /** The pins of one source, by tool name. */
-  pinsOf(source: string): Map<string, PinRow> {
-    const rows = this.db.query("SELECT * FROM pins WHERE source = ?").all(source) as PinRow[];
+  /** The pins of one source at one upstream, by tool name. */
+  pinsOf(source: string, upstream: string): Map<string, PinRow> {
+    const rows = this.db.query("SELECT * FROM pins WHERE source = ? AND upstream = ?").all(source, upstream) as PinRow[];
     return new Map(rows.map((r) => [r.tool, r]));
   }
 
@@ -126,33 +129,33 @@ export class PinStore {
    * Pins a tool seen for the first time as approved (trust on first use). Returns the row now stored:
    * another process may have pinned it first, with another definition.
    */
-  pinNew(source: string, tool: string, hash: string, definition: PinnedDefinition, by: string): PinRow {
+  pinNew(source: string, upstream: string, tool: string, hash: string, definition: PinnedDefinition, by: string): PinRow {
     this.db
-      .query("INSERT INTO pins (source, tool, approved_hash, approved_definition, approved_at, approved_by) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, tool) DO NOTHING")
-      .run(source, tool, hash, JSON.stringify(definition), now(), by);
-    return this.db.query("SELECT * FROM pins WHERE source = ? AND tool = ?").get(source, tool) as PinRow;
+      .query("INSERT INTO pins (source, tool, upstream, approved_hash, approved_definition, approved_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, upstream, tool) DO NOTHING")
+      .run(source, tool, upstream, hash, JSON.stringify(definition), now(), by);
+    return this.db.query("SELECT * FROM pins WHERE source = ? AND upstream = ? AND tool = ?").get(source, upstream, tool) as PinRow;
   }
 
   /**
    * Records `hash` as the tool's pending definition. True when this call recorded it (the change is
    * first seen here); false when it was already pending, in this process or another.
    */
-  recordPending(source: string, tool: string, hash: string, definition: PinnedDefinition): boolean {
+  recordPending(source: string, upstream: string, tool: string, hash: string, definition: PinnedDefinition): boolean {
     const r = this.db
       .query(
-        `INSERT INTO pins (source, tool, pending_hash, pending_definition, first_changed_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (source, tool) DO UPDATE SET pending_hash = ?3, pending_definition = ?4, first_changed_at = ?5
+        `INSERT INTO pins (source, tool, upstream, pending_hash, pending_definition, first_changed_at) VALUES (?1, ?2, ?6, ?3, ?4, ?5)
+         ON CONFLICT (source, upstream, tool) DO UPDATE SET pending_hash = ?3, pending_definition = ?4, first_changed_at = ?5
          WHERE pending_hash IS NULL OR pending_hash != ?3`,
       )
-      .run(source, tool, hash, JSON.stringify(definition), now());
+      .run(source, tool, hash, JSON.stringify(definition), now(), upstream);
     return r.changes > 0;
   }
 
   /** The upstream is back to the approved definition: nothing is pending any more. */
-  clearPending(source: string, tool: string, approvedHash: string): void {
+  clearPending(source: string, upstream: string, tool: string, approvedHash: string): void {
     this.db
-      .query("UPDATE pins SET pending_hash = NULL, pending_definition = NULL, first_changed_at = NULL WHERE source = ? AND tool = ? AND approved_hash = ? AND pending_hash IS NOT NULL")
-      .run(source, tool, approvedHash);
+      .query("UPDATE pins SET pending_hash = NULL, pending_definition = NULL, first_changed_at = NULL WHERE source = ? AND upstream = ? AND tool = ? AND approved_hash = ? AND pending_hash IS NOT NULL")
+      .run(source, upstream, tool, approvedHash);
   }
 
   /** Every pending change, oldest first. */
@@ -160,33 +163,21 @@ export class PinStore {
     return this.db.query("SELECT * FROM pins WHERE pending_hash IS NOT NULL ORDER BY first_changed_at, source, tool").all() as PinRow[];
   }
 
-  pendingCount(): number {
-    return (this.db.query("SELECT count(*) AS n FROM pins WHERE pending_hash IS NOT NULL").get() as { n: number }).n;
-  }
-
-  /** Approves the selected pending changes (their pending definition becomes the approved one). Returns how many. */
-  approve(sel: PinSelection, by: string): number {
-    const where: string[] = ["pending_hash IS NOT NULL"];
-    const params: string[] = [];
-    if (!sel.all) {
-      if (sel.source !== undefined) {
-        where.push("source = ?");
-        params.push(sel.source);
-      }
-      if (sel.tool !== undefined) {
-        where.push("tool = ?");
-        params.push(sel.tool);
-      }
-    }
+  /**
+   * Approves these pending changes (their pending definition becomes the approved one), each only if its
+   * pending hash is still the one given: a change that moved on since it was shown stays pending. Returns how many.
+   */
+  approve(changes: readonly { source: string; upstream: string; tool: string; pending_hash: string }[], by: string): number {
+    const update = this.db.query(
+      `UPDATE pins SET approved_hash = pending_hash, approved_definition = pending_definition, approved_at = ?, approved_by = ?,
+         pending_hash = NULL, pending_definition = NULL, first_changed_at = NULL WHERE source = ? AND upstream = ? AND tool = ? AND pending_hash = ?`,
+    );
     const tx = this.db.transaction(() => {
-      const r = this.db
-        .query(
-          `UPDATE pins SET approved_hash = pending_hash, approved_definition = pending_definition, approved_at = ?, approved_by = ?,
-             pending_hash = NULL, pending_definition = NULL, first_changed_at = NULL WHERE ${where.join(" AND ")}`,
-        )
-        .run(now(), by, ...params);
-      if (r.changes > 0) this.db.query("UPDATE meta SET value = value + 1 WHERE key = 'approvals'").run();
-      return r.changes;
+      const at = now();
+      let n = 0;
+      for (const c of changes) n += update.run(at, by, c.source, c.upstream, c.tool, c.pending_hash).changes;
+      if (n > 0) this.db.query("UPDATE meta SET value = value + 1 WHERE key = 'approvals'").run();
+      return n;
     });
     return tx.immediate();
   }

@@ -179,7 +179,7 @@ describe("PinGuard", () => {
     const g = guard(path, { mode: "off" });
     const list = [weather()];
     expect(g.filter("up", list)).toBe(list as ToolDefinition[]);
-    expect(new PinStore(path).pinsOf("up").size).toBe(0);
+    expect(new PinStore(path).pinsOf("up", "").size).toBe(0);
   });
 
   test("a list seen before is not hashed or read again", () => {
@@ -211,6 +211,47 @@ describe("PinGuard", () => {
     const other = guard(path);
     expect(other.filter("up", [weather()])).toEqual([]);
   });
+
+  test("pins are per upstream: a source pointed at another server starts afresh, and the two never mix", () => {
+    const path = dbPath();
+    const at = (where: string) => {
+      const g = new PinGuard(new PinStore(path), { mode: "hide", trust_new: true }, undefined, { upstreamOf: (s) => (s === "up" ? where : undefined) });
+      guards.push(g);
+      return g;
+    };
+    const a = at("http://a/mcp");
+    const b = at("http://b/mcp");
+    a.filter("up", [weather(), echo]);
+    expect(a.filter("up", [weather("v2"), echo]).map((t) => t.name)).toEqual(["echo"]);
+    // Another server under the same name: first use there, nothing pending; a's change is not b's.
+    expect(b.filter("up", [weather("v2"), echo]).map((t) => t.name)).toEqual(["weather", "echo"]);
+    expect(b.pending()).toEqual([]);
+    expect(b.approve({ all: true, by: "t" })).toBe(0);
+    expect(a.pending().map((p) => p.tool)).toEqual(["weather"]);
+    // Each keeps its own pins while both run on one file.
+    expect(b.filter("up", [weather("v3"), echo]).map((t) => t.name)).toEqual(["echo"]);
+    expect(a.filter("up", [weather(), echo]).map((t) => t.name)).toEqual(["weather", "echo"]);
+    expect(a.pending()).toEqual([]);
+    expect(b.pending().map((p) => p.current.definition.description)).toEqual(["v3"]);
+    // A source the config no longer has: its pending changes are neither shown nor approved.
+    const gone = new PinGuard(new PinStore(path), { mode: "hide", trust_new: true }, undefined, { upstreamOf: () => undefined });
+    guards.push(gone);
+    expect(gone.pending()).toEqual([]);
+    expect(gone.approve({ all: true, by: "t" })).toBe(0);
+  });
+
+  test("an approval takes the change that was pending, not one that replaced it meanwhile", () => {
+    const path = dbPath();
+    const worker = guard(path);
+    const store = new PinStore(path);
+    worker.filter("up", [weather()]);
+    worker.filter("up", [weather("v2")]);
+    const seen = store.pending();
+    worker.filter("up", [weather("v3")]);
+    expect(store.approve(seen as never, "t")).toBe(0);
+    expect(worker.pending()[0]?.current.definition.description).toBe("v3");
+    store.close();
+  });
 });
 
 describe("createPinGuard", () => {
@@ -219,7 +260,7 @@ describe("createPinGuard", () => {
     const warnings: string[] = [];
     const logger = { warn: (m: string) => warnings.push(m), error: () => {}, info: () => {}, debug: () => {} } as unknown as Logger;
     const path = dbPath();
-    const g = createPinGuard({ mode: "hide", trust_new: true, store: path }, { configDir: "/", metrics, logger }) as PinGuard;
+    const g = createPinGuard({ pinning: { mode: "hide", trust_new: true, store: path }, sources: { up: { url: "http://127.0.0.1:1/mcp" } } }, { configDir: "/", metrics, logger }) as PinGuard;
     guards.push(g);
     g.filter("up", [weather()]);
     g.filter("up", [weather("v2")]);
@@ -230,6 +271,6 @@ describe("createPinGuard", () => {
     expect(warnings).toHaveLength(1);
     g.approve({ all: true, by: "t" });
     expect(await metrics.text()).toContain("ficus_mcp_tools_pending_approval 0");
-    expect(createPinGuard({ mode: "off", trust_new: true, store: path }, { configDir: "/", metrics, logger })).toBeUndefined();
+    expect(createPinGuard({ pinning: { mode: "off", trust_new: true, store: path }, sources: {} }, { configDir: "/", metrics, logger })).toBeUndefined();
   });
 });
