@@ -16,6 +16,8 @@ import { McpEndpoint } from "./front/endpoint.ts";
 import { originPolicy } from "./front/origin.ts";
 import { SessionSeal } from "./front/session.ts";
 import { McpMetrics } from "./metrics.ts";
+import type { PinGuard } from "./pinning/guard.ts";
+import { createPinGuard } from "./pinning/index.ts";
 import { Curation } from "./registry/curation.ts";
 import { EndpointView, type RegisteredSource, Registry } from "./registry/registry.ts";
 import type { McpSourceConfig } from "./schema.ts";
@@ -85,6 +87,8 @@ export class McpService {
   readonly seal: SessionSeal;
   private readonly mcpMetrics: McpMetrics;
   private statusTimer: ReturnType<typeof setInterval> | undefined;
+  /** Tool pinning (src/mcp/pinning/); undefined when mcp.pinning.mode is off. */
+  private readonly pins: PinGuard | undefined;
 
   constructor(
     readonly config: FicusConfig,
@@ -103,7 +107,8 @@ export class McpService {
         timeout: s.timeout > 0 ? s.timeout : c.call_timeout,
       };
     });
-    this.registry = new Registry(entries, deps.logger);
+    this.pins = createPinGuard(c, { configDir: deps.configDir, metrics: deps.metrics, logger: deps.logger });
+    this.registry = new Registry(entries, deps.logger, this.pins);
     const origin = originPolicy(c.allowed_origins, c.allowed_hosts, config.listen.hostname);
     for (const r of config.routes) {
       if (r.mcp === undefined) continue;
@@ -165,6 +170,8 @@ export class McpService {
   /** Starts every source (failures are logged; the others are served). */
   async start(): Promise<void> {
     await this.registry.start();
+    // Reading documents and compiling thousands of tools leaves much garbage: give it back now, not at the first busy moment.
+    Bun.gc(true);
     this.refreshStatus();
     this.statusTimer = setInterval(() => this.refreshStatus(), 5000);
     this.statusTimer.unref?.();
@@ -188,5 +195,6 @@ export class McpService {
     if (this.statusTimer) clearInterval(this.statusTimer);
     for (const ep of this.endpoints.values()) ep.close();
     await this.registry.close();
+    this.pins?.close();
   }
 }

@@ -7,6 +7,7 @@ import { type LoadedConfig, redactConfig } from "../config/load.ts";
 import type { ConfigSource } from "../config/source.ts";
 import type { Logger } from "../observability/logger.ts";
 import { FicusError } from "../core/errors.ts";
+import { configDir } from "./enforcement.ts";
 import { guardProcess } from "./guard.ts";
 import { Gateway } from "./gateway.ts";
 import type { ReloadResult } from "../admin/server.ts";
@@ -94,6 +95,8 @@ export async function runSingleProcess(
           void gateway.pollControl();
         },
         record: (cmd) => gateway.record(cmd),
+        // edge-mcp tool pinning: the pin store the workers share, through the admin's own connection.
+        mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(gateway.config.config, configDir(gateway.config)),
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );

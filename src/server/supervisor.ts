@@ -17,6 +17,7 @@ import type { ResultsWriter } from "../migration/results-writer.ts";
 import { type FromWorker, type RouteInfo, type ToWorker, toWire, WORKER_ARG } from "./ipc.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
+import { configDir } from "./enforcement.ts";
 import { preflight } from "./preflight.ts";
 
 interface WorkerSlot {
@@ -226,6 +227,8 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         const { mergeStatuses } = await import("../record/recorder.ts");
         return mergeStatuses(replies.flatMap((r) => (r && "sessions" in r ? [r.sessions] : [])));
       },
+      // edge-mcp tool pinning: the pin store the workers share; they see an approval within a second.
+      mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(loaded.config, configDir(loaded)),
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
     );

@@ -11,6 +11,7 @@
  */
 import type { Logger } from "../../observability/logger.ts";
 import { compileGlobs } from "../names.ts";
+import type { PinGuard } from "../pinning/guard.ts";
 import type { JsonObject, ListKind, PromptDefinition, ResourceDefinition, ResourceTemplateDefinition, ToolDefinition, ToolSource } from "../types.ts";
 import { Curation, type CuratedTool } from "./curation.ts";
 
@@ -49,10 +50,14 @@ const EMPTY: Catalog = { tools: [], toolsByName: new Map(), prompts: [], prompts
 export class Registry {
   private catalog: Catalog = EMPTY;
   private readonly listeners = new Set<(kind: ListKind) => void>();
+  /** Tool pinning (src/mcp/pinning/): polls for approvals made elsewhere. */
+  private pinPoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly entries: readonly RegisteredSource[],
     private readonly logger: Logger,
+    /** Tool pinning (src/mcp/pinning/): filters the tools of OpenAPI and federated sources. */
+    private readonly pins?: PinGuard | undefined,
   ) {
     for (const e of entries) {
       e.source.onListChanged = (kind) => {
@@ -75,6 +80,16 @@ export class Registry {
       }),
     );
     this.rebuild();
+    // Tool pinning: an approval made by another process (the admin API, the CLI) shows within a second.
+    if (this.pins !== undefined) {
+      const pins = this.pins;
+      this.pinPoll = setInterval(() => {
+        if (!pins.changed()) return;
+        this.rebuild();
+        for (const l of this.listeners) l("tools");
+      }, 1000);
+      this.pinPoll.unref?.();
+    }
   }
 
   get current(): Catalog {
@@ -97,7 +112,9 @@ export class Registry {
     const uris = new Set<string>();
     for (const entry of this.entries) {
       const s = entry.source;
-      for (const t of entry.curation.apply(s.tools())) {
+      // Tool pinning: declared tools (kind http) come from the config itself and are not pinned.
+      const listed = this.pins !== undefined && s.kind !== "http" ? this.pins.filter(s.name, s.tools()) : s.tools();
+      for (const t of entry.curation.apply(listed)) {
         const prev = toolsByName.get(t.name);
         if (prev !== undefined) {
           this.logger.warn("two MCP sources offer the same tool name; the first keeps it", { tool: t.name, kept: prev.entry.source.name, dropped: s.name });
@@ -126,6 +143,7 @@ export class Registry {
   }
 
   async close(): Promise<void> {
+    if (this.pinPoll !== undefined) clearInterval(this.pinPoll);
     this.listeners.clear();
     await Promise.all(this.entries.map((e) => e.source.close().catch(() => {})));
   }
