@@ -105,6 +105,7 @@ export class McpService {
         source: this.makeSource(name, s),
         curation: new Curation({ prefix, allow: s.allow, deny: s.deny, rename: s.rename, descriptions: s.descriptions, fixed_arguments: s.fixed_arguments }),
         timeout: s.timeout > 0 ? s.timeout : c.call_timeout,
+        pinned: s.url !== undefined || s.command !== undefined || (s.openapi !== undefined && /^https?:\/\//i.test(s.openapi)),
       };
     });
     this.pins = createPinGuard(c, { configDir: deps.configDir, metrics: deps.metrics, logger: deps.logger });
@@ -153,8 +154,8 @@ export class McpService {
         maxResponseBody,
         onSkipped,
         load: async () => {
-          const { openApiTools } = await import("./sources/http/openapi.ts");
-          const doc = await openApiTools(location, { ...(s.include ? { include: s.include } : {}), ...(s.exclude ? { exclude: s.exclude } : {}) }, this.deps.configDir);
+          const { convertOpenApi } = await import("./sources/http/openapi-child.ts");
+          const doc = await convertOpenApi(location, { ...(s.include ? { include: s.include } : {}), ...(s.exclude ? { exclude: s.exclude } : {}) }, this.deps.configDir);
           for (const sk of doc.skipped) onSkipped(sk.operation, sk.reason);
           return doc.tools;
         },

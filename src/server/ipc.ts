@@ -12,6 +12,21 @@ import type { RouteInfo } from "./gateway.ts";
 /** The argument that makes the ficus binary (or src/cli/main.ts) a worker process: the supervisor spawns it with this. */
 export const WORKER_ARG = "__worker";
 
+/** The argument that makes it a one-shot OpenAPI converter (src/mcp/sources/http/openapi-child.ts). */
+export const OPENAPI_ARG = "__openapi";
+
+/** The command that re-runs this program: the compiled binary itself, or bun + the entry script. */
+export function selfCommand(): string[] {
+  const main = Bun.main;
+  return main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/") ? [process.execPath] : [process.execPath, main];
+}
+
+/** Whether this process was started from Ficus's own entry (the binary or src/cli/main.ts), so selfCommand() runs Ficus. */
+export function runningFicusEntry(): boolean {
+  const main = Bun.main;
+  return main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/") || main.endsWith("/src/cli/main.ts");
+}
+
 /** A worker's answer to a record command. */
 export type RecordReply = { readonly sessions: SessionStatus[] } | { readonly error: { readonly code: string; readonly message: string } };
 

@@ -14,7 +14,7 @@ import { FicusError } from "../core/errors.ts";
 import type { Logger } from "../observability/logger.ts";
 import { aggregateMetrics, Metrics } from "../observability/metrics.ts";
 import type { ResultsWriter } from "../migration/results-writer.ts";
-import { type FromWorker, type RouteInfo, type ToWorker, toWire, WORKER_ARG } from "./ipc.ts";
+import { type FromWorker, type RouteInfo, selfCommand, type ToWorker, toWire, WORKER_ARG } from "./ipc.ts";
 import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
 import { configDir } from "./enforcement.ts";
@@ -27,11 +27,7 @@ interface WorkerSlot {
   restarts: number;
 }
 
-/** The command that re-runs this program: the compiled binary itself, or bun + the entry script. */
-export function selfCommand(): string[] {
-  const main = Bun.main;
-  return main.startsWith("/$bunfs/") || main.startsWith("B:/~BUN/") ? [process.execPath] : [process.execPath, main];
-}
+export { selfCommand };
 
 /** `validated`: the source's config when the caller has just validated it (ficus start), so it is not parsed twice. */
 export async function runSupervisor(source: ConfigSource, workers: number, logger: Logger, validated: LoadedConfig = source.load()): Promise<void> {

@@ -173,6 +173,11 @@ function legacyResult(result: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
+/** A result already serialized (a cached list): sent as it is. */
+class Serialized {
+  constructor(readonly json: string) {}
+}
+
 /** Requests sent to clients (sampling, elicitation, roots) waiting for the client's answer, across this process. */
 const pendingClientRequests = new Map<string, { resolve: (v: JsonObject) => void; reject: (e: Error) => void; session: string }>();
 let clientRequestSeq = 0;
@@ -261,6 +266,8 @@ function offsetOf(cursor: unknown, version: number): number {
 export class McpEndpoint {
   /** GET streams of 2025-era sessions open on this endpoint in this process: list changes are sent on them. */
   private readonly streams = new Set<SseBody>();
+  /** tools/list answers already serialized, per era, for the catalog version they were made from. */
+  private readonly listCache: Partial<Record<"legacy" | "modern", { version: number; result: Serialized }>> = {};
   /** subscriptions/listen streams of 2026-07-28 clients open on this endpoint in this process. */
   private readonly listeners = new Set<Listener>();
   private readonly unsubscribe: () => void;
@@ -546,6 +553,7 @@ export class McpEndpoint {
     const responder = new Responder(caller.acceptsSse, extra);
     void this.dispatch(caller, req, responder).then(
       (result) => {
+        if (result instanceof Serialized) return responder.finish(resultJson(req.id, result.json));
         const r = caller.era === "modern" ? modernResult(req.method, result, this.settings.name) : legacyResult(result);
         responder.finish(resultJson(req.id, JSON.stringify(r)));
       },
@@ -560,7 +568,7 @@ export class McpEndpoint {
     return responder.reply;
   }
 
-  private async dispatch(caller: Caller, req: RpcRequest, responder: Responder): Promise<Record<string, unknown>> {
+  private async dispatch(caller: Caller, req: RpcRequest, responder: Responder): Promise<Record<string, unknown> | Serialized> {
     const p = req.params ?? {};
     const view = this.view;
     switch (req.method) {
@@ -571,6 +579,14 @@ export class McpEndpoint {
       case "tools/list": {
         const all = view.toolDefinitions();
         const from = offsetOf(p.cursor, view.version);
+        // The whole list in one page: serialized once per catalog version and era, then reused.
+        if (from === 0 && all.length <= this.settings.pageSize) {
+          const cached = this.listCache[caller.era];
+          if (cached !== undefined && cached.version === view.version) return cached.result;
+          const result = new Serialized(JSON.stringify(caller.era === "modern" ? modernResult("tools/list", { tools: all }, this.settings.name) : { tools: all }));
+          this.listCache[caller.era] = { version: view.version, result };
+          return result;
+        }
         const page = from === 0 && all.length <= this.settings.pageSize ? all : all.slice(from, from + this.settings.pageSize);
         const out: Record<string, unknown> = { tools: page };
         if (from + this.settings.pageSize < all.length) out.nextCursor = cursorFor(from + this.settings.pageSize, view.version);

@@ -20,6 +20,12 @@ export interface RegisteredSource {
   readonly curation: Curation;
   /** Longest a call may take, ms. */
   readonly timeout: number;
+  /**
+   * Whether its tools' definitions are pinned (src/mcp/pinning/): those of servers and documents
+   * Ficus reaches over the network or spawns. Tools declared in the config, or read from a file
+   * beside it, change only with the config.
+   */
+  readonly pinned?: boolean;
 }
 
 export interface CatalogTool extends CuratedTool {
@@ -70,15 +76,23 @@ export class Registry {
 
   /** Starts every source; resolves when each has started or failed (failures are logged, not thrown). */
   async start(): Promise<void> {
-    await Promise.all(
-      this.entries.map(async (e) => {
-        try {
-          await e.source.start();
-        } catch (err) {
-          this.logger.error("an MCP source failed to start; the other sources are served", { source: e.source.name, kind: e.source.kind, error: err instanceof Error ? err.message : String(err) });
-        }
-      }),
-    );
+    const startOne = async (e: RegisteredSource) => {
+      try {
+        await e.source.start();
+      } catch (err) {
+        this.logger.error("an MCP source failed to start; the other sources are served", { source: e.source.name, kind: e.source.kind, error: err instanceof Error ? err.message : String(err) });
+      }
+    };
+    // Federated servers connect side by side (they wait on the network); documents are read one after
+    // another, each one's garbage collected before the next: parsing several large OpenAPI documents at
+    // once would raise the process's peak memory, which it keeps.
+    const federated = Promise.all(this.entries.filter((e) => e.source.kind === "mcp" || e.source.kind === "stdio").map(startOne));
+    for (const e of this.entries) {
+      if (e.source.kind !== "openapi" && e.source.kind !== "http") continue;
+      await startOne(e);
+      if (e.source.kind === "openapi") Bun.gc(true);
+    }
+    await federated;
     this.rebuild();
     // Tool pinning: an approval made by another process (the admin API, the CLI) shows within a second.
     if (this.pins !== undefined) {
@@ -113,7 +127,7 @@ export class Registry {
     for (const entry of this.entries) {
       const s = entry.source;
       // Tool pinning: declared tools (kind http) come from the config itself and are not pinned.
-      const listed = this.pins !== undefined && s.kind !== "http" ? this.pins.filter(s.name, s.tools()) : s.tools();
+      const listed = this.pins !== undefined && entry.pinned === true ? this.pins.filter(s.name, s.tools()) : s.tools();
       for (const t of entry.curation.apply(listed)) {
         const prev = toolsByName.get(t.name);
         if (prev !== undefined) {

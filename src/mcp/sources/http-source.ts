@@ -10,6 +10,7 @@ import type { CallContext, CallToolResult, JsonObject, SourceKind, ToolDefinitio
 import { type CompiledHttpTool, compileHttpTool } from "./http/compile.ts";
 import type { HttpToolSpec } from "./http/spec.ts";
 import type { HttpInvoker } from "./http-invoke.ts";
+import { Interner } from "../registry/intern.ts";
 
 export interface HttpSourceOptions {
   readonly name: string;
@@ -39,9 +40,11 @@ export class HttpToolsSource implements ToolSource {
     try {
       const specs = await this.opts.load();
       const compiled = new Map<string, CompiledHttpTool>();
+      // Equal sub-schemas shared, and no link kept to the document they were read from.
+      const interner = new Interner();
       for (const spec of specs) {
         try {
-          compiled.set(spec.name, compileHttpTool(spec));
+          compiled.set(spec.name, compileHttpTool(interner.intern(spec)));
         } catch (err) {
           this.opts.onSkipped?.(spec.name, err instanceof Error ? err.message : String(err));
         }
