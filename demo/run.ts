@@ -79,6 +79,7 @@ const gateway = Bun.spawn([process.execPath, join(DIR, "../src/cli/main.ts"), "s
     DEMO_ADMIN: admin,
     // A fresh results store per run, so the report shows this run only.
     DEMO_STORE: join(mkdtempSync(join(tmpdir(), "ficus-demo-")), "results.db"),
+    DEMO_PINS: join(mkdtempSync(join(tmpdir(), "ficus-demo-pins-")), "pins.db"),
   },
 });
 children.push(gateway);
@@ -236,6 +237,13 @@ with its JWK Set) carrying the scope orders:write; reads stay open. The order re
     curl -i -X POST ${gw}/orders -H 'Authorization: Bearer ${readerToken}' ${order}
   Or in a shell: TOKEN=$(${getTokenLine} | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
     curl -i -X POST ${gw}/orders -H "Authorization: Bearer $TOKEN" ${order}
+
+For AI agents: the same API as MCP tools at ${gw}/mcp (edge-mcp; clients of both MCP eras), from the OpenAPI
+document the legacy service serves. Tool calls go through the routes above: the migration applies to agents too.
+  List the tools, then call one, with the MCP Inspector's CLI (run from demo/: inspector-cli 1.0.3 looks for a
+  package.json one folder up from where it runs):
+    (cd demo && npx @modelcontextprotocol/inspector-cli --cli ${gw}/mcp --transport http --method tools/list)
+    (cd demo && npx @modelcontextprotocol/inspector-cli --cli ${gw}/mcp --transport http --method tools/call --tool-name getItem --tool-arg sku=sku-1001)
 
 Try:
   curl -i ${gw}/inventory/sku-1001          # X-Ficus-Served-By tells who answered

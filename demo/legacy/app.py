@@ -5,6 +5,7 @@
 
 Endpoints:
     GET  /health
+    GET  /openapi.json           this API's OpenAPI document (demo/openapi.json): the gateway's MCP tools come from it
     GET  /inventory              all items
     GET  /inventory/<sku>        one item, 404 if unknown
     GET  /orders                 all orders
@@ -15,6 +16,7 @@ Endpoints:
 """
 import argparse
 import json
+import os
 import sys
 import threading
 import uuid
@@ -64,6 +66,9 @@ class Handler(BaseHTTPRequestHandler):
         parts = path.strip("/").split("/")
         if path == "/health":
             return self.send_json(200, {"status": "ok", "service": "legacy"})
+        if path == "/openapi.json":
+            with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "openapi.json"), encoding="utf-8") as f:
+                return self.send_json(200, json.load(f))
         if parts[0] == "inventory":
             with LOCK:
                 if len(parts) == 1:

@@ -116,6 +116,21 @@ test("the demo migrates one route automatically, rolls the buggy one back, secur
       const r403 = await runPrinted(denied403);
       expect({ status: r403.status, code: (JSON.parse(r403.body) as ErrorBody).error.code }).toEqual({ status: 403, code: "FICUS_AUTHZ_DENIED" });
     }
+
+    // AI agents: the API as MCP tools at /mcp, from the OpenAPI document legacy serves; the printed inspector lines work.
+    const inspector = [...out.matchAll(/^\s+(\(cd demo && npx @modelcontextprotocol\/inspector-cli [^\n]+\))$/gm)].map((m) => m[1] as string);
+    expect(inspector.length).toBe(2);
+    for (const line of inspector) expect(line).toContain(`${gw}/mcp`);
+    const runInspector = async (line: string) => {
+      const p = Bun.spawn(["sh", "-c", line], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+      const [text, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+      expect(code, err).toBe(0);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    const tools = ((await runInspector(inspector[0] as string)).tools as { name: string }[]).map((t) => t.name).sort();
+    expect(tools).toEqual(["getItem", "getOrder", "listItems", "listOrders"]);
+    const item = await runInspector(inspector[1] as string);
+    expect(JSON.parse(((item.content as { text: string }[])[0] as { text: string }).text)).toMatchObject({ sku: "sku-1001" });
   } finally {
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
