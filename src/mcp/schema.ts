@@ -62,7 +62,7 @@ export const mcpSourceSchema = z
     rename: z.record(z.string(), z.string().regex(TOOL_NAME)).optional().meta({ description: "Source tool name → the name agents see (no prefix is added to a renamed tool)." }),
     descriptions: z.record(z.string(), z.string().max(8192)).optional().meta({ description: "Source tool name → a description replacing the source's." }),
     fixed_arguments: z.record(z.string(), jsonObject).optional().meta({ description: "Source tool name → argument values always sent: removed from the schema the agent sees and injected on every call (what the agent sends for them is ignored)." }),
-    timeout: duration("60s", "Longest a call to this source's tools may take; past it the call is cancelled upstream and the agent gets a tool error.", { min: 1 }),
+    timeout: duration("0s", "Longest a call to this source's tools may take; past it the call is cancelled upstream and the agent gets a tool error. 0 means mcp.call_timeout."),
   })
   .superRefine((s, ctx) => {
     const kinds = [s.tools !== undefined && "tools", s.openapi !== undefined && "openapi", s.url !== undefined && "url", s.command !== undefined && "command"].filter(Boolean);
@@ -102,7 +102,7 @@ export const mcpConfigSchema = z
         store: z.string().min(1).default(".ficus/mcp-pins.db").meta({ description: "SQLite file of the pins (created with its folder), relative to the config file's folder; shared by the gateway's processes and the admin API. Default .ficus/mcp-pins.db." }),
       })
       .prefault({})
-      .meta({ description: "Pinning of the tool definitions of OpenAPI and federated sources: a changed definition (a rug pull, a poisoned description) is hidden or flagged until an operator approves it." }),
+      .meta({ description: "Pinning of the tool definitions of federated servers (url, command) and of OpenAPI documents read over HTTP: a changed definition (a rug pull, a poisoned description) is hidden or flagged until an operator approves it. Tools declared in the config, or read from a file beside it, change with the config and are not pinned." }),
   })
   .meta({ description: "edge-mcp: HTTP APIs and MCP servers as one MCP endpoint for AI agents (docs/mcp.md)." });
 

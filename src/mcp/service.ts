@@ -132,13 +132,14 @@ export class McpService {
 
   private makeSource(name: string, s: McpSourceConfig): ToolSource {
     const { logger } = this.deps;
+    const timeout = s.timeout > 0 ? s.timeout : this.config.mcp.call_timeout;
     const maxResponseBody = this.config.mcp.max_response_body;
     if (s.tools !== undefined || s.openapi !== undefined) {
       const invoker: HttpInvoker =
         s.upstream !== undefined
           ? (() => {
               const url = new URL(s.upstream);
-              return new UpstreamInvoker(url, () => this.deps.clients.for(url), s.timeout);
+              return new UpstreamInvoker(url, () => this.deps.clients.for(url), timeout);
             })()
           : new PipelineInvoker(this.deps.pipeline, this.config.listen.hostname);
       const onSkipped = (tool: string, why: string) => logger.warn("an MCP tool was left out", { source: name, tool, reason: why });
@@ -163,8 +164,8 @@ export class McpService {
     }
     const federated = require("./sources/federated/index.ts") as typeof import("./sources/federated/index.ts");
     const onLog = (line: string) => logger.info("MCP server stderr", { source: name, line });
-    if (s.url !== undefined) return new federated.McpHttpSource({ name, url: s.url, headers: s.headers, timeout: s.timeout, onLog });
-    if (s.command !== undefined) return new federated.StdioSource({ name, command: s.command, env: s.env, cwd: s.cwd ?? this.deps.configDir, timeout: s.timeout, onLog });
+    if (s.url !== undefined) return new federated.McpHttpSource({ name, url: s.url, headers: s.headers, timeout, onLog });
+    if (s.command !== undefined) return new federated.StdioSource({ name, command: s.command, env: s.env, cwd: s.cwd ?? this.deps.configDir, timeout, onLog });
     throw new FicusError("FICUS_MCP_SOURCE_INVALID", `source ${name}: no tools, openapi, url or command`);
   }
 
