@@ -23,6 +23,9 @@ export interface ToolDefinition {
   _meta?: JsonObject;
 }
 
+/** What describes a tool to an agent (what pinning hashes, what an HTTP tool declares): its definition without icons, execution or _meta. */
+export type ToolDescription = Pick<ToolDefinition, "name" | "title" | "description" | "inputSchema" | "outputSchema" | "annotations">;
+
 /** A tool call's result as MCP returns it (`tools/call`). */
 export interface CallToolResult {
   content: JsonObject[];

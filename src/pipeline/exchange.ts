@@ -180,6 +180,18 @@ export class Exchange {
   }
 }
 
+/** The reply went out (whole or cut): tells the reply and every tap, once. Whoever writes a reply calls it before Pipeline.end. */
+export function replySent(ex: Exchange, reply: Reply, whole: boolean): void {
+  reply.onSent?.(whole);
+  const taps = ex.taps;
+  if (taps === undefined) return;
+  const ok = whole && ex.fromUpstream && ex.error === undefined;
+  for (const tap of taps) {
+    if (ok) tap.complete?.(ex);
+    else tap.skip?.("failed");
+  }
+}
+
 const ERROR_FIELDS_BASE = ["content-type", "application/json", "cache-control", "no-store"];
 const ENCODER = new TextEncoder();
 

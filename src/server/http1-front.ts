@@ -9,7 +9,7 @@
  */
 import { type BodyError, type BodySource, pipeBody } from "../http1/body.ts";
 import type { ServerRequest, ServerResponse } from "../http1/server.ts";
-import { errorReply, Exchange, type Reply } from "../pipeline/exchange.ts";
+import { errorReply, Exchange, type Reply, replySent } from "../pipeline/exchange.ts";
 import type { Logger } from "../observability/logger.ts";
 import { endToEnd, lowerAscii } from "../pipeline/fields.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
@@ -184,15 +184,7 @@ export class Http1Front {
 
   /** Ends the exchange in the pipeline and tells the taps whether the response went out whole. */
   private end(ex: Exchange, reply: Reply, whole: boolean): void {
-    reply.onSent?.(whole);
-    const taps = ex.taps;
-    if (taps !== undefined) {
-      const ok = whole && ex.fromUpstream && ex.error === undefined;
-      for (const tap of taps) {
-        if (ok) tap.complete?.(ex);
-        else tap.skip?.("failed");
-      }
-    }
+    replySent(ex, reply, whole);
     this.pipeline.end(ex);
   }
 }

@@ -693,7 +693,11 @@ export class McpEndpoint {
     const key = `${caller.session?.nonce ?? ""}:${String(req.id)}`;
     inflight.set(key, ac);
     const limit = timeout > 0 ? timeout : this.callTimeout;
-    const timer = setTimeout(() => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", `the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT)`)), limit);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", `the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT)`));
+    }, limit);
     const stopAbort = caller.ex.onAbort(() => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away")));
     responder.onGone = () => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away"));
     const meta = isObject(req.params?._meta) ? (req.params._meta as Record<string, unknown>) : undefined;
@@ -730,6 +734,8 @@ export class McpEndpoint {
     try {
       const out = (await run(ctx)) as unknown;
       span?.end(200, isObject(out) && out.isError === true ? "tool_error" : undefined);
+      // A source that stopped because the call ran out of time says "cancelled": say why.
+      if (tool !== undefined && timedOut) return { content: [{ type: "text", text: `${tool.name}: the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT); it was cancelled at the upstream` }], isError: true };
       return isObject(out) ? out : {};
     } catch (err) {
       span?.end(502, err instanceof Error ? err.message : String(err));

@@ -6,17 +6,10 @@
  */
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
-import type { JsonObject, ToolDefinition } from "../types.ts";
+import type { ToolDefinition, ToolDescription } from "../types.ts";
 
 /** The pinned part of a tool: what the upstream says about it, before Ficus curates it. */
-export interface PinnedDefinition {
-  name: string;
-  title?: string;
-  description?: string;
-  inputSchema: JsonObject;
-  outputSchema?: JsonObject;
-  annotations?: JsonObject;
-}
+export type PinnedDefinition = ToolDescription;
 
 /** The pinned fields, in the order a diff lists them. */
 export const PINNED_FIELDS = ["name", "title", "description", "inputSchema", "outputSchema", "annotations"] as const;

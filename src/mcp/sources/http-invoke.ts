@@ -9,7 +9,7 @@
 import { FicusError } from "../../core/errors.ts";
 import { type BodySink, type BodySource, readBody } from "../../http1/body.ts";
 import type { ConnectionPool } from "../../http1/client.ts";
-import { Exchange, type Reply } from "../../pipeline/exchange.ts";
+import { Exchange, type Reply, replySent } from "../../pipeline/exchange.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
 import type { HttpAnswer, HttpCall } from "./http/spec.ts";
 
@@ -141,15 +141,7 @@ export class PipelineInvoker implements HttpInvoker {
       throw new FicusError("FICUS_MCP_UPSTREAM", `the HTTP call through the gateway's routes failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     } finally {
       ctx.signal.removeEventListener("abort", abort);
-      reply?.onSent?.(whole);
-      const taps = ex.taps;
-      if (taps !== undefined) {
-        const ok = whole && ex.fromUpstream && ex.error === undefined;
-        for (const tap of taps) {
-          if (ok) tap.complete?.(ex);
-          else tap.skip?.("failed");
-        }
-      }
+      if (reply !== undefined) replySent(ex, reply, whole);
       pipeline.end(ex);
     }
   }

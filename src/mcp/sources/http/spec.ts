@@ -5,25 +5,15 @@
  * The gateway sends the request; nothing here does I/O.
  */
 
-import type { JsonObject } from "../../types.ts";
+import type { JsonObject, ToolDescription } from "../../types.ts";
 
 export type { JsonObject };
 
 /** One tool backed by one HTTP call. The config schema produces exactly this shape. */
-export interface HttpToolSpec {
-  name: string;
-  title?: string;
-  description?: string;
-  /** JSON Schema of the arguments (`type: object`). */
-  inputSchema: JsonObject;
-  /**
-   * When set, a JSON body is also returned as `structuredContent`. A schema that is
-   * not `type: object` is wrapped: the tool's schema becomes `{result: <schema>}` and
-   * the body is returned as `{result: body}`.
-   */
-  outputSchema?: JsonObject;
-  /** readOnlyHint, destructiveHint, idempotentHint, openWorldHint, title. */
-  annotations?: JsonObject;
+export interface HttpToolSpec extends ToolDescription {
+  // inputSchema: the arguments (`type: object`). outputSchema: when set, a JSON body is also returned as
+  // `structuredContent`; a schema that is not `type: object` is wrapped as `{result: <schema>}` (and the body
+  // as `{result: body}`). annotations: readOnlyHint, destructiveHint, idempotentHint, openWorldHint, title.
   call: HttpCallSpec;
 }
 
