@@ -36,6 +36,8 @@ export interface McpServiceDeps {
   readonly clients: UpstreamClients;
   /** Where relative paths (OpenAPI files, stdio cwd) are read from: the config file's folder. */
   readonly configDir: string;
+  /** Ended 2025-era sessions, kept across the services a reload builds. */
+  readonly revoked?: Map<string, number>;
 }
 
 /** The part of the config the service is built from: a reload that leaves it alone keeps the service (and its connections). */
@@ -96,7 +98,7 @@ export class McpService {
   ) {
     const c = config.mcp;
     this.mcpMetrics = McpMetrics.of(deps.metrics);
-    this.seal = new SessionSeal(sessionKey(config), c.session.ttl);
+    this.seal = new SessionSeal(sessionKey(config), c.session.ttl, deps.revoked);
     const names = Object.keys(c.sources);
     const entries: RegisteredSource[] = names.map((name) => {
       const s = c.sources[name] as McpSourceConfig;

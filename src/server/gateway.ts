@@ -115,6 +115,8 @@ export class Gateway {
   /** edge-mcp: the MCP endpoints of routes with an `mcp:` block; the service is loaded only when a config has one. */
   private readonly mcpLayer = new McpLayer();
   private mcpFingerprint = "";
+  /** Ended MCP sessions, kept across reloads (each reload's service seals with the same key). */
+  private readonly mcpRevoked = new Map<string, number>();
   /** Traffic recording (ficus record), loaded the first time a recording starts. */
   private traffic: TrafficRecorder | undefined;
 
@@ -286,6 +288,14 @@ export class Gateway {
     void this.configureMcp(next).catch((err: unknown) => this.logger.error("the MCP part of the reload failed; the previous one keeps serving", { error: err instanceof Error ? err.message : String(err) }));
   }
 
+  /** Set by a worker process: tells the other workers of an ended MCP session, resolving once they all know. */
+  mcpRevocations: ((nonce: string, expires: number) => Promise<void>) | undefined;
+
+  /** An MCP session ended on another worker: refused here from now on. */
+  revokeMcpSession(nonce: string, expires: number): void {
+    this.mcpLayer.service?.seal.revokeNonce(nonce, expires);
+  }
+
   /** The MCP service in force, if the config serves MCP. */
   get mcp(): McpService | undefined {
     return this.mcpLayer.service;
@@ -309,7 +319,8 @@ export class Gateway {
     const fp = mcpFingerprint(c);
     if (fp === this.mcpFingerprint && this.mcpLayer.service !== undefined) return;
     this.mcpFingerprint = fp;
-    const service = new McpService(c, { logger: this.logger, metrics: this.metrics, pipeline: () => this.pipeline, clients: this.clients, configDir: configDir(loaded) });
+    const service = new McpService(c, { logger: this.logger, metrics: this.metrics, pipeline: () => this.pipeline, clients: this.clients, configDir: configDir(loaded), revoked: this.mcpRevoked });
+    service.seal.onRevoke = (nonce, expires) => this.mcpRevocations?.(nonce, expires) ?? Promise.resolve();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([service.start(), new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
     clearTimeout(timer);

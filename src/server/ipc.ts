@@ -48,13 +48,19 @@ export type ToWorker =
   | { readonly t: "routes"; readonly id: number }
   | { readonly t: "flush"; readonly id: number }
   | { readonly t: "record"; readonly id: number; readonly command: RecordCommand }
-  | { readonly t: "shutdown" };
+  | { readonly t: "shutdown" }
+  /** An MCP session ended on another worker: refuse its id here too (then reply). */
+  | { readonly t: "mcp-revoke"; readonly id: number; readonly nonce: string; readonly expires: number }
+  /** Every worker has heard of the session this worker ended (its DELETE may be answered). */
+  | { readonly t: "mcp-revoked"; readonly id: number };
 
 export type FromWorker =
   | { readonly t: "ready"; readonly port: number }
   | { readonly t: "applied"; readonly ok: boolean; readonly errors?: readonly string[] }
   | { readonly t: "reply"; readonly id: number; readonly data: unknown }
-  | { readonly t: "fatal"; readonly code: string; readonly message: string };
+  | { readonly t: "fatal"; readonly code: string; readonly message: string }
+  /** An MCP session ended here (DELETE): tell the other workers, then answer with mcp-revoked. */
+  | { readonly t: "mcp-revoke"; readonly id: number; readonly nonce: string; readonly expires: number };
 
 export type { RouteInfo };
 

@@ -71,6 +71,10 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
         } else if (m.t === "fatal") {
           fatal = m;
           logger.error("worker failed to start", { worker: slot.index, code: m.code, error: m.message });
+        } else if (m.t === "mcp-revoke") {
+          // An ended MCP session is refused by every worker before its DELETE is answered.
+          const others = slots.filter((o) => o !== slot && o.ready);
+          void Promise.all(others.map((o) => askRevoke(o, m.nonce, m.expires))).then(() => send(slot, { t: "mcp-revoked", id: m.id }));
         } else if (m.t === "applied" && !m.ok) {
           logger.error("worker rejected config", { worker: slot.index, errors: m.errors });
         }
@@ -117,6 +121,20 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       send(slot, kind === "record" ? { t: kind, id, command: command as RecordCommand } : { t: kind, id });
     });
   };
+
+  const askRevoke = (slot: WorkerSlot, nonce: string, expires: number): Promise<void> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        resolve();
+      }, 1000);
+      pending.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      send(slot, { t: "mcp-revoke", id, nonce, expires });
+    });
 
   const reload = (force = false): ReloadResult => {
     // Validated here, before any worker hears of it: an invalid or refused config never leaves the supervisor.

@@ -24,6 +24,8 @@ export async function runWorker(logger: Logger): Promise<void> {
   const send = (m: FromWorker) => process.send?.(m);
   let gateway: Gateway | undefined;
   let stopping = false;
+  const revokeWaiters = new Map<number, () => void>();
+  let revokeSeq = 0;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -49,6 +51,20 @@ export async function runWorker(logger: Logger): Promise<void> {
             send({ t: "fatal", code: err instanceof FicusError ? err.code : "FICUS_INTERNAL", message: (err as Error).message });
             process.exit(1);
           }
+          // An MCP session ended here is refused by every worker before the DELETE is answered (at most 1 s).
+          gateway.mcpRevocations = (nonce, expires) =>
+            new Promise<void>((resolve) => {
+              const id = ++revokeSeq;
+              const timer = setTimeout(() => {
+                revokeWaiters.delete(id);
+                resolve();
+              }, 1000);
+              revokeWaiters.set(id, () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              send({ t: "mcp-revoke", id, nonce, expires });
+            });
           send({ t: "ready", port: gateway.port });
         } else {
           try {
@@ -85,6 +101,14 @@ export async function runWorker(logger: Logger): Promise<void> {
         return;
       case "shutdown":
         await stop();
+        return;
+      case "mcp-revoke":
+        gateway?.revokeMcpSession(m.nonce, m.expires);
+        send({ t: "reply", id: m.id, data: true });
+        return;
+      case "mcp-revoked":
+        revokeWaiters.get(m.id)?.();
+        revokeWaiters.delete(m.id);
         return;
     }
   });

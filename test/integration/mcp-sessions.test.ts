@@ -59,7 +59,7 @@ test("a session opened on one gateway is served by another with the same key, an
   expect(onC.status).toBe(404);
 }, 30_000);
 
-test("the workers of one gateway share the key it made for itself", async () => {
+test("the workers of one gateway share the key it made for itself, and an ended session is refused by all of them", async () => {
   api ??= await startListening("mcp/orders-api.ts");
   const port = freePort();
   const g = await startFicus(["-c", config(undefined, port, api.port, 2)]);
@@ -68,9 +68,18 @@ test("the workers of one gateway share the key it made for itself", async () => 
   // Both workers answer (the kernel spreads new connections): every call with the session must be served.
   const init = await post(url, INIT);
   const sid = init.headers.get("mcp-session-id") as string;
+  const call = () => fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": sid, connection: "close" }, body: JSON.stringify(CALL) });
   for (let i = 0; i < 20; i++) {
-    const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": sid, connection: "close" }, body: JSON.stringify(CALL) });
+    const r = await call();
     expect(r.status).toBe(200);
+    await r.text();
+  }
+  // Ended on one worker: refused by both at once (the DELETE is answered once every worker knows).
+  const del = await fetch(url, { method: "DELETE", headers: { "mcp-session-id": sid, connection: "close" } });
+  expect(del.status).toBe(200);
+  for (let i = 0; i < 20; i++) {
+    const r = await call();
+    expect(r.status).toBe(404);
     await r.text();
   }
 }, 30_000);

@@ -347,11 +347,11 @@ export class McpEndpoint {
     return { status: 200, fields: [...SSE_FIELDS], body: sse, onSent: () => sse.onCancel?.() };
   }
 
-  private delete(ex: Exchange): Reply {
+  private async delete(ex: Exchange): Promise<Reply> {
     const { state, reply } = this.sessionOf(ex);
     if (reply !== undefined) return reply;
     if (state === undefined) return httpReply(400, errorJson(null, INVALID_REQUEST, "DELETE ends a session: send Mcp-Session-Id"));
-    this.seal.revoke(state);
+    await this.seal.revoke(state);
     this.metrics.sessions.inc({ event: "ended" });
     return httpReply(200, undefined);
   }

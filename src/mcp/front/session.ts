@@ -35,12 +35,13 @@ const VERSION = 1;
 
 export class SessionSeal {
   private readonly key: Buffer;
-  private readonly revoked = new Map<string, number>();
 
   constructor(
     key: string | Uint8Array,
-    /** A session unused this long is refused. */
+    /** A session is refused this long after it was opened. */
     private readonly ttlMs: number,
+    /** Ended sessions (nonce → when the id would have expired): kept by the gateway, so a reload's new seal refuses them too. */
+    private readonly revoked: Map<string, number> = new Map(),
   ) {
     this.key = typeof key === "string" ? Buffer.from(key, "base64") : Buffer.from(key);
     if (this.key.length !== 32) throw new Error(`the session key must be 32 bytes, got ${this.key.length}`);
@@ -80,10 +81,15 @@ export class SessionSeal {
     }
   }
 
-  /** Ends a session: its id is refused from now on (until it would have expired anyway). */
-  revoke(state: SessionState, now = Date.now()): void {
-    this.revoked.set(state.nonce, state.opened + this.ttlMs);
+  /** Tells the gateway's other processes of an ended session (set by the gateway); resolves once they know. */
+  onRevoke: ((nonce: string, expires: number) => Promise<void>) | undefined;
+
+  /** Ends a session: its id is refused from now on (until it would have expired anyway), here and by the gateway's other workers. */
+  async revoke(state: SessionState, now = Date.now()): Promise<void> {
+    const expires = state.opened + this.ttlMs;
+    this.revoked.set(state.nonce, expires);
     if (this.revoked.size % 256 === 0) this.sweep(now);
+    await this.onRevoke?.(state.nonce, expires);
   }
 
   /** Revocations heard from another worker (nonce and expiry). */
