@@ -139,3 +139,55 @@ export function concatBytes(parts: readonly Uint8Array[], size = parts.reduce((n
   }
   return out;
 }
+
+/**
+ * A body already in memory, in one or more pieces, as a BodySource: for a
+ * message that did not come from a socket (an internal request), or an
+ * answer assembled from shared buffers without copying them (a cached list
+ * between a per-request prefix and suffix). Honours backpressure between
+ * pieces; the pieces must not change while it is delivered.
+ */
+export class MemoryBody implements BodySource {
+  readonly length: number;
+  private sink: BodySink | undefined;
+  private next = 0;
+  private paused = false;
+  private done = false;
+
+  constructor(private readonly pieces: readonly Uint8Array[]) {
+    let n = 0;
+    for (const p of pieces) n += p.byteLength;
+    this.length = n;
+  }
+
+  start(sink: BodySink): void {
+    this.sink = sink;
+    this.flush();
+  }
+
+  private flush(): void {
+    const sink = this.sink;
+    if (sink === undefined) return;
+    while (!this.done && !this.paused && this.next < this.pieces.length) {
+      const p = this.pieces[this.next++] as Uint8Array;
+      if (p.byteLength > 0 && sink.onData(p) === false) this.paused = true;
+    }
+    if (!this.done && this.next >= this.pieces.length) {
+      this.done = true;
+      sink.onEnd([]);
+    }
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.flush();
+  }
+
+  cancel(): void {
+    this.done = true;
+  }
+}

@@ -17,7 +17,7 @@
  * case it becomes an event stream at that moment.
  */
 import { FicusError } from "../../core/errors.ts";
-import { readBody } from "../../http1/body.ts";
+import { MemoryBody, readBody } from "../../http1/body.ts";
 import type { Logger } from "../../observability/logger.ts";
 import type { Exchange, Reply } from "../../pipeline/exchange.ts";
 import { getField } from "../../pipeline/fields.ts";
@@ -60,6 +60,7 @@ const DECODER = new TextDecoder();
 const JSON_FIELDS = ["content-type", "application/json", "cache-control", "no-store"];
 const SSE_FIELDS = ["content-type", "text/event-stream", "cache-control", "no-cache, no-transform", "x-accel-buffering", "no"];
 const KEEPALIVE_MS = 15_000;
+const CLOSE_BRACE = new Uint8Array([0x7d]);
 
 export interface EndpointSettings {
   readonly route: string;
@@ -173,9 +174,12 @@ function legacyResult(result: Record<string, unknown>): Record<string, unknown> 
   return rest;
 }
 
-/** A result already serialized (a cached list): sent as it is. */
+/** A result already serialized (a cached list): sent as it is, its bytes shared by every answer. */
 class Serialized {
-  constructor(readonly json: string) {}
+  readonly bytes: Uint8Array;
+  constructor(json: string) {
+    this.bytes = ENCODER.encode(json);
+  }
 }
 
 /** Requests sent to clients (sampling, elicitation, roots) waiting for the client's answer, across this process. */
@@ -216,6 +220,14 @@ class Responder {
       this.resolve({ status: 200, fields: [...SSE_FIELDS, ...this.extra], body: sse });
     }
     return this.sse.message(json);
+  }
+
+  /** The result of a cached answer: its bytes between this request's envelope, without copying them. */
+  finishSerialized(id: RpcId, result: Serialized): void {
+    if (this.sse !== undefined || this.settled) return this.finish(resultJson(id, DECODER.decode(result.bytes)));
+    this.settled = true;
+    const head = ENCODER.encode(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`);
+    this.resolve({ status: 200, fields: [...JSON_FIELDS, ...this.extra], body: new MemoryBody([head, result.bytes, CLOSE_BRACE]) });
   }
 
   finish(json: string, status = 200): void {
@@ -553,7 +565,7 @@ export class McpEndpoint {
     const responder = new Responder(caller.acceptsSse, extra);
     void this.dispatch(caller, req, responder).then(
       (result) => {
-        if (result instanceof Serialized) return responder.finish(resultJson(req.id, result.json));
+        if (result instanceof Serialized) return responder.finishSerialized(req.id, result);
         const r = caller.era === "modern" ? modernResult(req.method, result, this.settings.name) : legacyResult(result);
         responder.finish(resultJson(req.id, JSON.stringify(r)));
       },

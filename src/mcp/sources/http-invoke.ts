@@ -7,7 +7,7 @@
  * request never touches a socket.
  */
 import { FicusError } from "../../core/errors.ts";
-import { type BodySink, type BodySource, readBody } from "../../http1/body.ts";
+import { MemoryBody, readBody } from "../../http1/body.ts";
 import type { ConnectionPool } from "../../http1/client.ts";
 import { Exchange, type Reply, replySent } from "../../pipeline/exchange.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
@@ -24,43 +24,6 @@ export interface InvokeContext {
 
 export interface HttpInvoker {
   send(call: HttpCall, ctx: InvokeContext): Promise<HttpAnswer>;
-}
-
-/** A request body in memory, as a BodySource (for an exchange that did not come from a socket). */
-export class BytesBody implements BodySource {
-  readonly length: number;
-  private sink: BodySink | undefined;
-  private done = false;
-  private paused = false;
-
-  constructor(private readonly bytes: Uint8Array) {
-    this.length = bytes.byteLength;
-  }
-
-  start(sink: BodySink): void {
-    this.sink = sink;
-    this.flush();
-  }
-
-  private flush(): void {
-    if (this.done || this.paused || this.sink === undefined) return;
-    this.done = true;
-    if (this.bytes.byteLength > 0) this.sink.onData(this.bytes);
-    this.sink.onEnd([]);
-  }
-
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.flush();
-  }
-
-  cancel(): void {
-    this.done = true;
-  }
 }
 
 function pairs(fields: readonly string[]): [string, string][] {
@@ -120,7 +83,7 @@ export class PipelineInvoker implements HttpInvoker {
     const fields: string[] = ["x-request-id", ctx.requestId];
     for (const [k, v] of call.headers) fields.push(k, v);
     if (ctx.carry) fields.push(...ctx.carry);
-    const ex = new Exchange(performance.now(), call.method, call.target, path, query, this.host, this.host, fields, { address: "127.0.0.1", port: 0 }, false, "http/1.1", call.body === undefined ? undefined : new BytesBody(call.body), undefined);
+    const ex = new Exchange(performance.now(), call.method, call.target, path, query, this.host, this.host, fields, { address: "127.0.0.1", port: 0 }, false, "http/1.1", call.body === undefined ? undefined : new MemoryBody([call.body]), undefined);
     ex.internal = true;
     const pipeline = this.pipeline();
     const abort = () => ex.abort("client");

@@ -10,13 +10,12 @@ import { FicusError } from "../../../core/errors.ts";
 import { fieldNameProblem, fieldValueProblem, isToken } from "../../../core/http-grammar.ts";
 import { isValidToolName } from "../../names.ts";
 import type { CallToolResult, JsonObject, ToolDefinition } from "../../types.ts";
-import { type StructuredMode, toolResult } from "./result.ts";
+import { type ResultOptions, type StructuredMode, toolResult } from "./result.ts";
 import type { HttpAnswer, HttpCall, HttpToolSpec } from "./spec.ts";
 import { appendQuery, compilePathTemplate, headerValue, pathSegment } from "./template.ts";
 
 export interface CompiledHttpTool {
   readonly definition: ToolDefinition;
-  readonly spec: HttpToolSpec;
   /** The HTTP request for one call; throws FICUS_MCP_INVALID_ARGUMENTS when the arguments cannot make one. */
   request(args: JsonObject): HttpCall;
   /** The call's result; never throws. */
@@ -103,7 +102,7 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
     used.add(a);
   }
 
-  let body: BodyPlan = { kind: "none" };
+  let body: BodyPlan = NO_BODY;
   if (call.body === "*") body = { kind: "rest", used };
   else if (typeof call.body === "string") {
     if (!hasArg(call.body)) throw invalidSpec(tool, `call.body names the argument "${call.body}", which inputSchema.properties lacks`);
@@ -140,11 +139,59 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
   if (outputSchema !== undefined) definition.outputSchema = outputSchema;
   if (spec.annotations !== undefined) definition.annotations = spec.annotations;
 
-  const literals = template.literals;
-  const pathArgs = template.args;
-  const resultOptions = { structured, maxTextBytes: options.maxTextBytes ?? 1024 * 1024 };
+  // What a call needs, and nothing else: thousands of tools are kept, so empty lists and the common
+  // header and result settings are shared, and the spec itself is not retained.
+  const onlyAccept = fixed.length === 1 && fixed[0]?.[0] === "accept" && fixed[0][1] === "application/json";
+  return new HttpToolPlan(
+    definition,
+    method,
+    template.literals,
+    template.args.length > 0 ? template.args : NONE,
+    queryNames.length > 0 ? queryNames : NONE,
+    queryArgs.length > 0 ? queryArgs : NONE,
+    headerNames.length > 0 ? headerNames : NONE,
+    headerArgs.length > 0 ? headerArgs : NONE,
+    onlyAccept ? ACCEPT_JSON : fixed,
+    body,
+    setContentType,
+    resultOptionsFor(structured, options.maxTextBytes ?? 1024 * 1024),
+  );
+}
 
-  function request(args: JsonObject): HttpCall {
+const NONE: readonly string[] = Object.freeze([]);
+const NO_BODY: BodyPlan = Object.freeze({ kind: "none" });
+const ACCEPT_JSON: readonly (readonly [string, string])[] = Object.freeze([Object.freeze(["accept", "application/json"] as const)]);
+const RESULT_OPTIONS = new Map<string, ResultOptions>();
+
+function resultOptionsFor(structured: StructuredMode, maxTextBytes: number): ResultOptions {
+  const key = `${structured}:${maxTextBytes}`;
+  let o = RESULT_OPTIONS.get(key);
+  if (o === undefined) {
+    o = Object.freeze({ structured, maxTextBytes });
+    RESULT_OPTIONS.set(key, o);
+  }
+  return o;
+}
+
+/** A compiled tool: the plan of its HTTP call, as plain fields (no closure per tool). */
+class HttpToolPlan implements CompiledHttpTool {
+  constructor(
+    readonly definition: ToolDefinition,
+    private readonly method: string,
+    private readonly literals: readonly string[],
+    private readonly pathArgs: readonly string[],
+    private readonly queryNames: readonly string[],
+    private readonly queryArgs: readonly string[],
+    private readonly headerNames: readonly string[],
+    private readonly headerArgs: readonly string[],
+    private readonly fixed: readonly (readonly [string, string])[],
+    private readonly body: BodyPlan,
+    private readonly setContentType: boolean,
+    private readonly resultOptions: ResultOptions,
+  ) {}
+
+  request(args: JsonObject): HttpCall {
+    const { literals, pathArgs, queryArgs, queryNames, headerArgs, headerNames, body } = this;
     let target = literals[0] as string;
     for (let i = 0; i < pathArgs.length; i++) {
       const a = pathArgs[i] as string;
@@ -158,7 +205,7 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
       }
       if (pairs.length > 0) target += `?${pairs.join("&")}`;
     }
-    const headers: [string, string][] = fixed.slice();
+    const headers: [string, string][] = this.fixed.map(([k, v]) => [k, v]);
     for (let i = 0; i < headerArgs.length; i++) {
       const a = headerArgs[i] as string;
       const v = headerValue(a, args[a]);
@@ -187,15 +234,12 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
     let bytes: Uint8Array | undefined;
     if (payload !== undefined) {
       bytes = encoder.encode(JSON.stringify(payload));
-      if (setContentType) headers.push(["content-type", "application/json"]);
+      if (this.setContentType) headers.push(["content-type", "application/json"]);
     }
-    return { method, target, headers, body: bytes };
+    return { method: this.method, target, headers, body: bytes };
   }
 
-  return {
-    definition,
-    spec,
-    request,
-    result: (answer) => toolResult(answer, resultOptions),
-  };
+  result(answer: HttpAnswer): CallToolResult {
+    return toolResult(answer, this.resultOptions);
+  }
 }
