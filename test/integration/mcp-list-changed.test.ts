@@ -96,3 +96,46 @@ test("inspector-cli lists and calls tools through the gateway", async () => {
   const call = await run(["--method", "tools/call", "--tool-name", "echo", "--tool-arg", "text=hello"]);
   expect(JSON.stringify(call.content)).toContain("hello");
 }, 30_000);
+
+test("a 2025-11-25 call's stream is resumable: the client leaves mid-call, reconnects with Last-Event-ID and gets the rest", async () => {
+  const init = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } } }),
+  });
+  const sid = init.headers.get("mcp-session-id") as string;
+  await init.text();
+  const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25" };
+  const abort = new AbortController();
+  const res = await fetch(url, {
+    method: "POST",
+    headers,
+    signal: abort.signal,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "slow", arguments: { ms: 600, steps: 6 }, _meta: { progressToken: "p7" } } }),
+  });
+  expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const dec = new TextDecoder();
+  let text = "";
+  // The priming event (an id, a retry delay, no data) comes first; read until one progress event is in.
+  while (!/data: \{[^\n]*notifications\/progress/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += dec.decode(value, { stream: true });
+  }
+  expect(text).toMatch(/^id: \S+\.0\nretry: \d+\ndata: \n\n/);
+  const lastId = [...text.matchAll(/^id: (\S+)$/gm)].map((m) => m[1]).pop() as string;
+  abort.abort(); // the client goes away mid-call
+  await Bun.sleep(50);
+  const resumed = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25", "last-event-id": lastId } });
+  expect(resumed.status).toBe(200);
+  const rest = await resumed.text(); // ends after the result
+  const messages = rest.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6)) as { id?: number; method?: string; result?: { content: { text: string }[] } });
+  expect(messages.some((m) => m.method === "notifications/progress")).toBe(true);
+  const result = messages.find((m) => m.id === 7);
+  expect(result?.result?.content[0]?.text).toBeDefined();
+  // An unknown position is refused: the client sends its request again.
+  const unknown = await fetch(url, { method: "GET", headers: { accept: "text/event-stream", "mcp-session-id": sid, "last-event-id": "nope.3" } });
+  expect(unknown.status).toBe(400);
+  await unknown.text();
+}, 20_000);

@@ -52,6 +52,7 @@ import {
 import { checkOrigin, type OriginPolicy } from "./origin.ts";
 import type { SessionSeal, SessionState } from "./session.ts";
 import { SseBody } from "./sse.ts";
+import { type ResumableStream, StreamStore } from "./resumable.ts";
 import type { McpMetrics } from "../metrics.ts";
 import { VERSION as ficusVersion } from "../../core/version.ts";
 
@@ -94,6 +95,8 @@ interface Listener {
 
 /** The requests of the 2026-07-28 registry; anything else is 404 / -32601. */
 const MODERN_METHODS = new Set(["tools/call", "tools/list", "prompts/get", "prompts/list", "resources/list", "resources/templates/list", "resources/read", "completion/complete", "server/discover", "subscriptions/listen"]);
+/** Requests relayed to a source: answered on a resumable stream for 2025-11-25 sessions. */
+const RESUMABLE_METHODS = new Set(["tools/call", "prompts/get", "resources/read", "completion/complete"]);
 /** Results that carry cache hints in 2026-07-28. */
 const CACHED_RESULTS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read", "server/discover"]);
 
@@ -200,12 +203,24 @@ class Responder {
   constructor(
     private readonly acceptsSse: boolean,
     private readonly extra: readonly string[],
+    /** A resumable stream (2025-11-25 sessions): the answer is its event stream from the start, and outlives the connection. */
+    readonly stream?: ResumableStream,
   ) {
     this.reply = new Promise((r) => (this.resolve = r));
+    if (stream !== undefined) {
+      const sse = new SseBody();
+      stream.open(sse);
+      this.settled = true;
+      this.resolve({ status: 200, fields: [...SSE_FIELDS, ...this.extra], body: sse });
+    }
   }
 
   /** Sends an event before the result; false when the connection cannot carry one (a JSON-only client). */
   event(json: string): boolean {
+    if (this.stream !== undefined) {
+      this.stream.message(json);
+      return true;
+    }
     if (this.settled && this.sse === undefined) return false;
     if (this.sse === undefined) {
       if (!this.acceptsSse) return false;
@@ -224,13 +239,18 @@ class Responder {
 
   /** The result of a cached answer: its bytes between this request's envelope, without copying them. */
   finishSerialized(id: RpcId, result: Serialized): void {
-    if (this.sse !== undefined || this.settled) return this.finish(resultJson(id, DECODER.decode(result.bytes)));
+    if (this.stream !== undefined || this.sse !== undefined || this.settled) return this.finish(resultJson(id, DECODER.decode(result.bytes)));
     this.settled = true;
     const head = ENCODER.encode(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`);
     this.resolve({ status: 200, fields: [...JSON_FIELDS, ...this.extra], body: new MemoryBody([head, result.bytes, CLOSE_BRACE]) });
   }
 
   finish(json: string, status = 200): void {
+    if (this.stream !== undefined) {
+      this.stream.message(json);
+      this.stream.end();
+      return;
+    }
     if (this.sse !== undefined) {
       if (this.keepalive) clearInterval(this.keepalive);
       this.sse.message(json);
@@ -278,6 +298,8 @@ function offsetOf(cursor: unknown, version: number): number {
 export class McpEndpoint {
   /** GET streams of 2025-era sessions open on this endpoint in this process: list changes are sent on them. */
   private readonly streams = new Set<SseBody>();
+  /** Resumable streams of calls from 2025-11-25 sessions (resumable.ts). */
+  private readonly resumables = new StreamStore();
   /** tools/list answers already serialized, per era, for the catalog version they were made from. */
   private readonly listCache: Partial<Record<"legacy" | "modern", { version: number; result: Serialized }>> = {};
   /** subscriptions/listen streams of 2026-07-28 clients open on this endpoint in this process. */
@@ -346,6 +368,17 @@ export class McpEndpoint {
     const { state, reply } = this.sessionOf(ex);
     if (reply !== undefined) return reply;
     if (state === undefined) return httpReply(405, errorJson(null, INVALID_REQUEST, "GET opens the stream of a 2025-era session: send Mcp-Session-Id (stateless clients use subscriptions/listen)"), ["allow", "POST, DELETE"]);
+    const last = getField(ex.fields, "last-event-id")?.trim();
+    if (last !== undefined && last !== "") {
+      // A reconnection to the stream of a call: the events missed, then the rest (resumable.ts).
+      const found = this.resumables.find(last, state.nonce);
+      const resumed = new SseBody();
+      if (found === undefined || !found.stream.attach(resumed, found.after)) {
+        return httpReply(400, errorJson(null, -32000, "Bad Request: Last-Event-ID names no stream this gateway process keeps (it ended a while ago, or it is on another replica): send the request again"));
+      }
+      ex.onAbort(() => resumed.cancel());
+      return { status: 200, fields: [...SSE_FIELDS], body: resumed };
+    }
     const sse = new SseBody(`${state.nonce}-g-`);
     const keepalive = setInterval(() => sse.comment("keep-alive"), KEEPALIVE_MS);
     sse.onCancel = () => {
@@ -562,7 +595,9 @@ export class McpEndpoint {
   // ----- requests (both eras) -----
 
   private request(caller: Caller, req: RpcRequest, extra: readonly string[]): Promise<Reply> {
-    const responder = new Responder(caller.acceptsSse, extra);
+    // A call relayed to a source, from a 2025-11-25 session: a resumable event stream (SEP-1699).
+    const resumable = caller.era === "legacy" && caller.session !== undefined && caller.acceptsSse && caller.version >= "2025-11-25" && RESUMABLE_METHODS.has(req.method);
+    const responder = new Responder(caller.acceptsSse, extra, resumable ? this.resumables.create((caller.session as SessionState).nonce) : undefined);
     void this.dispatch(caller, req, responder).then(
       (result) => {
         if (result instanceof Serialized) return responder.finishSerialized(req.id, result);
@@ -710,8 +745,9 @@ export class McpEndpoint {
       timedOut = true;
       ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", `the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT)`));
     }, limit);
-    const stopAbort = caller.ex.onAbort(() => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away")));
-    responder.onGone = () => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away"));
+    // A client that goes away cancels its call, unless the call's stream is resumable: it may come back for the result.
+    const stopAbort = responder.stream !== undefined ? () => {} : caller.ex.onAbort(() => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away")));
+    if (responder.stream === undefined) responder.onGone = () => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away"));
     const meta = isObject(req.params?._meta) ? (req.params._meta as Record<string, unknown>) : undefined;
     const token = meta?.progressToken;
     const upstreamMeta: JsonObject = {};
