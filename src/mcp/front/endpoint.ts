@@ -23,7 +23,7 @@ import type { Exchange, Reply } from "../../pipeline/exchange.ts";
 import { getField } from "../../pipeline/fields.ts";
 import type { CatalogTool, EndpointView } from "../registry/registry.ts";
 import { withFixed } from "../registry/curation.ts";
-import type { CallContext, CallToolResult, JsonObject } from "../types.ts";
+import type { CallContext, CallToolResult, JsonObject, ToolDefinition } from "../types.ts";
 import {
   classify,
   errorJson,
@@ -54,6 +54,7 @@ import type { SessionSeal, SessionState } from "./session.ts";
 import { SseBody } from "./sse.ts";
 import { type ResumableStream, StreamStore } from "./resumable.ts";
 import type { McpMetrics } from "../metrics.ts";
+import { type CallGuard, type GuardedCall, guarded } from "../governance/guard.ts";
 import { VERSION as ficusVersion } from "../../core/version.ts";
 
 const ENCODER = new TextEncoder();
@@ -298,6 +299,8 @@ function offsetOf(cursor: unknown, version: number): number {
 export class McpEndpoint {
   /** GET streams of 2025-era sessions open on this endpoint in this process: list changes are sent on them. */
   private readonly streams = new Set<SseBody>();
+  /** Whether a guard filters lists per caller (then lists are not cached across callers). */
+  private readonly listFilters: boolean;
   /** Resumable streams of calls from 2025-11-25 sessions (resumable.ts). */
   private readonly resumables = new StreamStore();
   /** tools/list answers already serialized, per era, for the catalog version they were made from. */
@@ -314,7 +317,10 @@ export class McpEndpoint {
     private readonly logger: Logger,
     private readonly metrics: McpMetrics,
     private readonly callTimeout: number,
+    /** Governance of tool calls (src/mcp/governance/): policy, quotas, cache, guardrails, snapshots, audit. */
+    private readonly guards: readonly CallGuard[] = [],
   ) {
+    this.listFilters = guards.some((g) => g.listTools !== undefined);
     this.unsubscribe = registry.subscribe((kind) => {
       const json = notificationJson(`notifications/${kind}/list_changed`, {});
       for (const s of this.streams) s.message(json);
@@ -328,6 +334,7 @@ export class McpEndpoint {
   }
 
   close(): void {
+    for (const g of this.guards) void g.close?.();
     this.unsubscribe();
     for (const s of this.streams) s.end();
     this.streams.clear();
@@ -624,10 +631,10 @@ export class McpEndpoint {
       case "server/discover":
         return this.discover();
       case "tools/list": {
-        const all = view.toolDefinitions();
+        const all = this.listFilters ? await this.visibleTools(caller) : view.toolDefinitions();
         const from = offsetOf(p.cursor, view.version);
         // The whole list in one page: serialized once per catalog version and era, then reused.
-        if (from === 0 && all.length <= this.settings.pageSize) {
+        if (from === 0 && all.length <= this.settings.pageSize && !this.listFilters) {
           const cached = this.listCache[caller.era];
           if (cached !== undefined && cached.version === view.version) return cached.result;
           const result = new Serialized(JSON.stringify(caller.era === "modern" ? modernResult("tools/list", { tools: all }, this.settings.name) : { tools: all }));
@@ -717,8 +724,10 @@ export class McpEndpoint {
     const args = withFixed((p.arguments ?? {}) as JsonObject, tool.fixed);
     const start = performance.now();
     let outcome = "ok";
+    if (caller.ex.mcp !== undefined) caller.ex.mcp.tool = tool.name;
     try {
-      const result = await this.relay(caller, req, responder, tool.entry.timeout, (ctx) => tool.entry.source.call(tool.upstreamName, args, ctx), tool);
+      const send = (a: JsonObject) => this.relay(caller, req, responder, tool.entry.timeout, (ctx) => tool.entry.source.call(tool.upstreamName, a, ctx), tool) as Promise<CallToolResult>;
+      const result = this.guards.length === 0 ? await send(args) : await guarded(this.guards, this.guardedCall(caller, tool, args, start), send);
       if ((result as CallToolResult).isError === true) outcome = "tool_error";
       return result;
     } catch (err) {
@@ -726,8 +735,30 @@ export class McpEndpoint {
       throw err;
     } finally {
       this.metrics.observeCall(tool, outcome, (performance.now() - start) / 1000);
-      if (caller.ex.mcp !== undefined) caller.ex.mcp.tool = tool.name;
     }
+  }
+
+  private guardedCall(caller: Caller, tool: CatalogTool, args: JsonObject, started: number): GuardedCall {
+    const ex = caller.ex;
+    const subject = ex.identity?.subject ?? "";
+    const tp = getField(ex.fields, "traceparent");
+    return {
+      caller: { identity: ex.identity, subject, address: ex.peer.address, endpoint: this.settings.route, era: caller.era },
+      tool,
+      args,
+      requestId: ex.id,
+      traceId: tp !== undefined && tp.length >= 35 ? tp.slice(3, 35) : undefined,
+      started,
+      notes: {},
+    };
+  }
+
+  /** The tools a caller may see: the view's, through the guards that filter lists. */
+  private async visibleTools(caller: Caller): Promise<readonly ToolDefinition[]> {
+    let tools: readonly CatalogTool[] = this.view.tools();
+    const who = { identity: caller.ex.identity, subject: caller.ex.identity?.subject ?? "", address: caller.ex.peer.address, endpoint: this.settings.route, era: caller.era };
+    for (const g of this.guards) if (g.listTools !== undefined) tools = await g.listTools(who, tools);
+    return tools.map((t) => t.definition);
   }
 
   /**

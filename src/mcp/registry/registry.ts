@@ -221,6 +221,11 @@ export class EndpointView {
     return this.view().definitions;
   }
 
+  /** The tools of this view, with their sources (for guards that filter per caller). */
+  tools(): readonly CatalogTool[] {
+    return this.view().tools;
+  }
+
   tool(name: string): CatalogTool | undefined {
     return this.view().byName.get(name);
   }
