@@ -64,6 +64,11 @@ export interface CallContext {
    * (the agent fulfils it and retries), never fulfilled by the gateway on its behalf.
    */
   readonly passInputRequired?: boolean | undefined;
+  /**
+   * The caller's own bearer token, for a source that exchanges it (RFC 8693) for a token of its upstream's
+   * audience. Never sent upstream as it is (no token passthrough).
+   */
+  readonly subjectToken?: string | undefined;
   /** A 2026-07-28 retry of an `input_required` call: the agent's answers and the upstream's requestState, sent on untouched. */
   readonly retry?: { readonly inputResponses?: unknown; readonly requestState?: unknown } | undefined;
 }

@@ -808,6 +808,7 @@ export class McpEndpoint {
       },
       request: caller.era === "legacy" && caller.session !== undefined && caller.acceptsSse ? (method, params) => this.askClient(caller, responder, method, params, ac.signal) : undefined,
       passInputRequired: caller.era === "modern",
+      subjectToken: bearerOf(caller.ex),
       retry: caller.era === "modern" && (req.params?.inputResponses !== undefined || req.params?.requestState !== undefined) ? { inputResponses: req.params?.inputResponses, requestState: req.params?.requestState } : undefined,
     };
     try {
@@ -857,6 +858,13 @@ export class McpEndpoint {
       }
     });
   }
+}
+
+/** The caller's bearer token (Authorization: Bearer …), for sources that exchange it; undefined without one. */
+function bearerOf(ex: Exchange): string | undefined {
+  const h = getField(ex.fields, "authorization");
+  if (h === undefined || h.length < 8 || h.slice(0, 7).toLowerCase() !== "bearer ") return undefined;
+  return h.slice(7).trim() || undefined;
 }
 
 /** Client capabilities a relay needs to know, as letters. */
