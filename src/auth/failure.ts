@@ -4,6 +4,9 @@
  * when a credential was sent, §3.1) and the JSON body with a FICUS_AUTH_*
  * code. Descriptions are fixed texts chosen here, never a claim or a header
  * value of the request: they go into a header, and a client controls those.
+ * On an MCP endpoint that is an OAuth protected resource, the Bearer
+ * challenge also names its metadata (resource_metadata, RFC 9728 §5.1), where
+ * an MCP client finds the authorization server.
  */
 import type { ErrorCode } from "../core/errors.ts";
 import type { Exchange, Reply } from "../pipeline/exchange.ts";
@@ -38,12 +41,14 @@ export interface Challenges {
   /** The API key's Authorization scheme (ApiKey), or "" when keys come in another header only. */
   readonly apiKeyScheme: string;
   readonly apiKey: boolean;
+  /** The protected resource metadata URL of an MCP endpoint (RFC 9728 §5.1), added to the Bearer challenge. */
+  readonly resourceMetadata?: string | undefined;
 }
 
 /** The WWW-Authenticate values of a refusal, one field per challenge (RFC 9110 §11.6.1). */
 export function challengeFields(c: Challenges, f: AuthFailure): string[] {
   const out: string[] = [];
-  const realm = `realm="${c.realm}"`;
+  const realm = c.resourceMetadata === undefined ? `realm="${c.realm}"` : `realm="${c.realm}", resource_metadata="${c.resourceMetadata}"`;
   if (c.bearer) {
     // RFC 6750 §3: no error attribute when the request had no token; invalid_token for a refused one.
     out.push("www-authenticate", f.method === "jwt" ? `Bearer ${realm}, error="invalid_token", error_description="${f.description}"` : `Bearer ${realm}`);

@@ -20,6 +20,7 @@ import type { Challenges } from "./failure.ts";
 import type { JwtSettings } from "./jwt.ts";
 import type { MtlsGrant, MtlsSettings } from "./mtls.ts";
 import type { AuthPolicyConfig, RouteAuthConfig } from "./schema.ts";
+import { type ProtectedResource, protectedResources, type ResourcesInput } from "../mcp/governance/oauth/resources.ts";
 
 export type AuthMethod = "jwt" | "api_key" | "mtls";
 
@@ -46,7 +47,11 @@ export interface AuthSettings {
 /** The parts of the validated config that authentication reads. */
 export interface AuthConfigInput {
   readonly auth_policies?: Readonly<Record<string, AuthPolicyConfig>> | undefined;
-  readonly routes: readonly { readonly name: string; readonly auth?: RouteAuthConfig | undefined }[];
+  readonly routes: readonly { readonly name: string; readonly auth?: RouteAuthConfig | undefined; readonly match?: ResourcesInput["routes"][number]["match"]; readonly mcp?: unknown }[];
+  /** With `mcp.oauth` (and the listen address its default URLs come from): MCP endpoints as OAuth protected resources. */
+  readonly listen?: ResourcesInput["listen"] | undefined;
+  readonly tls?: unknown;
+  readonly mcp?: ResourcesInput["mcp"];
 }
 
 export interface CompileOptions {
@@ -208,6 +213,16 @@ function compilePolicy(p: AuthPolicyConfig, name: string, where: string, o: Comp
   };
 }
 
+/**
+ * A route's policy on an MCP endpoint that is an OAuth protected resource: its Bearer challenge names the
+ * metadata, and a JWT policy without an audience accepts only tokens for the endpoint's resource URL.
+ */
+function asProtectedResource(p: PolicySettings, r: ProtectedResource): PolicySettings {
+  let jwt = p.jwt;
+  if (jwt !== undefined && jwt.audience === undefined && r.boundAudience !== undefined) jwt = { ...jwt, id: idOf([jwt.id, r.boundAudience]), audience: [r.boundAudience] };
+  return { ...p, jwt, challenges: { ...p.challenges, resourceMetadata: r.metadataUrl } };
+}
+
 /** Compiles the validated authentication config; throws a ConfigError for what the schema cannot check. */
 export function compileAuthSettings(config: AuthConfigInput, options: CompileOptions = {}): AuthSettings {
   const policies = config.auth_policies ?? {};
@@ -237,5 +252,11 @@ export function compileAuthSettings(config: AuthConfigInput, options: CompileOpt
       note(p);
     }
   });
+  if (config.listen !== undefined && config.mcp?.oauth !== undefined) {
+    for (const [route, res] of protectedResources(config as ResourcesInput)) {
+      const p = routes.get(route);
+      if (p !== undefined) routes.set(route, asProtectedResource(p, res));
+    }
+  }
   return { routes, strip: [...strip] };
 }

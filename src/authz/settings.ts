@@ -80,12 +80,23 @@ export interface DecisionLogSettings {
 export interface CompileOptions {
   /** Folder relative policy paths are read from (the configuration file's). Default: the working directory. */
   readonly baseDir?: string;
+  /**
+   * Route name → the protected resource metadata URL of its MCP endpoint (src/mcp/governance/oauth/resources.ts,
+   * resourceMetadataUrls): named in the insufficient_scope challenge, so an MCP client can ask for more scopes.
+   */
+  readonly resourceMetadata?: ReadonlyMap<string, string> | undefined;
 }
 
 /** The config of one route as this part reads it (the route schema's output has more). */
 export interface RouteWithAuthz {
   readonly name: string;
   readonly authz?: AuthzRouteConfig | undefined;
+}
+
+/** RFC 6750 §3.1 insufficient_scope with the scopes needed, and the MCP endpoint's metadata when it has one (RFC 9728 §5.1). */
+function scopeChallenge(scopes: readonly string[], resourceMetadata: string | undefined): string {
+  const base = `Bearer error="insufficient_scope", scope="${scopes.join(" ")}"`;
+  return resourceMetadata === undefined ? base : `${base}, resource_metadata="${resourceMetadata}"`;
 }
 
 /**
@@ -121,7 +132,7 @@ export function compileAuthz(routes: readonly RouteWithAuthz[], options: Compile
     out.set(route.name, {
       route: route.name,
       scopes: [...a.scopes],
-      scopeChallenge: a.scopes.every((sc) => SCOPE_TOKEN.test(sc)) ? `Bearer error="insufficient_scope", scope="${a.scopes.join(" ")}"` : undefined,
+      scopeChallenge: a.scopes.every((sc) => SCOPE_TOKEN.test(sc)) ? scopeChallenge(a.scopes, options.resourceMetadata?.get(route.name)) : undefined,
       roles: [...a.roles],
       claims: a.claims.map((c) => ({
         path: typeof c.claim === "string" ? c.claim.split(".") : [...c.claim],

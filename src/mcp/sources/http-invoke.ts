@@ -11,7 +11,23 @@ import { MemoryBody, readBody } from "../../http1/body.ts";
 import type { ConnectionPool } from "../../http1/client.ts";
 import { Exchange, type Reply, replySent } from "../../pipeline/exchange.ts";
 import type { Pipeline } from "../../pipeline/pipeline.ts";
+import type { CallContext } from "../types.ts";
 import type { HttpAnswer, HttpCall } from "./http/spec.ts";
+
+/**
+ * What a source sends upstream as Authorization, in place of the agent's token (which never leaves the gateway):
+ * built from the source's `credentials:` (src/mcp/governance/oauth/credentials.ts).
+ */
+export interface UpstreamAuth {
+  /**
+   * The Authorization value for a request made for this call, or for no call (ctx undefined: a connection, a list
+   * refresh); undefined sends none. A cached value comes back as it is (no promise). Throws or rejects with a
+   * FicusError when none can be obtained.
+   */
+  authorization(ctx: CallContext | undefined): string | undefined | Promise<string | undefined>;
+  /** The upstream answered 401 to `value`: forget it. True when a new value may be tried (once). */
+  refused(value: string, ctx: CallContext | undefined): boolean;
+}
 
 export interface InvokeContext {
   readonly signal: AbortSignal;

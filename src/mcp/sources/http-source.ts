@@ -8,8 +8,8 @@
 import { FicusError } from "../../core/errors.ts";
 import type { CallContext, CallToolResult, JsonObject, SourceKind, ToolDefinition, ToolSource } from "../types.ts";
 import { type CompiledHttpTool, compileHttpTool } from "./http/compile.ts";
-import type { HttpToolSpec } from "./http/spec.ts";
-import type { HttpInvoker } from "./http-invoke.ts";
+import type { HttpAnswer, HttpCall, HttpToolSpec } from "./http/spec.ts";
+import type { HttpInvoker, UpstreamAuth } from "./http-invoke.ts";
 import { Interner } from "../registry/intern.ts";
 
 export interface HttpSourceOptions {
@@ -21,6 +21,8 @@ export interface HttpSourceOptions {
   readonly maxResponseBody: number;
   /** Called for tools left out (an operation the converter skipped), for the log. */
   readonly onSkipped?: (tool: string, why: string) => void;
+  /** The Authorization each call sends (the source's credentials); the agent's own token is never sent. */
+  readonly credentials?: UpstreamAuth | undefined;
 }
 
 export class HttpToolsSource implements ToolSource {
@@ -74,8 +76,22 @@ export class HttpToolsSource implements ToolSource {
     // The trace goes on: the upstream's span is a child of the call's.
     const tp = ctx.meta?.traceparent;
     const carry = typeof tp === "string" ? ["traceparent", tp] : undefined;
-    const answer = await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody, carry });
-    return c.result(answer);
+    const creds = this.opts.credentials;
+    if (creds === undefined) return c.result(await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody, carry }));
+    return c.result(await this.sendWith(creds, request, ctx, carry));
+  }
+
+  /** Sends with the source's Authorization; a 401 forgets the value and tries once more with a new one. */
+  private async sendWith(creds: UpstreamAuth, request: HttpCall, ctx: CallContext, carry: string[] | undefined): Promise<HttpAnswer> {
+    // The credentials are the one Authorization: a header the tool would set from an argument or fixed_headers is dropped.
+    if (request.headers.some(([k]) => k.length === 13 && k.toLowerCase() === "authorization")) request = { ...request, headers: request.headers.filter(([k]) => k.toLowerCase() !== "authorization") };
+    for (let attempt = 0; ; attempt++) {
+      const value = await creds.authorization(ctx);
+      const fields = carry === undefined ? [] : [...carry];
+      if (value !== undefined) fields.push("authorization", value);
+      const answer = await this.opts.invoker.send(request, { signal: ctx.signal, requestId: ctx.requestId, maxBody: this.opts.maxResponseBody, carry: fields });
+      if (answer.status !== 401 || value === undefined || attempt > 0 || !creds.refused(value, ctx)) return answer;
+    }
   }
 
   status(): { state: "up" | "starting" | "down"; detail?: string } {

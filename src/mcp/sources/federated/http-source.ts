@@ -5,6 +5,7 @@
  */
 import { StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { FicusError } from "../../../core/errors.ts";
+import type { UpstreamAuth } from "../http-invoke.ts";
 import { McpClientSource, type EraChoice } from "./client-source.ts";
 
 export interface McpHttpSourceOptions {
@@ -17,12 +18,19 @@ export interface McpHttpSourceOptions {
   timeout?: number | undefined;
   era?: EraChoice | undefined;
   onLog?: ((line: string) => void) | undefined;
+  /**
+   * The Authorization of each request (the source's credentials), chosen per request: for the call it is made for
+   * (the call scope), or for none (connecting, list refreshes). Overrides an Authorization in `headers`. The agent's
+   * own token is never sent.
+   */
+  credentials?: UpstreamAuth | undefined;
 }
 
 export class McpHttpSource extends McpClientSource {
   readonly kind = "mcp" as const;
   private readonly url: URL;
   private readonly headers: Record<string, string>;
+  private readonly credentials: UpstreamAuth | undefined;
 
   constructor(options: McpHttpSourceOptions) {
     super(options);
@@ -37,14 +45,33 @@ export class McpHttpSource extends McpClientSource {
     }
     this.url = url;
     this.headers = { ...options.headers };
+    this.credentials = options.credentials;
   }
 
   protected openTransport(): Transport {
     return new StreamableHTTPClientTransport(this.url, {
       requestInit: { headers: this.headers },
-      fetch: this.calls.watchingFetch(),
+      fetch: this.calls.watchingFetch(this.credentials === undefined ? fetch : (this.authorizedFetch as typeof fetch)),
     });
   }
+
+  /**
+   * The transport's fetch with the source's credentials: one connection carries every agent's calls, so the
+   * Authorization is chosen per request, by the call whose async scope sent it (call-scope.ts). A 401 forgets the
+   * value and sends the request once more with a new one.
+   */
+  private readonly authorizedFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const creds = this.credentials as UpstreamAuth;
+    const ctx = this.calls.current()?.ctx;
+    for (let attempt = 0; ; attempt++) {
+      const value = await creds.authorization(ctx);
+      const headers = new Headers(init?.headers);
+      if (value !== undefined) headers.set("authorization", value);
+      const response = await fetch(input, { ...init, headers });
+      if (response.status !== 401 || value === undefined || attempt > 0 || !creds.refused(value, ctx)) return response;
+      await response.body?.cancel();
+    }
+  };
 
   protected where(): string {
     return this.url.href;
