@@ -5,11 +5,12 @@
  * unknown keys. Validation happens here, once; nothing downstream re-checks.
  */
 import { readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Document, Node } from "yaml";
 import { toJSONSchema as zodToJsonSchema, type z } from "zod";
 import { ConfigError, FicusError } from "../core/errors.ts";
 import { NameRule, SECRET_HEADER_NAMES, SECRET_WORDS } from "../core/secret-names.ts";
+import { type Merged, mergeToolDirectories, type ToolDocumentInfo } from "../mcp/k8s/merge.ts";
 import { configJsonSchema, configSchema, type FicusConfig, routeSchema } from "./schema.ts";
 
 export interface LoadedConfig {
@@ -17,6 +18,10 @@ export interface LoadedConfig {
   /** Paths (dot/bracket form) whose values came from the environment: redacted on display. */
   readonly secretPaths: ReadonlySet<string>;
   readonly source: string;
+  /** What the documents of mcp.tool_directories declared (src/mcp/k8s/); absent without such folders. */
+  readonly toolDocuments?: readonly ToolDocumentInfo[];
+  /** Those folders, absolute: the config source watches them with the file. */
+  readonly toolFolders?: readonly string[];
 }
 
 type PathItem = string | number;
@@ -48,7 +53,8 @@ export function interpolate(value: string, env: Record<string, string | undefine
   return { value: out, used };
 }
 
-function walkInterpolate(
+/** ${ENV} interpolation over a parsed value, recording the paths (and values) that came from the environment. */
+export function walkInterpolate(
   value: unknown,
   path: PathItem[],
   env: Record<string, string | undefined>,
@@ -77,12 +83,12 @@ function walkInterpolate(
 }
 
 /** The yaml library, loaded on first use: configs built from flags are JSON and never need it. */
-function yamlLib(): typeof import("yaml") {
+export function yamlLib(): typeof import("yaml") {
   return require("yaml") as typeof import("yaml");
 }
 
 /** The deepest YAML node along `path`, and whether it is the node itself or an ancestor. */
-function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
+export function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
   const { isMap, isNode, isPair, isScalar, isSeq } = yamlLib();
   let node: unknown = doc.contents;
   let last: Node | undefined = isNode(node) ? node : undefined;
@@ -100,7 +106,8 @@ function nodeAt(doc: Document, path: readonly PropertyKey[]): Node | undefined {
   return last;
 }
 
-function keyNode(doc: Document, path: readonly PropertyKey[], key: string): Node | undefined {
+/** The node of `key` in the mapping at `path` (for unknown-key messages), or the nearest node above it. */
+export function keyNode(doc: Document, path: readonly PropertyKey[], key: string): Node | undefined {
   const { isMap, isNode, isPair, isScalar } = yamlLib();
   const parent = nodeAt(doc, path);
   if (isMap(parent)) {
@@ -130,7 +137,7 @@ const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
 function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   let js = jsonSchemas.get(schema);
   if (!js) {
-    js = schema === configSchema ? configJsonSchema() : (zodToJsonSchema(schema) as Record<string, unknown>);
+    js = schema === configSchema ? configJsonSchema() : (zodToJsonSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>);
     jsonSchemas.set(schema, js);
   }
   return js;
@@ -173,7 +180,7 @@ export function didYouMean(key: string, known: readonly string[]): string | unde
   return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
-function describeType(v: unknown): string {
+export function describeType(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
@@ -189,7 +196,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function issueMessages(issue: z.core.$ZodIssue, root: unknown, schema: z.ZodType): { path: PropertyKey[]; message: string; key?: string }[] {
+/** One zod issue as `path: message` lines (unknown keys with a "did you mean", types named as YAML shows them). */
+export function issueMessages(issue: z.core.$ZodIssue, root: unknown, schema: z.ZodType): { path: PropertyKey[]; message: string; key?: string }[] {
   const path = issue.path as PropertyKey[];
   switch (issue.code) {
     case "unrecognized_keys":
@@ -320,7 +328,7 @@ export function parseWithSchema<S extends z.ZodType>(
  * "[redacted]": messages quote the offending value, and these go to the
  * terminal and to the log of a rejected reload.
  */
-function hideSecrets(message: string, secretValues: readonly string[]): string {
+export function hideSecrets(message: string, secretValues: readonly string[]): string {
   let out = message;
   for (const v of secretValues) {
     if (v.length < 3) continue;
@@ -344,8 +352,15 @@ export function parseConfig(
   overrides?: (raw: Record<string, unknown>) => void,
   format: "yaml" | "json" = "yaml",
 ): LoadedConfig {
-  const { value, secretPaths } = parseWithSchema(configSchema, text, source, env, overrides, format);
-  return { config: withDefaultMcpRoute(value), secretPaths, source };
+  let tools: Merged | undefined;
+  const { value, secretPaths } = parseWithSchema(configSchema, text, source, env, (raw) => {
+    overrides?.(raw);
+    // Documents of mcp.tool_directories join mcp.sources before validation, so routes may name their sources.
+    tools = mergeToolDirectories(raw, source.includes("/") ? dirname(source) : process.cwd(), env, basename(source));
+  }, format);
+  if (tools === undefined) return { config: withDefaultMcpRoute(value), secretPaths, source };
+  for (const p of tools.secretPaths) secretPaths.add(p);
+  return { config: withDefaultMcpRoute(value), secretPaths, source, toolDocuments: tools.documents, toolFolders: tools.folders };
 }
 
 /** Reads a configuration file's text, with FICUS_CONFIG_READ on failure. */
