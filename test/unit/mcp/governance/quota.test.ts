@@ -143,7 +143,7 @@ describe("budgets (SQLite)", () => {
       import { SqliteBudgetStore } from ${JSON.stringify(join(import.meta.dir, "../../../../src/mcp/governance/quota/budget-store.ts"))};
       const s = new SqliteBudgetStore(${JSON.stringify(shared)});
       let ok = 0;
-      for (let i = 0; i < 300; i++) if (s.spend("mcp", "alice", "2030-01-02", 1, 500, 0).ok) ok++;
+      for (let i = 0; i < 300; i++) if (s.spend("mcp", "alice", "2030-01-02", 1, 500).ok) ok++;
       console.log(ok);
     `;
     new SqliteBudgetStore(shared).close();
@@ -169,8 +169,8 @@ describe("budgets (SQLite)", () => {
     const adminDir = tempDir("ficus-budget-admin-");
     const store = new SqliteBudgetStore(join(adminDir, ".ficus/mcp-budgets.db"), { now: NOW });
     const day = utcDay(NOW).day;
-    store.spend("agents", "alice", day, 4, 10, 0);
-    store.spend("agents", "bob", day, 9, 10, 0);
+    store.spend("agents", "alice", day, 4, 10);
+    store.spend("agents", "bob", day, 9, 10);
     store.close();
     const config = { rate_limit: {}, routes: [{ name: "agents", mcp: { budget: budgetSchema.parse({ limit: 10 }) } }, { name: "plain" }] } as unknown as FicusConfig;
     const one = await budgetsAdminHandler(config, adminDir, "alice", NOW);
