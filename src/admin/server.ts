@@ -1,7 +1,8 @@
 /**
  * The admin API, on its own listener (default 127.0.0.1:9901): health,
  * readiness, Prometheus metrics, the effective config, the route table, and
- * edge-mcp's tool pins (changes waiting for approval, approving them).
+ * edge-mcp's tool pins (changes waiting for approval, approving them) and
+ * error snapshots (failed tool calls grouped by signature, one snapshot).
  * It reads everything through an AdminBackend, so the same API serves a
  * single process or the supervisor of several workers.
  *
@@ -26,6 +27,7 @@ import type { RecordCommand, SessionStatus } from "../record/recorder.ts";
 import type { RouteInfo } from "../server/gateway.ts";
 import { z } from "zod";
 import type { PinGuard } from "../mcp/pinning/guard.ts";
+import type { SnapshotStore } from "../mcp/governance/snapshots/store.ts";
 
 export interface ReloadResult {
   readonly ok: boolean;
@@ -54,6 +56,8 @@ export interface AdminBackend {
    * workers' `changed()` sees its approvals). Undefined when the config serves no MCP or pinning is off.
    */
   mcpPins?(): PinGuard | undefined;
+  /** edge-mcp error snapshots: the store the workers write (its own connection). Undefined when snapshots are off or no route serves MCP. */
+  mcpSnapshots?(): SnapshotStore | undefined;
 }
 
 const mcpApproveBody = z.strictObject({
@@ -280,6 +284,29 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     } catch (err) {
       return pinsUnavailable(err);
     }
+  });
+  // edge-mcp error snapshots (src/mcp/governance/snapshots/): failed tool calls grouped by signature, and one snapshot.
+  app.get("/admin/mcp/errors", (c) => {
+    const store = backend.mcpSnapshots?.();
+    if (store === undefined) return json({ enabled: false, groups: [] });
+    const limit = Number(c.req.query("limit") ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) return new Response(errorBody("FICUS_BAD_REQUEST", "limit must be an integer from 1 to 10000", ""), { status: 400, headers: { "content-type": "application/json" } });
+    try {
+      return json({ enabled: true, groups: store.groups({ tool: c.req.query("tool") || undefined, limit }) });
+    } catch (err) {
+      return storeUnavailable(`the MCP snapshot store cannot be read: ${(err as Error).message}`);
+    }
+  });
+  app.get("/admin/mcp/errors/:id", (c) => {
+    const id = c.req.param("id");
+    let snapshot: unknown;
+    try {
+      snapshot = backend.mcpSnapshots?.()?.get(id);
+    } catch (err) {
+      return storeUnavailable(`the MCP snapshot store cannot be read: ${(err as Error).message}`);
+    }
+    if (snapshot === undefined) return new Response(errorBody("FICUS_ADMIN_NOT_FOUND", `no MCP error snapshot ${JSON.stringify(id)} (snapshots are kept for mcp.snapshots.retention, at most mcp.snapshots.max)`, ""), { status: 404, headers: { "content-type": "application/json" } });
+    return json(snapshot);
   });
   app.post("/admin/reload", async (c) => {
     const force = c.req.query("force");

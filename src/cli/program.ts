@@ -208,7 +208,7 @@ export function buildProgram(): Command {
     });
 
   // edge-mcp tool-definition pinning (src/mcp/pinning/, docs/mcp.md).
-  const mcp = program.command("mcp").description("edge-mcp: tool definitions that changed upstream, waiting for approval (rug-pull defence)");
+  const mcp = program.command("mcp").description("edge-mcp: tool definitions waiting for approval (rug-pull defence), failed tool calls, the audit log");
   mcp
     .command("pins")
     .description("the tool definitions waiting for approval, with what changed")
@@ -228,6 +228,45 @@ export function buildProgram(): Command {
     .action(async (o: { admin: string; source?: string; tool?: string; all?: boolean }) => {
       const { mcpApproveCommand } = await import("./commands/mcp.ts");
       process.exitCode = await mcpApproveCommand(o);
+    });
+  // edge-mcp governance: error snapshots and the audit log (src/mcp/governance/, docs/mcp.md).
+  mcp
+    .command("errors")
+    .description("failed tool calls kept as snapshots, grouped by signature (count, first and last seen, an example id)")
+    .option("--tool <name>", "only this tool (its public name)")
+    .option("--limit <n>", "at most this many groups (default 100)")
+    .option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901")
+    .option("--json", "print JSON")
+    .action(async (o: { admin: string; tool?: string; limit?: string; json?: boolean }) => {
+      const { mcpErrorsCommand } = await import("./commands/mcp.ts");
+      process.exitCode = await mcpErrorsCommand(o);
+    });
+  mcp
+    .command("replay")
+    .description("make a snapshot's failed call again (its arguments as stored, secrets redacted); exit 0 when it now succeeds, 1 when it still fails")
+    .argument("<id>", "the snapshot's id (ficus mcp errors)")
+    .option("--against <url>", "an MCP endpoint to call instead of the snapshot's source (a fixed upstream, a gateway)")
+    .option("--tool-name <name>", "the tool's name there (default: its name at the source, or its public name when the endpoint lists only that)")
+    .option("--timeout <duration>", "longest the call may take", "60s")
+    .option("--admin <url>", "admin API of the gateway", "http://127.0.0.1:9901")
+    .option("--json", "print JSON")
+    .action(async (id: string, o: { admin: string; against?: string; toolName?: string; timeout?: string; json?: boolean }) => {
+      const { mcpReplayCommand } = await import("./commands/mcp.ts");
+      process.exitCode = await mcpReplayCommand(id, o);
+    });
+  mcp
+    .command("audit")
+    .description("read an MCP audit log (mcp.audit) with filters: a table, or the matching JSON lines")
+    .option("--file <path>", "the audit file (default: the config's mcp.audit.output)")
+    .option("-c, --config <file>", "ficus.yaml, to find the audit file")
+    .option("--tool <name>", "only calls of this tool (its public name)")
+    .option("--principal <subject>", 'only calls by this subject ("" for anonymous)')
+    .option("--since <duration|time>", "only calls this recent (10m, 2h) or since this ISO time")
+    .option("--result <result>", "only calls that ended so: ok, tool_error, error, answered (any guard) or answered:<guard>")
+    .option("--json", "print the matching lines as JSON lines")
+    .action(async (o: { file?: string; config?: string; tool?: string; principal?: string; since?: string; result?: string; json?: boolean }) => {
+      const { mcpAuditCommand } = await import("./commands/mcp.ts");
+      process.exitCode = mcpAuditCommand(o);
     });
 
   program

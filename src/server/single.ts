@@ -97,6 +97,8 @@ export async function runSingleProcess(
         record: (cmd) => gateway.record(cmd),
         // edge-mcp tool pinning: the pin store the workers share, through the admin's own connection.
         mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(gateway.config.config, configDir(gateway.config)),
+        // edge-mcp error snapshots: the file the workers write, read through the admin's own connection.
+        mcpSnapshots: () => (require("../mcp/governance/snapshots/index.ts") as typeof import("../mcp/governance/snapshots/index.ts")).adminSnapshotsFor(gateway.config.config, configDir(gateway.config)),
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );

@@ -243,6 +243,8 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       },
       // edge-mcp tool pinning: the pin store the workers share; they see an approval within a second.
       mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(loaded.config, configDir(loaded)),
+      // edge-mcp error snapshots: the file the workers write, read through the admin's own connection.
+      mcpSnapshots: () => (require("../mcp/governance/snapshots/index.ts") as typeof import("../mcp/governance/snapshots/index.ts")).adminSnapshotsFor(loaded.config, configDir(loaded)),
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
     );
