@@ -9,7 +9,7 @@
  * says what it said when the state was written.
  */
 import { type CompiledRules, compileRules } from "../../../compare/rules.ts";
-import type { FicusConfig } from "../../../config/schema.ts";
+import type { FicusConfig, RouteConfig } from "../../../config/schema.ts";
 import type { Logger } from "../../../observability/logger.ts";
 import type { Metrics } from "../../../observability/metrics.ts";
 import type { CanarySettings } from "../../../migration/canary.ts";
@@ -17,7 +17,9 @@ import { type ControlState, configKey, configState } from "../../../migration/co
 import { Redactor } from "../../../migration/redact.ts";
 import type { ResultsBuffer } from "../../../migration/results.ts";
 import type { ResultsWriter } from "../../../migration/results-writer.ts";
+import type { ControlRow } from "../../../migration/store.ts";
 import { McpHttpSource, StdioSource } from "../../sources/federated/index.ts";
+import type { McpSourceConfig } from "../../schema.ts";
 import type { ToolSource } from "../../types.ts";
 import { mcpMigrationRoutes } from "./routes.ts";
 
@@ -25,7 +27,6 @@ import { mcpMigrationRoutes } from "./routes.ts";
 export interface SourceMigration {
   /** mcp:<source> */
   readonly name: string;
-  readonly source: string;
   readonly candidate: ToolSource;
   /** Read per call; changed by the control poller. */
   readonly live: { stage: ControlState["stage"]; paused: boolean };
@@ -53,6 +54,38 @@ export interface SourceMigration {
 
 const POLL_MS = 200;
 const HOST_KEY = "migration";
+
+/** The runtime state of one migrating source, as ficus.yaml sets it (the control poller then applies the store's). */
+export function sourceMigration(config: FicusConfig, rc: RouteConfig, s: McpSourceConfig, candidate: ToolSource): SourceMigration {
+  const configured = configState(rc);
+  return {
+    name: rc.name,
+    candidate,
+    live: { stage: configured.stage, paused: false },
+    configured,
+    configKey: configKey(rc),
+    canary: { percent: configured.percent, header: undefined, cookie: undefined, fallback: "ip", salt: s.canary.salt },
+    byAddress: s.canary.sticky === "address",
+    compareRules: compileRules(s.compare),
+    redactor: new Redactor(config.redact, s.shadow.redact),
+    shadow: { sample: s.shadow.sample, aa: s.shadow.aa, maxConcurrency: s.shadow.max_concurrency, timeout: s.shadow.timeout, noiseSettings: s.shadow.noise, acc: 0, aaAcc: 0, inflight: 0, noise: new Set() },
+    callTimeout: s.timeout > 0 ? s.timeout : config.mcp.call_timeout,
+  };
+}
+
+/**
+ * Applies the store's state of a source (its row, while ficus.yaml still says what it said when the row was
+ * written; else what ficus.yaml says). True when something changed.
+ */
+export function applyControl(m: SourceMigration, rows: readonly ControlRow[]): boolean {
+  const row = rows.find((x) => x.route === m.name);
+  const want = row !== undefined && row.config_key === m.configKey ? row : m.configured;
+  if (m.live.stage === want.stage && m.canary.percent === want.percent && m.live.paused === want.paused) return false;
+  m.live.stage = want.stage;
+  m.live.paused = want.paused;
+  m.canary.percent = want.percent;
+  return true;
+}
 
 export class MigrationHost {
   readonly bySource = new Map<string, SourceMigration>();
@@ -83,21 +116,7 @@ export class MigrationHost {
         c.url !== undefined
           ? new McpHttpSource({ name: `${name}.candidate`, url: c.url, headers: c.headers, timeout, onLog })
           : new StdioSource({ name: `${name}.candidate`, command: c.command ?? [], env: c.env, cwd: c.cwd ?? configDir, timeout, onLog });
-      const configured = configState(rc);
-      this.bySource.set(name, {
-        name: rc.name,
-        source: name,
-        candidate,
-        live: { stage: configured.stage, paused: false },
-        configured,
-        configKey: configKey(rc),
-        canary: { percent: configured.percent, header: undefined, cookie: undefined, fallback: "ip", salt: s.canary.salt },
-        byAddress: s.canary.sticky === "address",
-        compareRules: compileRules(s.compare),
-        redactor: new Redactor(config.redact, s.shadow.redact),
-        shadow: { sample: s.shadow.sample, aa: s.shadow.aa, maxConcurrency: s.shadow.max_concurrency, timeout: s.shadow.timeout, noiseSettings: s.shadow.noise, acc: 0, aaAcc: 0, inflight: 0, noise: new Set() },
-        callTimeout: timeout,
-      });
+      this.bySource.set(name, sourceMigration(config, rc, s, candidate));
     }
     this.writer.onFlush = async (store) => {
       // Noise learned from A/A pairs (by every worker) and marks made by hand.
@@ -139,13 +158,9 @@ export class MigrationHost {
     this.storeUp = true;
     let changed = false;
     for (const m of this.bySource.values()) {
-      const row = rows.find((x) => x.route === m.name);
-      const want = row !== undefined && row.config_key === m.configKey ? row : m.configured;
-      if (m.live.stage !== want.stage || m.canary.percent !== want.percent || m.live.paused !== want.paused) {
-        this.logger.info("MCP migration stage in force", { migration: m.name, stage: want.stage, percent: want.percent, paused: want.paused, from: { stage: m.live.stage, percent: m.canary.percent } });
-        m.live.stage = want.stage;
-        m.live.paused = want.paused;
-        m.canary.percent = want.percent;
+      const from = { stage: m.live.stage, percent: m.canary.percent };
+      if (applyControl(m, rows)) {
+        this.logger.info("MCP migration stage in force", { migration: m.name, stage: m.live.stage, percent: m.canary.percent, paused: m.live.paused, from });
         changed = true;
       }
     }

@@ -29,7 +29,14 @@ import { judgeAA, judgePair } from "../../../migration/judge.ts";
 import type { Metrics } from "../../../observability/metrics.ts";
 import type { Logger } from "../../../observability/logger.ts";
 import { answerOf, mirrorable } from "./answer.ts";
+import type { ResultsBuffer } from "../../../migration/results.ts";
 import { MigrationHost, type SourceMigration } from "./host.ts";
+
+/** What the guard reads: the migrating sources by name and where results go (a MigrationHost, shared by a service's endpoints). */
+export interface MigrationState {
+  readonly bySource: ReadonlyMap<string, SourceMigration>;
+  readonly results: ResultsBuffer;
+}
 
 type Outcome = { readonly ok: true; readonly result: CallToolResult; readonly durationMs: number } | { readonly ok: false; readonly timeout: boolean; readonly error: string };
 
@@ -60,7 +67,7 @@ export class MigrationGuard implements CallGuard {
   private readonly pending = new WeakMap<GuardedCall, Pending>();
 
   constructor(
-    private readonly host: MigrationHost,
+    private readonly host: MigrationState,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {}
