@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Listening, modern, startListening } from "../helpers/mcp.ts";
-import { type Ficus, runCli, startFicus, tempDir, writeConfig } from "../helpers/processes.ts";
+import { type Ficus, freePort, runCli, startFicus, tempDir, writeConfig } from "../helpers/processes.ts";
 
 let upstream: Listening;
 let fixed: Listening;
@@ -171,4 +171,40 @@ test("failed calls leave snapshots that `ficus mcp errors` lists and `ficus mcp 
   expect(auditTable.stdout).toMatch(/TIME\s+PRINCIPAL\s+ENDPOINT\s+TOOL/);
   expect(auditTable.stdout).toContain("2 calls");
   expect((await runCli(["mcp", "audit"])).code).toBe(2);
+}, 20_000);
+
+test("two workers write to one snapshot file, and the supervisor's admin API reads it", async () => {
+  const d = tempDir("ficus-snapshots-workers-");
+  const config = writeConfig(
+    d,
+    `
+mode: edge-mcp
+listen: 127.0.0.1:${freePort()}
+admin: { listen: 127.0.0.1:0 }
+workers: 2
+log: { level: info }
+mcp:
+  sources:
+    up: { url: "http://127.0.0.1:${upstream.port}/mcp" }
+  pinning: { mode: "off" }
+routes:
+  - name: mcp
+    match: { path: /mcp }
+    mcp: {}
+`,
+  );
+  const sup = await startFicus(["-c", config]);
+  try {
+    // New connections each: the kernel spreads them over both workers (SO_REUSEPORT).
+    await Promise.all(Array.from({ length: 12 }, (_, i) => modern(`${sup.url}/mcp`, i, "tools/call", { name: "fail", arguments: { i } })));
+    let count = 0;
+    for (let i = 0; i < 100 && count < 12; i++) {
+      const r = (await (await fetch(`${sup.admin}/admin/mcp/errors`)).json()) as { groups: Group[] };
+      count = r.groups[0]?.count ?? 0;
+      if (count < 12) await Bun.sleep(20);
+    }
+    expect(count).toBe(12);
+  } finally {
+    await sup.stop();
+  }
 }, 20_000);
