@@ -53,7 +53,7 @@ class MetadataServer implements OAuthResource {
     if (m === "HEAD") return { status: 200, fields: [...served.fields], body: undefined, headLength: served.body.byteLength };
     // Browser-based clients read the metadata across origins (a CORS preflight).
     if (m === "OPTIONS") return { status: 204, fields: ["access-control-allow-origin", "*", "access-control-allow-methods", "GET, HEAD, OPTIONS", "access-control-max-age", "86400", ...ALLOW_FIELDS], body: undefined };
-    return { status: 405, fields: [...ALLOW_FIELDS, "content-length", "0"], body: undefined };
+    return { status: 405, fields: [...ALLOW_FIELDS], body: undefined };
   }
 }
 
@@ -71,7 +71,7 @@ export function createOAuthResource(config: FicusConfig, logger: Logger): OAuthR
     const body = enc.encode(JSON.stringify(metadataDocument(r, o.resource_name, o.resource_documentation)));
     const served: Served = {
       body,
-      fields: ["content-type", "application/json", "cache-control", "public, max-age=300", "access-control-allow-origin", "*", "content-length", String(body.byteLength)],
+      fields: ["content-type", "application/json", "cache-control", "public, max-age=300", "access-control-allow-origin", "*"],
     };
     docs.set(r.metadataPath, served);
     // Behind a proxy that adds a base path, a client asks for the well-known URL of the full public path.
