@@ -113,9 +113,11 @@ export class GuardrailsGuard implements CallGuard {
     const received = measure(result, max);
     // "error": a result over the cap is replaced whole, so there is nothing to redact.
     if (received !== undefined && rules.onOversize === "error") return this.oversize(call, received.total, max);
-    if (rules.redactor !== undefined) result = this.redact(call, rules.redactor, result, received === undefined ? Number.POSITIVE_INFINITY : max + REDACT_MARGIN);
+    // Text that could never be passed on is dropped before redaction; the marker then says so even when what is left fits.
+    const cutAt = received === undefined ? Number.POSITIVE_INFINITY : max + REDACT_MARGIN;
+    if (rules.redactor !== undefined) result = this.redact(call, rules.redactor, result, cutAt);
     if (rules.onOversize === "truncate") {
-      const m = result === end.result ? received : measure(result, max);
+      const m = result === end.result ? received : measure(result, max, received !== undefined);
       if (m !== undefined) {
         const over = (received ?? m).total - max;
         const t = truncate(result, m, max, rules.structuredFirst, over);

@@ -68,10 +68,10 @@ export interface Measure {
 }
 
 /**
- * The size of a result, or undefined when it certainly fits in `max` (a bound from character counts, without
- * measuring: a character is at most 3 UTF-8 bytes, and structuredContent is then measured only if present).
+ * The size of a result, or undefined when it fits in `max` (known from character counts alone when it can be: a
+ * character is at most 3 UTF-8 bytes). `always`: measured even when it fits.
  */
-export function measure(result: CallToolResult, max: number): Measure | undefined {
+export function measure(result: CallToolResult, max: number, always = false): Measure | undefined {
   const content = Array.isArray(result.content) ? result.content : [];
   let bound = 0;
   let cheap = true;
@@ -83,12 +83,12 @@ export function measure(result: CallToolResult, max: number): Measure | undefine
     }
     bound += t.length * 3;
   }
-  if (cheap && result.structuredContent === undefined && bound <= max) return undefined;
+  if (!always && cheap && result.structuredContent === undefined && bound <= max) return undefined;
   const items = content.map((i) => (i !== null && typeof i === "object" ? itemBytes(i) : 0));
   const structured = structuredBytes(result.structuredContent);
   let total = structured;
   for (const n of items) total += n;
-  return total <= max ? undefined : { total, items, structured };
+  return total <= max && !always ? undefined : { total, items, structured };
 }
 
 /** The marker ending a cut result. */
@@ -113,7 +113,8 @@ export interface Truncated {
  */
 export function truncate(result: CallToolResult, m: Measure, max: number, structuredFirst: boolean, over = m.total - max): Truncated {
   const content = Array.isArray(result.content) ? result.content : [];
-  let budget = Math.max(0, max - MARKER_ROOM);
+  // Everything is kept when it fits with the marker (text was dropped before redaction, and what is left fits).
+  let budget = m.total <= max - MARKER_ROOM ? m.total : Math.max(0, max - MARKER_ROOM);
   const sc = result.structuredContent;
   let keepStructured = false;
   if (sc !== undefined && structuredFirst && m.structured <= budget) {
