@@ -78,7 +78,7 @@ export function createOAuthResource(config: FicusConfig, logger: Logger): OAuthR
     const publicPath = metadataPathOf(new URL(r.resource).pathname || "/");
     if (!docs.has(publicPath)) docs.set(publicPath, served);
   }
-  if (o.public_url === undefined && config.listen.port === 0) {
+  if ([...resources.values()].some((r) => new URL(r.resource).port === "0")) {
     logger.warn("mcp.oauth: the listen port is 0, so the resource URLs of the MCP endpoints cannot name the real port; set mcp.oauth.public_url");
   }
   return new MetadataServer(docs);

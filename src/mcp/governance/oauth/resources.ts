@@ -49,7 +49,7 @@ export interface ResourcesInput {
   readonly auth_policies?: Readonly<Record<string, PolicyLike>> | undefined;
   readonly routes: readonly {
     readonly name: string;
-    readonly match?: { readonly path?: string | undefined } | undefined;
+    readonly match?: { readonly path?: string | undefined; readonly [other: string]: unknown } | undefined;
     readonly mcp?: unknown;
     readonly auth?: string | PolicyLike | undefined;
     readonly authz?: { readonly scopes?: readonly string[] | undefined } | undefined;
@@ -57,7 +57,7 @@ export interface ResourcesInput {
 }
 
 /** A path usable as a resource: exact (no ":name" segment or "*"). */
-const EXACT_PATH = /^\/(?:[^:*?#\s][^*?#\s]*)?$/;
+const EXACT_PATH = /^\/(?:[^/:*?#\s][^/*?#\s]*(?:\/[^/:*?#\s][^/*?#\s]*)*\/?)?$/;
 
 function policyOf(input: ResourcesInput, auth: string | PolicyLike | undefined): PolicyLike | undefined {
   if (auth === undefined) return undefined;
