@@ -19,8 +19,6 @@ export const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 export const SOURCE_NAME_RULE = "a source name is 1 to 32 of A-Z a-z 0-9 _ - (it becomes a tool-name prefix)";
 /** A Kubernetes namespace: an RFC 1123 label. */
 export const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** An object name of Kubernetes (RFC 1123 subdomain), for the CRD manifests. */
-export const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Fields of the top-level `mcp:` block. */
 export const k8sConfigFields = {
