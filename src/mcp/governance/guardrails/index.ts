@@ -91,7 +91,32 @@ export class GuardrailsGuard implements CallGuard {
     this.counter = guardrailCounter(opts.metrics);
   }
 
+  /** Never throws: should a check itself fail (a bug), the call is refused rather than let through unchecked. */
   before(call: GuardedCall): CallToolResult | undefined {
+    try {
+      return this.check(call);
+    } catch (err) {
+      return this.failed(call, "arguments", err);
+    }
+  }
+
+  /** Never throws: should redaction or the cap itself fail (a bug), the result is withheld rather than passed on unchecked. */
+  after(call: GuardedCall, end: CallEnd): CallToolResult | undefined {
+    if (end.kind !== "result") return undefined;
+    try {
+      return this.guardResult(call, end.result);
+    } catch (err) {
+      return this.failed(call, "result", err);
+    }
+  }
+
+  private failed(call: GuardedCall, what: string, err: unknown): CallToolResult {
+    this.opts.logger.error("the MCP guardrails failed; the call is refused", { endpoint: this.opts.endpoint, tool: call.tool.name, stage: what, error: err instanceof Error ? err.message : String(err), request_id: call.requestId });
+    call.notes.guardrail = "failed";
+    return toolError(`the guardrails could not check this call's ${what}; it was refused`, { [META_GUARDRAIL]: "failed" });
+  }
+
+  private check(call: GuardedCall): CallToolResult | undefined {
     const rules = this.rulesOf(call.tool);
     if (rules.deny.length === 0 && rules.check === undefined) return undefined;
     const args = rules.fixed === undefined ? call.args : without(call.args, rules.fixed);
@@ -105,10 +130,10 @@ export class GuardrailsGuard implements CallGuard {
     return undefined;
   }
 
-  after(call: GuardedCall, end: CallEnd): CallToolResult | undefined {
-    if (end.kind !== "result") return undefined;
+  /** The result redacted and capped, or undefined when it passes as it is. */
+  private guardResult(call: GuardedCall, original: CallToolResult): CallToolResult | undefined {
     const rules = this.rulesOf(call.tool);
-    let result = end.result;
+    let result = original;
     const max = rules.maxBytes;
     const received = measure(result, max);
     // "error": a result over the cap is replaced whole, so there is nothing to redact.
@@ -117,7 +142,7 @@ export class GuardrailsGuard implements CallGuard {
     const cutAt = received === undefined ? Number.POSITIVE_INFINITY : max + REDACT_MARGIN;
     if (rules.redactor !== undefined) result = this.redact(call, rules.redactor, result, cutAt);
     if (rules.onOversize === "truncate") {
-      const m = result === end.result ? received : measure(result, max, received !== undefined);
+      const m = result === original ? received : measure(result, max, received !== undefined);
       if (m !== undefined) {
         const over = (received ?? m).total - max;
         const t = truncate(result, m, max, rules.structuredFirst, over);
@@ -126,7 +151,7 @@ export class GuardrailsGuard implements CallGuard {
         this.counter.inc({ tool: call.tool.name, rule: "size", action: t.failed ? "error" : "truncated" });
       }
     }
-    return result === end.result ? undefined : result;
+    return result === original ? undefined : result;
   }
 
   /** The result with its secrets redacted (the same object when there were none); text past `cutAt` characters is dropped first. */

@@ -31,13 +31,13 @@ export function cutUtf8(s: string, bytes: number): string {
 }
 
 function textOf(item: JsonObject): string | undefined {
-  if (item.type === "text" && typeof item.text === "string") return item.text;
+  if (item !== null && typeof item === "object" && item.type === "text" && typeof item.text === "string") return item.text;
   return undefined;
 }
 
 /** The text of an embedded resource item, when it has one. */
 function resourceTextOf(item: JsonObject): string | undefined {
-  if (item.type !== "resource") return undefined;
+  if (item === null || typeof item !== "object" || item.type !== "resource") return undefined;
   const r = item.resource;
   if (r === null || typeof r !== "object") return undefined;
   const t = (r as JsonObject).text;

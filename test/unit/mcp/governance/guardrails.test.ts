@@ -362,3 +362,23 @@ describe("results: size cap", () => {
     expect((await run(setup(), t, {}, r)).out).toBe(r);
   });
 });
+
+describe("never throws", () => {
+  test("odd content items (null, unknown types, a resource link) are measured and passed on", async () => {
+    const s = setup({ max_result_bytes: "1KiB" });
+    const r = { content: [null, { type: "resource_link", uri: "file:///x", name: "x" }, { type: "text", text: "x".repeat(2000) }] } as unknown as CallToolResult;
+    const { out } = await run(s, tool("odd", { schema: { type: "object" } }), {}, r);
+    expect(out.content[0]).toBeNull();
+    expect((out.content[2] as { text: string }).text).toContain("[… truncated by Ficus:");
+  });
+
+  test("should a check fail, the call is refused with a tool error and logged", async () => {
+    const s = setup({ deny_arguments: [{ pattern: "x" }] });
+    const hostile: JsonObject = {};
+    Object.defineProperty(hostile, "sql", { enumerable: true, get() { throw new Error("boom"); } });
+    const { out, upstream } = await run(s, tool("q", { schema: { type: "object" } }), hostile);
+    expect(upstream).toBe(0);
+    expect(out._meta?.[META_GUARDRAIL]).toBe("failed");
+    expect(s.logs.some((l) => l.msg === "the MCP guardrails failed; the call is refused" && l.error === "boom")).toBe(true);
+  });
+});
