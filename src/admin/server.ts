@@ -58,6 +58,8 @@ export interface AdminBackend {
   mcpPins?(): PinGuard | undefined;
   /** edge-mcp error snapshots: the store the workers write (its own connection). Undefined when snapshots are off or no route serves MCP. */
   mcpSnapshots?(): SnapshotStore | undefined;
+  /** edge-mcp cost budgets: what each principal spent today (src/mcp/governance/quota/admin.ts). */
+  mcpBudgets?(principal: string | undefined): Promise<{ status: number; body: unknown }>;
 }
 
 const mcpApproveBody = z.strictObject({
@@ -305,8 +307,13 @@ export function adminApp(backend: AdminBackend, token: string | undefined): Hono
     } catch (err) {
       return storeUnavailable(`the MCP snapshot store cannot be read: ${(err as Error).message}`);
     }
-    if (snapshot === undefined) return new Response(errorBody("FICUS_ADMIN_NOT_FOUND", `no MCP error snapshot ${JSON.stringify(id)} (snapshots are kept for mcp.snapshots.retention, at most mcp.snapshots.max)`, ""), { status: 404, headers: { "content-type": "application/json" } });
+    if (snapshot === undefined) return new Response(errorBody("FICUS_MCP_SNAPSHOT_UNKNOWN", `no MCP error snapshot ${JSON.stringify(id)} (snapshots are kept for mcp.snapshots.retention, at most mcp.snapshots.max)`, ""), { status: 404, headers: { "content-type": "application/json" } });
     return json(snapshot);
+  });
+  // edge-mcp cost budgets per principal per day (src/mcp/governance/quota/).
+  app.get("/admin/mcp/budgets", async (c) => {
+    const answer = (await backend.mcpBudgets?.(c.req.query("principal"))) ?? { status: 200, body: { enabled: false, budgets: [] } };
+    return json(answer.body, answer.status as 200);
   });
   app.post("/admin/reload", async (c) => {
     const force = c.req.query("force");

@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   FICUS_MCP_UPSTREAM: { status: 0, description: "A federated MCP server (Streamable HTTP or stdio) failed: it could not be reached, crashed, hung past its timeout, or sent an invalid message. Calls to its tools return a tool error naming it; a stdio server is restarted with back-off." },
   FICUS_MCP_INVALID_ARGUMENTS: { status: 0, description: "A tool call's arguments do not fit the tool's HTTP call (a path parameter missing, a value of the wrong type); the agent gets a tool error saying which." },
   FICUS_MCP_CALL_TIMEOUT: { status: 0, description: "A tool call ran past its timeout (mcp.call_timeout, or the source's); it was cancelled at the upstream and the agent got a tool error." },
+  FICUS_MCP_SNAPSHOT_UNKNOWN: { status: 404, description: "The admin API or `ficus mcp replay` named an MCP error snapshot that is not kept: unknown, or swept past mcp.snapshots.retention or mcp.snapshots.max." },
   FICUS_REPLAY_INPUT: { status: 0, description: "`ficus replay` cannot use its input: a file is missing or not a recording, the recording is empty, or the filter selects nothing (exit 2)." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

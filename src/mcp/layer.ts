@@ -24,3 +24,19 @@ export class McpLayer implements Layer {
     return endpoint.handle(ex);
   }
 }
+
+/**
+ * Before routing: the well-known documents of the MCP endpoints (OAuth 2.0
+ * protected resource metadata, RFC 9728), which live at paths no route
+ * names. Passes everything else on.
+ */
+export class McpWellKnownLayer implements Layer {
+  readonly name = "mcp-well-known";
+
+  constructor(private readonly mcp: McpLayer) {}
+
+  request(ex: Exchange): Reply | undefined {
+    if (ex.path.charCodeAt(1) !== 46 /* "." */ || !ex.path.startsWith("/.well-known/")) return undefined;
+    return this.mcp.service?.wellKnown(ex);
+  }
+}

@@ -6,6 +6,15 @@
  */
 import { z } from "zod";
 import { duration, size } from "../config/fields.ts";
+import { auditConfigSchema } from "./governance/audit/schema.ts";
+import { cacheConfigSchema, cachePerToolFields, cacheSourceFields } from "./governance/cache/schema.ts";
+import { guardrailsConfigSchema, guardrailsPerToolFields } from "./governance/guardrails/schema.ts";
+import { migrationSourceFields, migrationSourceIssues } from "./governance/migration/schema.ts";
+import { credentialsSourceFields, oauthConfigSchema } from "./governance/oauth/schema.ts";
+import { policyRouteFields } from "./governance/policy/schema.ts";
+import { quotaPerToolFields, quotaRouteFields } from "./governance/quota/schema.ts";
+import { snapshotsConfigSchema } from "./governance/snapshots/schema.ts";
+import { k8sConfigFields } from "./k8s/schema.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -63,6 +72,13 @@ export const mcpSourceSchema = z
     descriptions: z.record(z.string(), z.string().max(8192)).optional().meta({ description: "Source tool name → a description replacing the source's." }),
     fixed_arguments: z.record(z.string(), jsonObject).optional().meta({ description: "Source tool name → argument values always sent: removed from the schema the agent sees and injected on every call (what the agent sends for them is ignored)." }),
     timeout: duration("0s", "Longest a call to this source's tools may take; past it the call is cancelled upstream and the agent gets a tool error. 0 means mcp.call_timeout."),
+    per_tool: z
+      .record(z.string(), z.strictObject({ ...cachePerToolFields, ...guardrailsPerToolFields, ...quotaPerToolFields }))
+      .optional()
+      .meta({ description: "Source tool name → governance settings of that tool (cache, guardrails, cost)." }),
+    ...credentialsSourceFields,
+    ...migrationSourceFields,
+    ...cacheSourceFields,
   })
   .superRefine((s, ctx) => {
     const kinds = [s.tools !== undefined && "tools", s.openapi !== undefined && "openapi", s.url !== undefined && "url", s.command !== undefined && "command"].filter(Boolean);
@@ -71,6 +87,8 @@ export const mcpSourceSchema = z
     if (s.upstream !== undefined && s.tools === undefined && s.openapi === undefined) ctx.addIssue({ code: "custom", message: "upstream is for declared or OpenAPI tools (a federated server is reached at url or command)", path: ["upstream"] });
     if ((s.env || s.cwd) && s.command === undefined) ctx.addIssue({ code: "custom", message: "env and cwd are for a stdio command", path: ["env"] });
     if (s.headers && s.url === undefined) ctx.addIssue({ code: "custom", message: "headers are for a federated server at url (declared tools set call.fixed_headers)", path: ["headers"] });
+    for (const issue of migrationSourceIssues(s)) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+    if ((s as { credentials?: unknown }).credentials !== undefined && s.command !== undefined) ctx.addIssue({ code: "custom", message: "a stdio source makes no HTTP requests to carry credentials: give the server its secrets with env", path: ["credentials"] });
   })
   .meta({ description: "A tool source: declared HTTP tools, an OpenAPI document, a federated MCP server (url or command), with its curation." });
 
@@ -94,6 +112,13 @@ export const mcpConfigSchema = z
     max_response_body: size("16MiB", "Largest result relayed from a source; a larger one becomes a tool error.", { min: KIB, max: 1024 * MIB }),
     call_timeout: duration("60s", "Default longest tool call (a source's timeout overrides it).", { min: 1 }),
     list_page_size: z.number().int().min(1).max(100_000).default(1000).meta({ description: "Items per page of tools/list, resources/list and prompts/list. Default 1000." }),
+    // --- governance (src/mcp/governance/) ---
+    audit: auditConfigSchema.prefault({}),
+    snapshots: snapshotsConfigSchema.prefault({}),
+    cache: cacheConfigSchema.prefault({}),
+    guardrails: guardrailsConfigSchema.prefault({}),
+    oauth: oauthConfigSchema.prefault({}),
+    ...k8sConfigFields,
     // --- tool-definition pinning (src/mcp/pinning/) ---
     pinning: z
       .strictObject({
@@ -112,6 +137,8 @@ export const routeMcpSchema = z
     tools: globs.default(["*"]).meta({ description: "Globs over the names agents see: the tools this endpoint exposes (a virtual endpoint). Default all." }),
     max_tools: z.number().int().min(1).max(100_000).default(10_000).meta({ description: "At most this many tools are listed (the rest are left out and a warning logged). Default 10000." }),
     name: z.string().max(128).default("ficus").meta({ description: "serverInfo.name this endpoint announces. Default ficus." }),
+    ...policyRouteFields,
+    ...quotaRouteFields,
   })
   .meta({ description: "Serve MCP at this route's path instead of forwarding (edge-mcp)." });
 

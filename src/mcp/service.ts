@@ -13,6 +13,9 @@ import type { Metrics } from "../observability/metrics.ts";
 import type { Pipeline } from "../pipeline/pipeline.ts";
 import type { UpstreamClients } from "../upstream/clients.ts";
 import { McpEndpoint } from "./front/endpoint.ts";
+import { buildGuards } from "./governance/index.ts";
+import { createOAuthResource, type OAuthResource, upstreamCredentials } from "./governance/oauth/index.ts";
+import type { Exchange, Reply } from "../pipeline/exchange.ts";
 import { originPolicy } from "./front/origin.ts";
 import { SessionSeal } from "./front/session.ts";
 import { McpMetrics } from "./metrics.ts";
@@ -89,6 +92,8 @@ export class McpService {
   readonly seal: SessionSeal;
   private readonly mcpMetrics: McpMetrics;
   private statusTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly oauth: OAuthResource | undefined;
+  private readonly closers: (() => void | Promise<void>)[] = [];
   /** Tool pinning (src/mcp/pinning/); undefined when mcp.pinning.mode is off. */
   private readonly pins: PinGuard | undefined;
 
@@ -113,8 +118,11 @@ export class McpService {
     this.pins = createPinGuard(c, { configDir: deps.configDir, metrics: deps.metrics, logger: deps.logger });
     this.registry = new Registry(entries, deps.logger, this.pins);
     const origin = originPolicy(c.allowed_origins, c.allowed_hosts, config.listen.hostname);
+    this.oauth = createOAuthResource(config, deps.logger);
+    const shared = new Map<string, unknown>();
     for (const r of config.routes) {
       if (r.mcp === undefined) continue;
+      const guards = buildGuards({ config, route: r, registry: this.registry, logger: deps.logger, metrics: deps.metrics, configDir: deps.configDir, shared, onClose: (fn) => this.closers.push(fn) });
       const view = new EndpointView(this.registry, r.mcp);
       view.onCapped = (listed, total) => deps.logger.warn("an MCP endpoint lists fewer tools than its sources offer (max_tools)", { route: r.name, listed, total });
       this.endpoints.set(
@@ -127,6 +135,7 @@ export class McpService {
           deps.logger,
           this.mcpMetrics,
           c.call_timeout,
+          guards,
         ),
       );
     }
@@ -135,6 +144,8 @@ export class McpService {
   private makeSource(name: string, s: McpSourceConfig): ToolSource {
     const { logger } = this.deps;
     const timeout = s.timeout > 0 ? s.timeout : this.config.mcp.call_timeout;
+    // The source's own credentials for its upstream (never the agent's token): static, client credentials, token exchange.
+    const credentials = upstreamCredentials(name, s, { logger });
     const maxResponseBody = this.config.mcp.max_response_body;
     if (s.tools !== undefined || s.openapi !== undefined) {
       const invoker: HttpInvoker =
@@ -147,12 +158,13 @@ export class McpService {
       const onSkipped = (tool: string, why: string) => logger.warn("an MCP tool was left out", { source: name, tool, reason: why });
       if (s.tools !== undefined) {
         const specs = declaredSpecs(s);
-        return new HttpToolsSource({ name, kind: "http", load: async () => specs, invoker, maxResponseBody, onSkipped });
+        return new HttpToolsSource({ name, kind: "http", load: async () => specs, invoker, maxResponseBody, onSkipped, credentials });
       }
       const location = s.openapi as string;
       return new HttpToolsSource({
         name,
         kind: "openapi",
+        credentials,
         invoker,
         maxResponseBody,
         onSkipped,
@@ -166,7 +178,7 @@ export class McpService {
     }
     const federated = require("./sources/federated/index.ts") as typeof import("./sources/federated/index.ts");
     const onLog = (line: string) => logger.info("MCP server stderr", { source: name, line });
-    if (s.url !== undefined) return new federated.McpHttpSource({ name, url: s.url, headers: s.headers, timeout, onLog });
+    if (s.url !== undefined) return new federated.McpHttpSource({ name, url: s.url, headers: s.headers, timeout, onLog, credentials });
     if (s.command !== undefined) return new federated.StdioSource({ name, command: s.command, env: s.env, cwd: s.cwd ?? this.deps.configDir, timeout, onLog });
     throw new FicusError("FICUS_MCP_SOURCE_INVALID", `source ${name}: no tools, openapi, url or command`);
   }
@@ -195,9 +207,16 @@ export class McpService {
     return this.registry.entries.map((e) => ({ name: e.source.name, kind: e.source.kind, ...e.source.status(), tools: e.source.tools().length }));
   }
 
+  /** A well-known document of the MCP endpoints (OAuth protected resource metadata), or undefined. */
+  wellKnown(ex: Exchange): Reply | undefined {
+    return this.oauth?.wellKnown(ex);
+  }
+
   async close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
     for (const ep of this.endpoints.values()) ep.close();
+    this.oauth?.close?.();
+    for (const fn of this.closers.splice(0)) await fn();
     await this.registry.close();
     this.pins?.close();
   }

@@ -7,6 +7,7 @@ import type { FicusConfig, RouteConfig } from "../config/schema.ts";
 import { FicusError } from "../core/errors.ts";
 import { type Action, type ControlState, configKey, configState, planOf } from "./control.ts";
 import type { MigrationEvent, ResultsStore } from "./store.ts";
+import { mcpMigrationRoutes } from "../mcp/governance/migration/routes.ts";
 
 /** Longest reason and actor a command may carry: both are stored in the audit trail and printed by `ficus events`. */
 export const MAX_REASON = 500;
@@ -19,11 +20,11 @@ function checkNote(actor: string, reason: string): void {
 }
 
 export function candidateRoutes(config: FicusConfig): RouteConfig[] {
-  return config.routes.filter((r) => r.candidate !== undefined);
+  return [...config.routes.filter((r) => r.candidate !== undefined), ...mcpMigrationRoutes(config)];
 }
 
 export function routeConfig(config: FicusConfig, route: string): RouteConfig {
-  const rc = config.routes.find((r) => r.name === route && r.candidate !== undefined);
+  const rc = candidateRoutes(config).find((r) => r.name === route);
   if (!rc) {
     const known = candidateRoutes(config).map((r) => r.name);
     throw new FicusError("FICUS_ROUTE_UNKNOWN", `no migration route ${JSON.stringify(route)}; known routes: ${known.length > 0 ? known.join(", ") : "(no route has a candidate)"}`);

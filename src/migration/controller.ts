@@ -9,6 +9,7 @@
 import type { FicusConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
+import { candidateRoutes } from "./commands.ts";
 import { configKey, configState, planOf } from "./control.ts";
 import { decide, type GateResult } from "./gates.ts";
 import type { MigrationEvent, ResultsStore } from "./store.ts";
@@ -20,8 +21,8 @@ export async function controllerTick(
   onGates?: (route: string, gates: readonly GateResult[]) => void,
 ): Promise<MigrationEvent[]> {
   const events: MigrationEvent[] = [];
-  for (const rc of config.routes) {
-    if (rc.candidate === undefined || !rc.canary.auto) continue;
+  for (const rc of candidateRoutes(config)) {
+    if (!rc.canary.auto) continue;
     const key = configKey(rc);
     const step = await store.step(rc.name, key, configState(rc));
     if (step.state.paused || (step.state.stage !== "shadow" && step.state.stage !== "canary")) continue;

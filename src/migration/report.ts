@@ -4,7 +4,7 @@
  */
 import type { FicusConfig } from "../config/schema.ts";
 import { EXPERIMENT_PREFIX } from "../experiment/wire.ts";
-import { effectiveState } from "./commands.ts";
+import { candidateRoutes, effectiveState } from "./commands.ts";
 import type { NoiseEntry, ResultsStore, RouteResults, SignatureSummary } from "./store.ts";
 
 export interface RouteReport {
@@ -34,7 +34,7 @@ export const DEFAULT_NOISE = { relative: 0.2, absolute: 0.0003, min_aa: 20 };
 
 /** Routes that take part in a migration: those with a candidate, plus any with stored results (experiment:NAME entries too). */
 export async function migrationRoutes(config: FicusConfig, store: ResultsStore): Promise<string[]> {
-  const names = config.routes.filter((r) => r.candidate !== undefined).map((r) => r.name);
+  const names = candidateRoutes(config).map((r) => r.name);
   for (const r of await store.routes()) if (!names.includes(r.route)) names.push(r.route);
   return names;
 }
@@ -70,7 +70,7 @@ export function currentSignatures(sigs: readonly SignatureSummary[], noise: read
 
 export async function routeReport(config: FicusConfig, store: ResultsStore, route: string, topSignatures = 10): Promise<RouteReport> {
   const r = await store.route(route);
-  const rc = config.routes.find((x) => x.name === route);
+  const rc = candidateRoutes(config).find((x) => x.name === route) ?? config.routes.find((x) => x.name === route);
   const state = rc && rc.candidate !== undefined ? await effectiveState(rc, store) : undefined;
   // In-process experiments (src/experiment) report like routes, under experiment:NAME, with no stage to move.
   const stage = state?.stage ?? rc?.stage ?? (route.startsWith(EXPERIMENT_PREFIX) ? "experiment" : "(not configured)");

@@ -92,7 +92,9 @@ export class Enforcement {
     if (used.auth || this.auth.inner !== undefined) next.auth = (require("../auth/settings.ts") as typeof import("../auth/settings.ts")).compileAuthSettings(c);
     if (used.authz || this.authz.inner !== undefined) {
       const authz = require("../authz/settings.ts") as typeof import("../authz/settings.ts");
-      next.authz = authz.compileAuthz(c.routes, { baseDir: configDir(loaded) });
+      // On MCP routes, a 403 for missing scopes also names where the resource's metadata is (MCP authorization, RFC 9728).
+      const resourceMetadata = c.routes.some((r) => r.mcp !== undefined) ? (require("../mcp/governance/oauth/resources.ts") as typeof import("../mcp/governance/oauth/resources.ts")).resourceMetadataUrls(c) : undefined;
+      next.authz = authz.compileAuthz(c.routes, { baseDir: configDir(loaded), resourceMetadata });
       next.decisionLog = authz.compileDecisionLog(c.decision_log);
     }
     if (used.rateLimit || this.rateLimit.inner !== undefined) next.rateLimits = (require("../ratelimit/settings.ts") as typeof import("../ratelimit/settings.ts")).compileRateLimits(c);

@@ -34,9 +34,10 @@ import { ListenerTls, listenerTlsConfig } from "../tls/listener.ts";
 import type { Sidecar } from "../sidecar/front.ts";
 import type { SidecarSettings } from "../sidecar/settings.ts";
 import { configDir, Enforcement } from "./enforcement.ts";
-import { McpLayer } from "../mcp/layer.ts";
+import { McpLayer, McpWellKnownLayer } from "../mcp/layer.ts";
 import type { McpService } from "../mcp/service.ts";
 import { Http1Front } from "./http1-front.ts";
+import { hasMcpMigrations } from "../mcp/governance/migration/has.ts";
 import { engineErrorResponse } from "./engine-errors.ts";
 
 export interface GatewayOptions {
@@ -146,7 +147,7 @@ export class Gateway {
     // Who is calling (auth), whether they may (authz), how often (rate limit): before anything reaches an upstream.
     const layers =
       this.sidecar === undefined
-        ? [requestIdLayer, this.limits, this.routing, observability, auth, authz, rateLimit, this.mcpLayer, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
+        ? [requestIdLayer, this.limits, new McpWellKnownLayer(this.mcpLayer), this.routing, observability, auth, authz, rateLimit, this.mcpLayer, this.migrationLayer, this.recordLayer, upstreamRequestLayer, new ForwardLayer({ metrics: this.metrics, wheel: this.wheel })]
         : // Sidecar: the original request is decided by the same layers, and answered instead of forwarded (docs/sidecar.md).
           [requestIdLayer, this.sidecar.entry, this.limits, this.routing, observability, auth, authz, rateLimit, this.sidecar.answer];
     this.pipeline = new Pipeline(layers, this.logger);
@@ -159,7 +160,7 @@ export class Gateway {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const tracer = await createTracer(opts.loaded.config.tracing);
     const gw = new Gateway(opts, tracer);
-    if (opts.loaded.config.routes.some((r) => r.candidate !== undefined)) await gw.migration();
+    if (opts.loaded.config.routes.some((r) => r.candidate !== undefined) || hasMcpMigrations(opts.loaded.config)) await gw.migration();
     // Signing keys fetched before the first request needs them; a provider that is down is retried on demand.
     await gw.enforcement.warm();
     await gw.configureMcp(opts.loaded);
@@ -282,7 +283,7 @@ export class Gateway {
     this.refreshStageGauges();
     this.accessLog.reconfigure(n.access_log);
     this.traffic?.reconfigure(n.record);
-    if (n.routes.some((r) => r.candidate !== undefined)) void this.migration().then(() => this.pollControl());
+    if (n.routes.some((r) => r.candidate !== undefined) || hasMcpMigrations(n)) void this.migration().then(() => this.pollControl());
     this.logger.setLevel(n.log.level);
     this.loaded = next;
     void this.configureMcp(next).catch((err: unknown) => this.logger.error("the MCP part of the reload failed; the previous one keeps serving", { error: err instanceof Error ? err.message : String(err) }));
@@ -307,15 +308,16 @@ export class Gateway {
    * previous one is closed once the calls it holds had time to end.
    */
   async configureMcp(loaded: LoadedConfig): Promise<void> {
-    const { mcpFingerprint, usesMcp, McpService } = require("../mcp/service.ts") as typeof import("../mcp/service.ts");
     const c = loaded.config;
-    if (!usesMcp(c)) {
+    // Loaded only when a route serves MCP (the SDKs and the governance parts are not a proxy's business).
+    if (!c.routes.some((r) => r.mcp !== undefined)) {
       const old = this.mcpLayer.service;
       this.mcpLayer.service = undefined;
       this.mcpFingerprint = "";
       if (old !== undefined) void this.closeLater(old);
       return;
     }
+    const { mcpFingerprint, McpService } = require("../mcp/service.ts") as typeof import("../mcp/service.ts");
     const fp = mcpFingerprint(c);
     if (fp === this.mcpFingerprint && this.mcpLayer.service !== undefined) return;
     this.mcpFingerprint = fp;

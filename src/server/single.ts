@@ -99,6 +99,7 @@ export async function runSingleProcess(
         mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(gateway.config.config, configDir(gateway.config)),
         // edge-mcp error snapshots: the file the workers write, read through the admin's own connection.
         mcpSnapshots: () => (require("../mcp/governance/snapshots/index.ts") as typeof import("../mcp/governance/snapshots/index.ts")).adminSnapshotsFor(gateway.config.config, configDir(gateway.config)),
+        mcpBudgets: (principal) => (require("../mcp/governance/quota/admin.ts") as typeof import("../mcp/governance/quota/admin.ts")).budgetsAdminHandler(gateway.config.config, configDir(gateway.config), principal),
       },
       { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env, logger },
     );

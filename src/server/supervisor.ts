@@ -19,6 +19,7 @@ import type { ReloadResult } from "../admin/server.ts";
 import { onSignals, recordEvent, reloadResult, tryReload } from "./lifecycle.ts";
 import { configDir } from "./enforcement.ts";
 import { preflight } from "./preflight.ts";
+import { hasMcpMigrations } from "../mcp/governance/migration/has.ts";
 
 interface WorkerSlot {
   readonly index: number;
@@ -95,7 +96,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
   };
 
   // Create the shared results store once, before the workers open it.
-  if (loaded.config.routes.some((r) => r.candidate !== undefined)) (await results()).open();
+  if (loaded.config.routes.some((r) => r.candidate !== undefined) || hasMcpMigrations(loaded.config)) (await results()).open();
   for (const s of slots) spawn(s);
   // Wait for every worker to listen (or one to fail) before declaring the group started.
   const started = Date.now();
@@ -144,7 +145,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       return reloadResult(r);
     }
     loaded = r.loaded;
-    if (loaded.config.routes.some((x) => x.candidate !== undefined)) void results().then((rec) => (controllerStore = rec));
+    if (loaded.config.routes.some((x) => x.candidate !== undefined) || hasMcpMigrations(loaded.config)) void results().then((rec) => (controllerStore = rec));
     // Workers get the very config that was validated, not a second read of a file that may have changed since.
     const config = toWire(loaded);
     for (const s of slots) send(s, { t: "config", config, reload: true });
@@ -161,7 +162,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
     logger,
     metrics,
   );
-  if (loaded.config.routes.some((r) => r.candidate !== undefined)) controllerStore = await results();
+  if (loaded.config.routes.some((r) => r.candidate !== undefined) || hasMcpMigrations(loaded.config)) controllerStore = await results();
   // Readiness can follow the store (store.affects_readiness): the supervisor reads it as its workers do.
   let storeUp = true;
   let probing = false;
@@ -245,6 +246,7 @@ export async function runSupervisor(source: ConfigSource, workers: number, logge
       mcpPins: () => (require("../mcp/pinning/index.ts") as typeof import("../mcp/pinning/index.ts")).adminPinsFor(loaded.config, configDir(loaded)),
       // edge-mcp error snapshots: the file the workers write, read through the admin's own connection.
       mcpSnapshots: () => (require("../mcp/governance/snapshots/index.ts") as typeof import("../mcp/governance/snapshots/index.ts")).adminSnapshotsFor(loaded.config, configDir(loaded)),
+      mcpBudgets: (principal) => (require("../mcp/governance/quota/admin.ts") as typeof import("../mcp/governance/quota/admin.ts")).budgetsAdminHandler(loaded.config, configDir(loaded), principal),
     },
     { hostname: c.admin.listen.hostname, port: c.admin.listen.port, tokenEnv: c.admin.token_env, env: process.env, logger },
     );

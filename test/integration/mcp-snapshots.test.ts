@@ -103,7 +103,7 @@ test("failed calls leave snapshots that `ficus mcp errors` lists and `ficus mcp 
   expect(JSON.stringify(snap)).not.toContain("hunter2");
   const missing = await fetch(`${gw.admin}/admin/mcp/errors/000000000-00000000`);
   expect(missing.status).toBe(404);
-  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("FICUS_ADMIN_NOT_FOUND");
+  expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("FICUS_MCP_SNAPSHOT_UNKNOWN");
 
   // The CLI: the table, and JSON.
   const table = await runCli(["mcp", "errors", "--admin", gw.admin]);

@@ -726,8 +726,14 @@ export class McpEndpoint {
     let outcome = "ok";
     if (caller.ex.mcp !== undefined) caller.ex.mcp.tool = tool.name;
     try {
-      const send = (a: JsonObject) => this.relay(caller, req, responder, tool.entry.timeout, (ctx) => tool.entry.source.call(tool.upstreamName, a, ctx), tool) as Promise<CallToolResult>;
-      const result = this.guards.length === 0 ? await send(args) : await guarded(this.guards, this.guardedCall(caller, tool, args, start), send);
+      if (this.guards.length === 0) {
+        const result = await this.relay(caller, req, responder, tool.entry.timeout, (ctx) => tool.entry.source.call(tool.upstreamName, args, ctx), tool);
+        if ((result as CallToolResult).isError === true) outcome = "tool_error";
+        return result;
+      }
+      const call = this.guardedCall(caller, tool, args, start, p.inputResponses !== undefined || p.requestState !== undefined);
+      const send = (a: JsonObject) => this.relay(caller, req, responder, tool.entry.timeout, (ctx) => tool.entry.source.call(tool.upstreamName, a, ctx), tool, call.notes) as Promise<CallToolResult>;
+      const result = await guarded(this.guards, call, send);
       if ((result as CallToolResult).isError === true) outcome = "tool_error";
       return result;
     } catch (err) {
@@ -738,7 +744,7 @@ export class McpEndpoint {
     }
   }
 
-  private guardedCall(caller: Caller, tool: CatalogTool, args: JsonObject, started: number): GuardedCall {
+  private guardedCall(caller: Caller, tool: CatalogTool, args: JsonObject, started: number, retry: boolean): GuardedCall {
     const ex = caller.ex;
     const subject = ex.identity?.subject ?? "";
     const tp = getField(ex.fields, "traceparent");
@@ -749,6 +755,7 @@ export class McpEndpoint {
       requestId: ex.id,
       traceId: tp !== undefined && tp.length >= 35 ? tp.slice(3, 35) : undefined,
       started,
+      retry,
       notes: {},
     };
   }
@@ -766,7 +773,7 @@ export class McpEndpoint {
    * progress and (when the client can take them) requests back to the client.
    * Source failures become JSON-RPC errors, or tool errors for tools/call.
    */
-  private async relay<T>(caller: Caller, req: RpcRequest, responder: Responder, timeout: number, run: (ctx: CallContext) => Promise<T>, tool?: CatalogTool): Promise<Record<string, unknown>> {
+  private async relay<T>(caller: Caller, req: RpcRequest, responder: Responder, timeout: number, run: (ctx: CallContext) => Promise<T>, tool?: CatalogTool, notes?: Record<string, unknown>): Promise<Record<string, unknown>> {
     const ac = new AbortController();
     const key = `${caller.session?.nonce ?? ""}:${String(req.id)}`;
     inflight.set(key, ac);
@@ -806,7 +813,14 @@ export class McpEndpoint {
         if (caller.era === "modern" && method === "notifications/message" && caller.logLevel === undefined) return;
         responder.event(notificationJson(method, params ?? {}));
       },
-      request: caller.era === "legacy" && caller.session !== undefined && caller.acceptsSse ? (method, params) => this.askClient(caller, responder, method, params, ac.signal) : undefined,
+      request:
+        caller.era === "legacy" && caller.session !== undefined && caller.acceptsSse
+          ? (method, params) => {
+              // The result now depends on the agent's answer (the cache must not keep it).
+              if (notes !== undefined) notes.asked = true;
+              return this.askClient(caller, responder, method, params, ac.signal);
+            }
+          : undefined,
       passInputRequired: caller.era === "modern",
       subjectToken: bearerOf(caller.ex),
       retry: caller.era === "modern" && (req.params?.inputResponses !== undefined || req.params?.requestState !== undefined) ? { inputResponses: req.params?.inputResponses, requestState: req.params?.requestState } : undefined,
@@ -815,7 +829,7 @@ export class McpEndpoint {
       const out = (await run(ctx)) as unknown;
       span?.end(200, isObject(out) && out.isError === true ? "tool_error" : undefined);
       // A source that stopped because the call ran out of time says "cancelled": say why.
-      if (tool !== undefined && timedOut) return { content: [{ type: "text", text: `${tool.name}: the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT); it was cancelled at the upstream` }], isError: true };
+      if (tool !== undefined && timedOut) return { content: [{ type: "text", text: `${tool.name}: the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT); it was cancelled at the upstream` }], isError: true, _meta: { "io.ficus/error": "FICUS_MCP_CALL_TIMEOUT" } };
       return isObject(out) ? out : {};
     } catch (err) {
       span?.end(502, err instanceof Error ? err.message : String(err));
@@ -827,8 +841,9 @@ export class McpEndpoint {
         throw new RpcError(rpcCode, err.message, (err as { data?: unknown }).data, caller.era === "modern" && rpcCode === -32021 ? 400 : 200);
       }
       if (tool !== undefined) {
-        // A tool that could not run is a tool error the agent can read and act on.
-        return { content: [{ type: "text", text: `${tool.name}: ${message}` }], isError: true };
+        // A tool that could not run is a tool error the agent can read and act on; _meta names Ficus's failure.
+        const code = reason instanceof FicusError ? reason.code : "FICUS_MCP_UPSTREAM";
+        return { content: [{ type: "text", text: `${tool.name}: ${message}` }], isError: true, _meta: { "io.ficus/error": code } };
       }
       const code = (err as { code?: unknown }).code;
       if (typeof code === "number") throw new RpcError(code, message, (err as { data?: unknown }).data);

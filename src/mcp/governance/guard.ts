@@ -42,7 +42,13 @@ export interface GuardedCall {
   readonly traceId: string | undefined;
   /** performance.now() when the call arrived. */
   readonly started: number;
-  /** What guards noted for later guards and the audit line: decision, cache, quota, … (plain JSON values). */
+  /** A 2026-07-28 retry carrying the agent's answers to an input_required result (inputResponses, requestState). */
+  readonly retry: boolean;
+  /**
+   * What guards noted for later guards and the audit line: decision, cache, quota, … (plain JSON values).
+   * The endpoint sets `asked: true` when the upstream asked the agent something during the call (sampling,
+   * elicitation, roots): such a result depends on the agent's answer.
+   */
   readonly notes: Record<string, unknown>;
 }
 

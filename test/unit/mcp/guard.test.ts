@@ -4,7 +4,7 @@ import { type CallGuard, type GuardedCall, guarded, toolError } from "../../../s
 import type { CallToolResult } from "../../../src/mcp/types.ts";
 
 function call(): GuardedCall {
-  return { caller: { identity: undefined, subject: "", address: "127.0.0.1", endpoint: "mcp", era: "modern" }, tool: {} as GuardedCall["tool"], args: { a: 1 }, requestId: "r", traceId: undefined, started: 0, notes: {} };
+  return { caller: { identity: undefined, subject: "", address: "127.0.0.1", endpoint: "mcp", era: "modern" }, tool: {} as GuardedCall["tool"], args: { a: 1 }, requestId: "r", traceId: undefined, started: 0, retry: false, notes: {} };
 }
 const ok = (text: string): CallToolResult => ({ content: [{ type: "text", text }] });
 

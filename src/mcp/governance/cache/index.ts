@@ -234,7 +234,8 @@ export class CacheGuard implements CallGuard {
   before(call: GuardedCall): CallToolResult | undefined | Promise<CallToolResult | undefined> {
     const plan = this.planOf(call.tool);
     if (plan === null) return undefined;
-    const scope = plan.cacheable ? this.scopeOf(call.caller, plan.settings) : undefined;
+    // A retry carrying the agent's answers to input_required depends on those answers: never looked up or stored.
+    const scope = plan.cacheable && !call.retry ? this.scopeOf(call.caller, plan.settings) : undefined;
     if (scope === undefined) {
       call.notes.cache = "skipped";
       this.counter.inc(plan.labels.skipped);
@@ -266,7 +267,8 @@ export class CacheGuard implements CallGuard {
     if (p === undefined) return undefined;
     this.pending.delete(call);
     const r = end.kind === "result" ? end.result : undefined;
-    if (r === undefined || r.isError === true || (r.resultType !== undefined && r.resultType !== "complete")) {
+    // Not kept: errors, input_required, and results of calls during which the upstream asked the agent something.
+    if (r === undefined || r.isError === true || (r.resultType !== undefined && r.resultType !== "complete") || call.notes.asked === true) {
       this.counter.inc(p.plan.labels.skipped);
       return undefined;
     }

@@ -26,10 +26,7 @@ export function candidateLabel(s: McpSourceConfig): string {
 }
 
 /** True when some MCP source has a candidate (the gateway then loads the migration machinery). */
-export function hasMcpMigrations(config: FicusConfig): boolean {
-  for (const s of Object.values(config.mcp.sources)) if (s.candidate !== undefined) return true;
-  return false;
-}
+export { hasMcpMigrations } from "./has.ts";
 
 const built = new WeakMap<FicusConfig, RouteConfig[]>();
 let base: RouteConfig | undefined;

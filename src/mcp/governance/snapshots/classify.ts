@@ -51,6 +51,10 @@ export function classify(call: GuardedCall, end: CallEnd, onBadSchema?: (message
   const r = end.result;
   if (r.isError === true) {
     const text = resultText(r);
+    // Ficus's own failures say which in _meta; the text is the fallback for results relayed from elsewhere.
+    const code = (r._meta as Record<string, unknown> | undefined)?.["io.ficus/error"];
+    if (code === "FICUS_MCP_CALL_TIMEOUT") return { kind: "timeout", message: text };
+    if (code === "FICUS_MCP_UPSTREAM") return { kind: "upstream_down", message: text };
     if (text.includes("FICUS_MCP_CALL_TIMEOUT")) return { kind: "timeout", message: text };
     const prefix = `${call.tool.name}: `;
     if (text.startsWith(prefix) && UPSTREAM_DOWN.test(text.slice(prefix.length))) return { kind: "upstream_down", message: text };

@@ -153,7 +153,7 @@ export abstract class McpClientSource implements ToolSource {
 
   async call(tool: string, args: JsonObject, ctx: CallContext): Promise<CallToolResult> {
     const connection = this.connection;
-    if (connection === undefined || this.state !== "up") return toolError(`upstream ${this.name} is down: ${this.why ?? "not connected"}`);
+    if (connection === undefined || this.state !== "up") return toolError(`upstream ${this.name} is down: ${this.why ?? "not connected"}`, "FICUS_MCP_UPSTREAM");
     if (ctx.signal.aborted) return toolError(`the call to ${tool} on upstream ${this.name} was cancelled`);
     const call = this.calls.open(ctx);
     const abort = new AbortController();
@@ -443,17 +443,17 @@ export abstract class McpClientSource implements ToolSource {
 
   private callFailed(tool: string, call: InflightCall, error: unknown, connection: Connection): CallToolResult {
     if (call.timedOut) {
-      return toolError(`FICUS_MCP_CALL_TIMEOUT: upstream ${this.name} did not answer ${tool} within ${this.timeoutMs} ms; the call was cancelled`);
+      return toolError(`FICUS_MCP_CALL_TIMEOUT: upstream ${this.name} did not answer ${tool} within ${this.timeoutMs} ms; the call was cancelled`, "FICUS_MCP_CALL_TIMEOUT");
     }
     if (call.ctx.signal.aborted) return toolError(`the call to ${tool} on upstream ${this.name} was cancelled`);
     // A JSON-RPC error from the upstream is relayed as that error (its code says what went wrong: invalid params, a missing capability).
     if (error instanceof ProtocolError) throw new UpstreamRpcError(error.code, `${this.name}: ${error.message}`, error.data);
     if (error instanceof StreamLostError || connectionDropped(error)) {
       if (error instanceof StreamLostError) this.checkHealthOf(connection);
-      return toolError(`upstream ${this.name} closed the connection during the call`);
+      return toolError(`upstream ${this.name} closed the connection during the call`, "FICUS_MCP_UPSTREAM");
     }
     this.checkHealthOf(connection);
-    return toolError(`upstream ${this.name} failed during ${tool}: ${describe(error)}`);
+    return toolError(`upstream ${this.name} failed during ${tool}: ${describe(error)}`, "FICUS_MCP_UPSTREAM");
   }
 
   private checkHealthOf(connection: Connection): void {

@@ -18,9 +18,14 @@ export class UpstreamRpcError extends Error {
   }
 }
 
-/** A tools/call outcome the agent sees as a tool error. */
-export function toolError(message: string): CallToolResult {
-  return { content: [{ type: "text", text: message }], isError: true };
+/** Says in `_meta` which of Ficus's own failures a tool error is (snapshots and the audit line read it; agents may). */
+export const ERROR_META_KEY = "io.ficus/error";
+
+/** A tools/call outcome the agent sees as a tool error; `code` names Ficus's own failure (FICUS_MCP_UPSTREAM, FICUS_MCP_CALL_TIMEOUT). */
+export function toolError(message: string, code?: string): CallToolResult {
+  const r: CallToolResult = { content: [{ type: "text", text: message }], isError: true };
+  if (code !== undefined) r._meta = { [ERROR_META_KEY]: code };
+  return r;
 }
 
 /** The message of anything thrown, for status lines and tool errors. */

@@ -22,6 +22,7 @@ function call(over: Partial<GuardedCall> = {}, subject = "alice"): GuardedCall {
     requestId: "req-1",
     traceId: "0af7651916cd43dd8448eb211c80319c",
     started: performance.now() - 12.5,
+    retry: false,
     notes: {},
     ...over,
   };

@@ -107,7 +107,7 @@ function call(s: Setup, args: JsonObject, who: Identity | undefined, tool = "wea
     requestId: crypto.randomUUID(),
     traceId: undefined,
     started: performance.now(),
-    notes: {},
+    retry: false, notes: {},
   };
 }
 
@@ -176,6 +176,24 @@ test("a hit answers without running the tool, marked in _meta and notes; _meta o
   const counts = s.metrics.registry.json().find((m) => m.name === "ficus_mcp_cache_total")?.values ?? [];
   const count = (result: string) => counts.find((v) => v.labels.result === result && v.labels.tool === "weather")?.value;
   expect([count("miss"), count("stored"), count("hit")]).toEqual([1, 1, 2]);
+  await s.close();
+});
+
+test("never cached: a retry carrying the agent's answers, and a call during which the upstream asked the agent something", async () => {
+  const s = setup(cfg({}));
+  const { run, runs } = runner();
+  const retry = { ...call(s, { city: "Oslo" }, alice), retry: true };
+  await run(retry, s.guard);
+  expect(retry.notes.cache).toBe("skipped");
+  const asked = call(s, { city: "Oslo" }, alice);
+  await guarded([s.guard], asked, async () => {
+    asked.notes.asked = true; // the endpoint sets it when it relays a sampling or elicitation request to the agent
+    return { content: [{ type: "text", text: "depends on the answer" }] };
+  });
+  const again = call(s, { city: "Oslo" }, alice);
+  expect(text(await run(again, s.guard))).toBe("run 2");
+  expect(again.notes.cache).toBe("miss");
+  expect(runs()).toBe(2);
   await s.close();
 });
 

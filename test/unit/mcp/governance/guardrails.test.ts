@@ -54,7 +54,7 @@ function setup(config: unknown = {}, perTool: Record<string, GuardrailsPerTool> 
 }
 
 function call(t: CatalogTool, args: JsonObject): GuardedCall {
-  return { caller: { identity: undefined, subject: "alice", address: "127.0.0.1", endpoint: "mcp", era: "modern" }, tool: t, args, requestId: "r1", traceId: undefined, started: 0, notes: {} };
+  return { caller: { identity: undefined, subject: "alice", address: "127.0.0.1", endpoint: "mcp", era: "modern" }, tool: t, args, requestId: "r1", traceId: undefined, started: 0, retry: false, notes: {} };
 }
 
 /** Runs one call through the guard; `upstream` counts the calls that reached it. */

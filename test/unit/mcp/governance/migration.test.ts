@@ -185,7 +185,7 @@ function rig(source: Record<string, unknown>): Rig {
     async run(tool, opts = {}) {
       const annotations = "annotations" in opts ? opts.annotations : { readOnlyHint: true };
       const t: CatalogTool = { name: tool, upstreamName: tool, definition: { name: tool, inputSchema: { type: "object" }, ...(annotations ? { annotations } : {}) }, fixed: undefined, entry: { source: legacy, curation: {} as CatalogTool["entry"]["curation"], timeout: 0 } };
-      const call: GuardedCall = { caller: { identity: undefined, subject: opts.subject ?? "", address: opts.address ?? "10.0.0.1", endpoint: "mcp", era: "modern" }, tool: t, args: opts.args ?? { id: "o1" }, requestId: "r1", traceId: undefined, started: 0, notes: {} };
+      const call: GuardedCall = { caller: { identity: undefined, subject: opts.subject ?? "", address: opts.address ?? "10.0.0.1", endpoint: "mcp", era: "modern" }, tool: t, args: opts.args ?? { id: "o1" }, requestId: "r1", traceId: undefined, started: 0, retry: false, notes: {} };
       const result = await guarded([guard], call, (a) => legacy.call(tool, a, { signal: new AbortController().signal, requestId: "r1" }));
       return { result, call };
     },

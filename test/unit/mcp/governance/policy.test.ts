@@ -80,7 +80,7 @@ function caller(identity: Identity | undefined): Caller {
 }
 
 function call(t: CatalogTool, args: JsonObject, identity: Identity | undefined = alice): GuardedCall {
-  return { caller: caller(identity), tool: t, args, requestId: "req-1", traceId: undefined, started: 0, notes: {} };
+  return { caller: caller(identity), tool: t, args, requestId: "req-1", traceId: undefined, started: 0, retry: false, notes: {} };
 }
 
 const pinnedTool = tool("pinned", { description: "v1" });

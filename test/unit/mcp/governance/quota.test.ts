@@ -20,7 +20,7 @@ const alice: Identity = { method: "jwt", subject: "alice", issuer: "i", scopes: 
 const bob: Identity = { method: "jwt", subject: "bob", issuer: "i", scopes: [], roles: [], claims: { org: { id: "acme" } } };
 
 function call(t: CatalogTool, identity: Identity | undefined, address = "10.0.0.1", endpoint = "mcp"): GuardedCall {
-  return { caller: { identity, subject: identity?.subject ?? "", address, endpoint, era: "modern" }, tool: t, args: {}, requestId: "r", traceId: undefined, started: 0, notes: {} };
+  return { caller: { identity, subject: identity?.subject ?? "", address, endpoint, era: "modern" }, tool: t, args: {}, requestId: "r", traceId: undefined, started: 0, retry: false, notes: {} };
 }
 
 const text = (r: CallToolResult | undefined): string => (r?.content ?? []).map((c) => String(c.text ?? "")).join("");

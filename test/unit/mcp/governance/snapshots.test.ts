@@ -37,7 +37,7 @@ const ADD: ToolDefinition = { name: "up__add", inputSchema: { type: "object" }, 
 
 function call(args: Record<string, unknown> = { a: 1 }, definition: ToolDefinition = ADD): GuardedCall {
   const tool = { name: definition.name, upstreamName: definition.name.replace(/^up__/, ""), definition, fixed: undefined, entry: { source: { name: "up" } } } as unknown as GuardedCall["tool"];
-  return { caller: { identity: undefined, subject: "alice", address: "127.0.0.1", endpoint: "mcp", era: "legacy" }, tool, args, requestId: "req-9", traceId: undefined, started: performance.now(), notes: {} };
+  return { caller: { identity: undefined, subject: "alice", address: "127.0.0.1", endpoint: "mcp", era: "legacy" }, tool, args, requestId: "req-9", traceId: undefined, started: performance.now(), retry: false, notes: {} };
 }
 const text = (t: string, isError = false): CallToolResult => ({ content: [{ type: "text", text: t }], ...(isError ? { isError } : {}) });
 
