@@ -48,11 +48,6 @@ export function mcpFingerprint(c: FicusConfig): string {
   return JSON.stringify([c.mode, c.mcp, c.listen.hostname, c.routes.filter((r) => r.mcp !== undefined).map((r) => [r.name, r.mcp])]);
 }
 
-/** Whether a config serves MCP at all. */
-export function usesMcp(c: FicusConfig): boolean {
-  return c.routes.some((r) => r.mcp !== undefined);
-}
-
 function sessionKey(c: FicusConfig): string {
   const configured = c.mcp.session.key;
   if (configured !== undefined) return configured;
