@@ -205,6 +205,28 @@ const [writerToken, readerToken] = await Promise.all([getToken(), getToken("orde
 const order = `-H 'content-type: application/json' -d '{"sku":"sku-1001","qty":1}'`;
 const getTokenLine = `curl -s -u ${CLIENT.id}:${CLIENT.secret} -d grant_type=client_credentials ${issuer}/token`;
 
+// Governance, as an agent without a token meets it (demo/ficus.yaml's mcp route, demo/policies/mcp.rego).
+const MCP_META = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} };
+async function callTool(name: string, args: Record<string, unknown>): Promise<{ text: string; isError: boolean; meta: Record<string, unknown> }> {
+  const res = await fetch(`${gw}/mcp`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": name },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name, arguments: args, _meta: MCP_META } }),
+  });
+  const body = (await res.json()) as { result?: { content?: { text?: string }[]; isError?: boolean; _meta?: Record<string, unknown> }; error?: { message: string } };
+  const r = body.result;
+  return { text: r?.content?.[0]?.text ?? body.error?.message ?? "", isError: r?.isError === true || body.error !== undefined, meta: r?._meta ?? {} };
+}
+const denied = await callTool("getOrder", { id: "1" });
+const quota: string[] = [];
+for (let i = 1; i <= 4; i++) {
+  const r = await callTool("getItem", { sku: "sku-1001" });
+  quota.push(`      call ${i}: ${r.isError ? `refused: ${r.text}` : "answered"}`);
+}
+await callTool("listItems", {});
+const cached = await callTool("listItems", {});
+const hit = cached.meta["io.ficus/cache"] as { hit?: boolean; age_ms?: number } | undefined;
+
 console.log(`
 Ficus demo — the strangler pattern on one service
   legacy  (Python)      http://127.0.0.1:${legacyPort}
@@ -243,7 +265,12 @@ document the legacy service serves. Tool calls go through the routes above: the 
   List the tools, then call one, with the MCP Inspector's CLI (run from demo/: inspector-cli 1.0.3 looks for a
   package.json one folder up from where it runs):
     (cd demo && npx @modelcontextprotocol/inspector-cli --cli ${gw}/mcp --transport http --method tools/list)
-    (cd demo && npx @modelcontextprotocol/inspector-cli --cli ${gw}/mcp --transport http --method tools/call --tool-name getItem --tool-arg sku=sku-1001)
+    (cd demo && npx @modelcontextprotocol/inspector-cli --cli ${gw}/mcp --transport http --method tools/call --tool-name listItems)
+  Governance, as an agent without a token meets it (the mcp route's policy and quota, demo/policies/mcp.rego):
+    denied by policy, getOrder: ${denied.isError ? denied.text : "(allowed?)"}
+    quota per-agent (3/m) on getItem:
+${quota.join("\n")}
+    cache, listItems asked twice: ${hit?.hit === true ? `the second answer came from Ficus's cache (age ${hit.age_ms} ms)` : "(not cached?)"}
 
 Try:
   curl -i ${gw}/inventory/sku-1001          # X-Ficus-Served-By tells who answered

@@ -127,10 +127,15 @@ test("the demo migrates one route automatically, rolls the buggy one back, secur
       expect(code, err).toBe(0);
       return JSON.parse(text) as Record<string, unknown>;
     };
+    // Without a token, the policy hides the order tools from the list.
     const tools = ((await runInspector(inspector[0] as string)).tools as { name: string }[]).map((t) => t.name).sort();
-    expect(tools).toEqual(["getItem", "getOrder", "listItems", "listOrders"]);
-    const item = await runInspector(inspector[1] as string);
-    expect(JSON.parse(((item.content as { text: string }[])[0] as { text: string }).text)).toMatchObject({ sku: "sku-1001" });
+    expect(tools).toEqual(["getItem", "listItems"]);
+    const items = await runInspector(inspector[1] as string);
+    expect(JSON.parse(((items.content as { text: string }[])[0] as { text: string }).text).items.length).toBeGreaterThanOrEqual(3);
+    // Governance as the demo shows it: a policy denial, a quota refusal on the 4th call, a cache hit.
+    expect(out).toMatch(/denied by policy, getOrder: .*orders are for signed-in agents/);
+    expect(out).toMatch(/call 3: answered\n\s+call 4: refused: rate limit per-agent exceeded for getItem; retry after \d+ s/);
+    expect(out).toMatch(/cache, listItems asked twice: the second answer came from Ficus's cache \(age \d+ ms\)/);
   } finally {
     proc.kill("SIGINT");
     expect(await proc.exited).toBe(0);
