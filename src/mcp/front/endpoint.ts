@@ -54,7 +54,7 @@ import type { SessionSeal, SessionState } from "./session.ts";
 import { SseBody } from "./sse.ts";
 import { type ResumableStream, StreamStore } from "./resumable.ts";
 import type { McpMetrics } from "../metrics.ts";
-import { type CallGuard, type GuardedCall, guarded } from "../governance/guard.ts";
+import { type CallGuard, type GuardedCall, type GuardedItem, guarded } from "../governance/guard.ts";
 import { VERSION as ficusVersion } from "../../core/version.ts";
 
 const ENCODER = new TextEncoder();
@@ -301,6 +301,8 @@ export class McpEndpoint {
   private readonly streams = new Set<SseBody>();
   /** Whether a guard filters lists per caller (then lists are not cached across callers). */
   private readonly listFilters: boolean;
+  /** Whether a guard decides on prompts and resources. */
+  private readonly itemFilters: boolean;
   /** Resumable streams of calls from 2025-11-25 sessions (resumable.ts). */
   private readonly resumables = new StreamStore();
   /** tools/list answers already serialized, per era, for the catalog version they were made from. */
@@ -321,6 +323,7 @@ export class McpEndpoint {
     private readonly guards: readonly CallGuard[] = [],
   ) {
     this.listFilters = guards.some((g) => g.listTools !== undefined);
+    this.itemFilters = guards.some((g) => g.allowsItem !== undefined);
     this.unsubscribe = registry.subscribe((kind) => {
       const json = notificationJson(`notifications/${kind}/list_changed`, {});
       for (const s of this.streams) s.message(json);
@@ -649,7 +652,10 @@ export class McpEndpoint {
       case "tools/call":
         return this.callTool(caller, req, responder);
       case "prompts/list": {
-        const all = view.prompts().map((x) => x.definition);
+        const all = view
+          .prompts()
+          .filter((x) => this.itemAllowed(caller, "list", { kind: "prompt", name: x.name, source: x.entry.source.name, upstreamName: x.upstreamName }) === undefined)
+          .map((x) => x.definition);
         const from = offsetOf(p.cursor, view.version);
         const out: Record<string, unknown> = { prompts: all.slice(from, from + this.settings.pageSize) };
         if (from + this.settings.pageSize < all.length) out.nextCursor = cursorFor(from + this.settings.pageSize, view.version);
@@ -660,23 +666,36 @@ export class McpEndpoint {
         if (typeof name !== "string") throw new RpcError(INVALID_PARAMS, "params.name must be a string");
         const prompt = view.prompt(name);
         if (prompt === undefined || prompt.entry.source.getPrompt === undefined) throw new RpcError(INVALID_PARAMS, `unknown prompt ${JSON.stringify(name)}`);
+        const refused = this.itemAllowed(caller, "get", { kind: "prompt", name: prompt.name, source: prompt.entry.source.name, upstreamName: prompt.upstreamName });
+        if (refused !== undefined) throw new RpcError(INVALID_PARAMS, refused);
         const args = isObject(p.arguments) ? (p.arguments as Record<string, string>) : {};
         return this.relay(caller, req, responder, prompt.entry.timeout, (ctx) => (prompt.entry.source.getPrompt as NonNullable<typeof prompt.entry.source.getPrompt>)(prompt.upstreamName, args, ctx));
       }
       case "resources/list": {
-        const all = view.resources().map((x) => x.definition);
+        const all = view
+          .resources()
+          .filter((x) => this.itemAllowed(caller, "list", { kind: "resource", uri: x.definition.uri, name: x.definition.name, source: x.entry.source.name }) === undefined)
+          .map((x) => x.definition);
         const from = offsetOf(p.cursor, view.version);
         const out: Record<string, unknown> = { resources: all.slice(from, from + this.settings.pageSize) };
         if (from + this.settings.pageSize < all.length) out.nextCursor = cursorFor(from + this.settings.pageSize, view.version);
         return out;
       }
       case "resources/templates/list":
-        return { resourceTemplates: view.resourceTemplates().map((x) => x.definition) };
+        return {
+          resourceTemplates: view
+            .resourceTemplates()
+            .filter((x) => this.itemAllowed(caller, "list", { kind: "resource", uri: x.definition.uriTemplate, name: x.definition.name, source: x.entry.source.name }) === undefined)
+            .map((x) => x.definition),
+        };
       case "resources/read": {
         const uri = p.uri;
         if (typeof uri !== "string") throw new RpcError(INVALID_PARAMS, "params.uri must be a string");
         const sources = view.resourceSources(uri);
         if (sources.length === 0) throw new RpcError(caller.era === "modern" ? INVALID_PARAMS : RESOURCE_NOT_FOUND, `Resource not found: ${uri}`, { uri });
+        const listed = view.resources().find((r) => r.definition.uri === uri);
+        const refused = this.itemAllowed(caller, "read", { kind: "resource", uri, name: listed?.definition.name ?? uri, source: (sources[0] as { source: { name: string } }).source.name });
+        if (refused !== undefined) throw new RpcError(INVALID_PARAMS, refused, { uri });
         let last: unknown;
         for (const entry of sources) {
           try {
@@ -758,6 +777,17 @@ export class McpEndpoint {
       retry,
       notes: {},
     };
+  }
+
+  /** Why a caller may not see or use a prompt or a resource (the first guard that says so), or undefined. */
+  private itemAllowed(caller: Caller, action: "list" | "get" | "read", item: GuardedItem): string | undefined {
+    if (!this.itemFilters) return undefined;
+    const who = { identity: caller.ex.identity, subject: caller.ex.identity?.subject ?? "", address: caller.ex.peer.address, endpoint: this.settings.route, era: caller.era };
+    for (const g of this.guards) {
+      const why = g.allowsItem?.(who, action, item);
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
   /** The tools a caller may see: the view's, through the guards that filter lists. */

@@ -61,12 +61,22 @@ export type CallEnd =
   /** The call failed as a JSON-RPC error (the upstream's own error, relayed with its code). */
   | { readonly kind: "error"; readonly code: number; readonly message: string; readonly data?: unknown };
 
+/** A prompt or a resource of an endpoint, as guards that decide who may see and use them get it. */
+export type GuardedItem =
+  | { readonly kind: "prompt"; readonly name: string; readonly source: string; readonly upstreamName: string }
+  | { readonly kind: "resource"; readonly uri: string; readonly name: string; readonly source: string };
+
 export interface CallGuard {
   /** For logs and the audit line: "policy", "quota", "cache", … */
   readonly name: string;
   before?(call: GuardedCall): CallToolResult | undefined | Promise<CallToolResult | undefined>;
   after?(call: GuardedCall, end: CallEnd): CallToolResult | undefined;
   listTools?(caller: Caller, tools: readonly CatalogTool[]): readonly CatalogTool[] | Promise<readonly CatalogTool[]>;
+  /**
+   * Whether a caller may see (action "list") or use ("get" a prompt, "read" a resource) a prompt or a resource:
+   * undefined to allow, else why not (an item a caller may not see is left out of lists; using it is refused).
+   */
+  allowsItem?(caller: Caller, action: "list" | "get" | "read", item: GuardedItem): string | undefined;
   /** Called when the endpoint is replaced (a reload) or the gateway stops. */
   close?(): void | Promise<void>;
 }
@@ -87,7 +97,9 @@ export async function guarded(guards: readonly CallGuard[], call: GuardedCall, r
   let end: CallEnd | undefined;
   for (; ran < guards.length; ran++) {
     const g = guards[ran] as CallGuard;
-    const answer = g.before === undefined ? undefined : await g.before(call);
+    // Most guards decide synchronously: no microtask for them.
+    let answer = g.before === undefined ? undefined : g.before(call);
+    if (answer instanceof Promise) answer = await answer;
     if (answer !== undefined) {
       end = { kind: "answered", result: answer, by: g.name };
       ran++;

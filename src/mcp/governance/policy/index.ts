@@ -22,10 +22,10 @@ import { ConfigError } from "../../../core/errors.ts";
 import type { Logger } from "../../../observability/logger.ts";
 import type { CatalogTool, Registry } from "../../registry/registry.ts";
 import type { CallToolResult } from "../../types.ts";
-import { type Caller, type CallGuard, type GuardedCall, toolError } from "../guard.ts";
+import { type Caller, type CallGuard, type GuardedCall, type GuardedItem, toolError } from "../guard.ts";
 import type { GuardDeps } from "../index.ts";
 import { type Decision, evalFailure, interpret } from "./decision.ts";
-import { policyInput } from "./input.ts";
+import { itemInput, policyInput } from "./input.ts";
 import { type EndpointPolicyMetrics, policyMetrics } from "./metrics.ts";
 import type { McpPolicyConfig } from "./schema.ts";
 
@@ -183,6 +183,38 @@ export class PolicyGuard implements CallGuard {
     }
     call.notes.decision = "deny";
     return toolError(d.message);
+  }
+
+  /** Prompts and resources: the same policy, with input.prompt or input.resource (not cached: such lists are short). */
+  allowsItem(caller: Caller, action: "list" | "get" | "read", item: GuardedItem): string | undefined {
+    const p = this.settings.policy;
+    let d: Decision;
+    try {
+      d = interpret(p.query.evaluateValue({ input: itemInput(action, this.settings.endpoint, item, caller.identity), strict: p.strict, budget: p.budget }), item.name);
+    } catch (e) {
+      d = evalFailure(e);
+    }
+    if (d.result === "error") this.logError(d, "", item.name);
+    const log = this.opts.log;
+    if (log !== undefined && (action !== "list" || d.result !== "allow") && log.wants(d.result)) {
+      log.write({
+        requestId: "",
+        route: this.settings.endpoint,
+        subject: caller.subject,
+        identityMethod: caller.identity?.method ?? "anonymous",
+        method: item.kind === "prompt" ? `prompts/${action}` : `resources/${action}`,
+        path: item.kind === "prompt" ? item.name : item.uri,
+        policy: p.ref,
+        bundle: p.bundle,
+        result: d.result,
+        dryRun: this.settings.dryRun,
+        status: 403,
+        reason: d.reason,
+        durationUs: 0,
+      });
+    }
+    if (d.result === "allow" || this.settings.dryRun || (d.result === "error" && this.settings.failOpen)) return undefined;
+    return d.result === "error" ? `the policy of this endpoint failed; ${item.kind === "prompt" ? item.name : item.uri} is denied` : d.message;
   }
 
   /** The tools this caller may call: each decided with action "list"; cached per caller and catalog version. */

@@ -3,6 +3,8 @@
  *
  *   { action: "call" | "list", endpoint,
  *     tool: { name, source, upstream_name, annotations, hash },
+ *     (for prompts and resources, action "list" | "get" | "read" and prompt: { name, source, upstream_name }
+ *      or resource: { uri, name, source } instead of tool)
  *     arguments (null for "list"),
  *     identity: { subject, method, issuer, scopes, roles, claims } }
  *
@@ -16,6 +18,7 @@ import { RegoObject } from "../../../policy/rego/value.ts";
 import { definitionHash } from "../../pinning/hash.ts";
 import type { CatalogTool } from "../../registry/registry.ts";
 import type { JsonObject } from "../../types.ts";
+import type { GuardedItem } from "../guard.ts";
 
 const toolValues = new WeakMap<CatalogTool, Value>();
 const identityValues = new WeakMap<Identity, Value>();
@@ -48,6 +51,17 @@ export function policyInput(action: "call" | "list", endpoint: string, tool: Cat
   o.set("endpoint", endpoint);
   o.set("tool", toolValue(tool));
   o.set("arguments", args === undefined ? null : fromJSON(args, "arguments"));
+  o.set("identity", identityValue(identity));
+  return o;
+}
+
+/** The input document of a decision on a prompt or a resource (input.prompt or input.resource instead of input.tool). */
+export function itemInput(action: "list" | "get" | "read", endpoint: string, item: GuardedItem, identity: Identity | undefined): RegoObject {
+  const o = new RegoObject();
+  o.set("action", action);
+  o.set("endpoint", endpoint);
+  if (item.kind === "prompt") o.set("prompt", fromJSON({ name: item.name, source: item.source, upstream_name: item.upstreamName }));
+  else o.set("resource", fromJSON({ uri: item.uri, name: item.name, source: item.source }));
   o.set("identity", identityValue(identity));
   return o;
 }
