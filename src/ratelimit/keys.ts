@@ -57,7 +57,7 @@ function partOf(ex: Exchange, p: KeyPart): string | undefined {
 }
 
 /** A claim by path ("tenant.id" → claims.tenant.id) as text: strings as they are, numbers and booleans printed; objects and lists are not keys. */
-function claimOf(claims: Readonly<Record<string, unknown>> | undefined, path: readonly string[]): string | undefined {
+export function claimOf(claims: Readonly<Record<string, unknown>> | undefined, path: readonly string[]): string | undefined {
   let v: unknown = claims;
   for (const seg of path) {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;

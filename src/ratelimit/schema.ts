@@ -68,20 +68,25 @@ const keyPart = z
       "One part of a limit's key: client_ip (the peer address), route (the route's name), subject (the verified identity's subject), api_key (the API key id, when the caller used one), {header: NAME} or {claim: PATH}.",
   });
 
+/** A rate ("100/s", "5/10s"), parsed at load: an invalid one is a config error saying why. */
+export function rateField(description: string) {
+  return z
+    .string()
+    .transform((s, ctx) => {
+      const r = parseRate(s);
+      if (typeof r === "string") {
+        ctx.addIssue({ code: "custom", message: r });
+        return z.NEVER;
+      }
+      return r;
+    })
+    .meta({ description });
+}
+
 /** One limit, as a route lists it or a named policy defines it. */
 export const limitSchema = z
   .strictObject({
-    rate: z
-      .string()
-      .transform((s, ctx) => {
-        const r = parseRate(s);
-        if (typeof r === "string") {
-          ctx.addIssue({ code: "custom", message: r });
-          return z.NEVER;
-        }
-        return r;
-      })
-      .meta({ description: 'Requests allowed per period: "100/s", "1000/m", "5/10s" (up to 1 per µs; periods 1ms to 1d).' }),
+    rate: rateField('Requests allowed per period: "100/s", "1000/m", "5/10s" (up to 1 per µs; periods 1ms to 1d).'),
     burst: z
       .number()
       .int()

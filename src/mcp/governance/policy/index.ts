@@ -144,24 +144,7 @@ export class PolicyGuard implements CallGuard {
     if (d.result === "error") this.logError(d, call?.requestId ?? "", tool.name);
     const log = this.opts.log;
     // Every call decision (sampled allows); of list decisions only denials and errors (a list decides each tool).
-    if (log !== undefined && (action === "call" || d.result !== "allow") && log.wants(d.result)) {
-      const id = caller.identity;
-      log.write({
-        requestId: call?.requestId ?? "",
-        route: this.settings.endpoint,
-        subject: caller.subject,
-        identityMethod: id?.method ?? "anonymous",
-        method: action === "call" ? "tools/call" : "tools/list",
-        path: tool.name,
-        policy: p.ref,
-        bundle: p.bundle,
-        result: d.result,
-        dryRun: this.settings.dryRun,
-        status: 403,
-        reason: d.reason,
-        durationUs: elapsed * 1000,
-      });
-    }
+    if (log !== undefined && (action === "call" || d.result !== "allow") && log.wants(d.result)) this.logDecision(call?.requestId ?? "", caller, action === "call" ? "tools/call" : "tools/list", tool.name, d, elapsed * 1000);
     return d;
   }
 
@@ -185,6 +168,26 @@ export class PolicyGuard implements CallGuard {
     return toolError(d.message);
   }
 
+  /** One line of the decision log (shared with the routes' authorization). */
+  private logDecision(requestId: string, caller: Caller, method: string, path: string, d: Decision, durationUs: number): void {
+    const p = this.settings.policy;
+    this.opts.log?.write({
+      requestId,
+      route: this.settings.endpoint,
+      subject: caller.subject,
+      identityMethod: caller.identity?.method ?? "anonymous",
+      method,
+      path,
+      policy: p.ref,
+      bundle: p.bundle,
+      result: d.result,
+      dryRun: this.settings.dryRun,
+      status: 403,
+      reason: d.reason,
+      durationUs,
+    });
+  }
+
   /** Prompts and resources: the same policy, with input.prompt or input.resource (not cached: such lists are short). */
   allowsItem(caller: Caller, action: "list" | "get" | "read", item: GuardedItem): string | undefined {
     const p = this.settings.policy;
@@ -197,21 +200,7 @@ export class PolicyGuard implements CallGuard {
     if (d.result === "error") this.logError(d, "", item.name);
     const log = this.opts.log;
     if (log !== undefined && (action !== "list" || d.result !== "allow") && log.wants(d.result)) {
-      log.write({
-        requestId: "",
-        route: this.settings.endpoint,
-        subject: caller.subject,
-        identityMethod: caller.identity?.method ?? "anonymous",
-        method: item.kind === "prompt" ? `prompts/${action}` : `resources/${action}`,
-        path: item.kind === "prompt" ? item.name : item.uri,
-        policy: p.ref,
-        bundle: p.bundle,
-        result: d.result,
-        dryRun: this.settings.dryRun,
-        status: 403,
-        reason: d.reason,
-        durationUs: 0,
-      });
+      this.logDecision("", caller, item.kind === "prompt" ? `prompts/${action}` : `resources/${action}`, item.kind === "prompt" ? item.name : item.uri, d, 0);
     }
     if (d.result === "allow" || this.settings.dryRun || (d.result === "error" && this.settings.failOpen)) return undefined;
     return d.result === "error" ? `the policy of this endpoint failed; ${item.kind === "prompt" ? item.name : item.uri} is denied` : d.message;

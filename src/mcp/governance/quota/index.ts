@@ -28,6 +28,7 @@ import type { CatalogTool } from "../../registry/registry.ts";
 import type { CallToolResult, JsonObject } from "../../types.ts";
 import { type CallGuard, type GuardedCall, toolError } from "../guard.ts";
 import type { GuardDeps } from "../index.ts";
+import { claimOf } from "../../../ratelimit/keys.ts";
 import { type BudgetStore, RedisBudgetStore, SqliteBudgetStore, type SpendResult, utcDay } from "./budget-store.ts";
 import { quotaMetrics } from "./metrics.ts";
 import type { BudgetConfig, QuotaConfig } from "./schema.ts";
@@ -54,16 +55,6 @@ export function principalOf(call: Pick<GuardedCall, "caller">): string {
   return s !== "" ? s : `anonymous@${call.caller.address}`;
 }
 
-function claimOf(claims: Readonly<Record<string, unknown>> | undefined, path: readonly string[]): string | undefined {
-  let v: unknown = claims;
-  for (const seg of path) {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[seg];
-  }
-  if (typeof v === "string") return v === "" ? undefined : v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  return undefined;
-}
 
 /** The value of one key part for a call; a claim the caller lacks is undefined. */
 function partOf(call: GuardedCall, p: KeyPart): string | undefined {

@@ -5,7 +5,7 @@
  * (`sources.<s>.per_tool.<tool>.cost`). Zod lives here only.
  */
 import { z } from "zod";
-import { parseRate } from "../../../ratelimit/schema.ts";
+import { rateField } from "../../../ratelimit/schema.ts";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const CLAIM = /^claim:[^.\s]+(?:\.[^.\s]+)*$/;
@@ -25,17 +25,7 @@ const onBackendError = z
 export const quotaSchema = z
   .strictObject({
     name: z.string().regex(NAME, "expected a name of letters, digits, '_', '.', '-'").meta({ description: "The quota's name: in the tool error, notes and ficus_mcp_quota_total." }),
-    rate: z
-      .string()
-      .transform((s, ctx) => {
-        const r = parseRate(s);
-        if (typeof r === "string") {
-          ctx.addIssue({ code: "custom", message: r });
-          return z.NEVER;
-        }
-        return r;
-      })
-      .meta({ description: 'Calls allowed per period: "100/m", "10/s", "5/10s" (as rate_limit rates).' }),
+    rate: rateField('Calls allowed per period: "100/m", "10/s", "5/10s" (as rate_limit rates).'),
     burst: z.number().int().min(1).max(1_000_000_000).optional().meta({ description: "Calls that may arrive at once on an idle key. Default: the rate's count." }),
     key: z.array(keyPart).min(1).max(8).default(["principal", "tool"]).meta({ description: "What the quota counts by: one bucket per distinct value of these parts. Default [principal, tool]." }),
     tools: z.array(z.string().min(1).max(256)).min(1).max(1000).default(["*"]).meta({ description: "Globs over the names agents see: the tools this quota applies to. Default all." }),
