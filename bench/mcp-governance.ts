@@ -20,6 +20,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { latency } from "./lib/latency.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -62,45 +63,6 @@ async function start(cmd: string[], core: number | undefined, ready: RegExp, str
     await Bun.sleep(25);
   }
   throw new Error(`${cmd.join(" ")} not ready:\n${lines.join("\n")}`);
-}
-
-/** p50/p99 (ms) of `n` requests, one at a time on one keep-alive connection. */
-async function latency(port: number, make: (i: number) => Uint8Array, n: number): Promise<{ p50: number; p99: number }> {
-  const samples: number[] = [];
-  let buf = "";
-  let done: (() => void) | undefined;
-  let sentAt = 0;
-  let failed = "";
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data(_s, chunk) {
-        buf += chunk.toString("latin1");
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const m = /\r\ncontent-length:\s*(\d+)/i.exec(buf.slice(0, end));
-        const length = m ? Number(m[1]) : 0;
-        if (buf.length < end + 4 + length) return;
-        const body = buf.slice(end + 4, end + 4 + length);
-        if (!buf.startsWith("HTTP/1.1 200") || body.includes('"isError":true') || body.includes('"error"')) failed ||= buf.slice(0, end + 4 + Math.min(length, 400));
-        buf = buf.slice(end + 4 + length);
-        samples.push((Bun.nanoseconds() - sentAt) / 1e6);
-        done?.();
-      },
-    },
-  });
-  for (let i = 0; i < n; i++) {
-    const answered = new Promise<void>((r) => (done = r));
-    sentAt = Bun.nanoseconds();
-    socket.write(make(i));
-    await answered;
-    if (failed) throw new Error(`a call failed: ${failed}`);
-  }
-  socket.end();
-  const sorted = samples.slice(Math.floor(n / 10)).sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  return { p50: at(0.5), p99: at(0.99) };
 }
 
 const META = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} };

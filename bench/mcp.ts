@@ -22,6 +22,10 @@ import type { Subprocess } from "bun";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { latency as timed } from "./lib/latency.ts";
+
+/** p50/p99 (ms) of `n` copies of one request. */
+const latency = (port: number, request: Uint8Array, n: number) => timed(port, () => request, n);
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -66,42 +70,6 @@ async function start(cmd: string[], core: number | undefined, ready: RegExp, str
 async function ficus(config: string, core: number | undefined): Promise<{ proc: Subprocess; port: number }> {
   const { proc, match } = await start([BUN, join(ROOT, "src/cli/main.ts"), "start", "-c", config], core, /"msg":"listening"[^\n]*"address":"[^"]*:(\d+)"/, "stderr");
   return { proc, port: Number(match[1]) };
-}
-
-/** p50/p99 (ms) of `n` requests sent one at a time on one keep-alive connection. */
-async function latency(port: number, request: Uint8Array, n: number): Promise<{ p50: number; p99: number }> {
-  const samples: number[] = [];
-  let buf = "";
-  let done: (() => void) | undefined;
-  let sentAt = 0;
-  const socket = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data(_s, chunk) {
-        buf += chunk.toString("latin1");
-        const end = buf.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const m = /\r\ncontent-length:\s*(\d+)/i.exec(buf.slice(0, end));
-        const length = m ? Number(m[1]) : 0;
-        if (buf.length < end + 4 + length) return;
-        if (!buf.startsWith("HTTP/1.1 200")) throw new Error(`not 200: ${buf.slice(0, 300)}`);
-        buf = buf.slice(end + 4 + length);
-        samples.push((Bun.nanoseconds() - sentAt) / 1e6);
-        done?.();
-      },
-    },
-  });
-  for (let i = 0; i < n; i++) {
-    const answered = new Promise<void>((r) => (done = r));
-    sentAt = Bun.nanoseconds();
-    socket.write(request);
-    await answered;
-  }
-  socket.end();
-  const sorted = samples.slice(Math.floor(n / 10)).sort((a, b) => a - b); // the first tenth warms up
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-  return { p50: at(0.5), p99: at(0.99) };
 }
 
 function httpRequest(method: string, path: string, headers: Record<string, string>, body?: string): Uint8Array {

@@ -12,13 +12,6 @@ import type { Logger } from "../../observability/logger.ts";
 import type { Metrics } from "../../observability/metrics.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { CallGuard } from "./guard.ts";
-import { createAuditGuard } from "./audit/index.ts";
-import { createSnapshotGuard } from "./snapshots/index.ts";
-import { createPolicyGuard } from "./policy/index.ts";
-import { createQuotaGuard } from "./quota/index.ts";
-import { createCacheGuard } from "./cache/index.ts";
-import { createGuardrailsGuard } from "./guardrails/index.ts";
-import { createMigrationGuard } from "./migration/index.ts";
 
 /** What a part needs to build its guard for one endpoint. */
 export interface GuardDeps {
@@ -38,13 +31,33 @@ export interface GuardDeps {
 
 type Factory = (deps: GuardDeps) => CallGuard | undefined;
 
-/** The guards, outermost first. */
-const PARTS: readonly Factory[] = [createAuditGuard, createSnapshotGuard, createPolicyGuard, createQuotaGuard, createCacheGuard, createGuardrailsGuard, createMigrationGuard];
+/** A part: whether the config uses it (checked without loading it), and its factory, loaded only then. */
+interface Part {
+  readonly wanted: (deps: GuardDeps) => boolean;
+  readonly load: () => Factory;
+}
+
+const sources = (d: GuardDeps) => Object.values(d.config.mcp.sources);
+
+/**
+ * The guards, outermost first. A part is loaded (Bun's synchronous require) only when the config uses it: an MCP
+ * endpoint without a policy never loads the Rego engine, one without migrations never loads the compare engine.
+ */
+const PARTS: readonly Part[] = [
+  { wanted: (d) => d.config.mcp.audit.enabled, load: () => (require("./audit/index.ts") as typeof import("./audit/index.ts")).createAuditGuard },
+  { wanted: (d) => d.config.mcp.snapshots.enabled, load: () => (require("./snapshots/index.ts") as typeof import("./snapshots/index.ts")).createSnapshotGuard },
+  { wanted: (d) => d.route.mcp?.policy !== undefined, load: () => (require("./policy/index.ts") as typeof import("./policy/index.ts")).createPolicyGuard },
+  { wanted: (d) => (d.route.mcp?.quotas?.length ?? 0) > 0 || d.route.mcp?.budget !== undefined, load: () => (require("./quota/index.ts") as typeof import("./quota/index.ts")).createQuotaGuard },
+  { wanted: (d) => sources(d).some((s) => Object.values(s.per_tool ?? {}).some((t) => t.cache !== undefined)), load: () => (require("./cache/index.ts") as typeof import("./cache/index.ts")).createCacheGuard },
+  { wanted: () => true, load: () => (require("./guardrails/index.ts") as typeof import("./guardrails/index.ts")).createGuardrailsGuard },
+  { wanted: (d) => sources(d).some((s) => s.candidate !== undefined), load: () => (require("./migration/index.ts") as typeof import("./migration/index.ts")).createMigrationGuard },
+];
 
 export function buildGuards(deps: GuardDeps): CallGuard[] {
   const out: CallGuard[] = [];
-  for (const make of PARTS) {
-    const g = make(deps);
+  for (const part of PARTS) {
+    if (!part.wanted(deps)) continue;
+    const g = part.load()(deps);
     if (g !== undefined) out.push(g);
   }
   return out;
