@@ -210,7 +210,7 @@ function declared(prefix: string, count: number): string {
 async function tenThousand(mix: "openapi" | "mixed"): Promise<void> {
   const what = mix === "openapi" ? "4 OpenAPI documents" : "2 OpenAPI documents + 2 declared sources in ficus.yaml";
   const big = join(dir, `big-${mix}.yaml`);
-  const pinning = process.env.BENCH_PINNING_OFF ? "  pinning: { mode: off }\n" : "";
+  const pinning = (process.env.BENCH_PINNING_OFF ? "  pinning: { mode: off }\n" : "") + (process.env.BENCH_NO_SNAPSHOTS ? "  snapshots: { enabled: false }\n" : "");
   const cd =
     mix === "openapi"
       ? `    c: { openapi: ${openapi("c", 2500)}, upstream: "http://127.0.0.1:${apiPort}" }\n    d: { openapi: ${openapi("d", 2500)}, upstream: "http://127.0.0.1:${apiPort}" }\n`
