@@ -852,7 +852,10 @@ export class McpEndpoint {
             }
           : undefined,
       passInputRequired: caller.era === "modern",
-      subjectToken: bearerOf(caller.ex),
+      // Read only by a source that exchanges it: not looked up for every call.
+      get subjectToken() {
+        return bearerOf(caller.ex);
+      },
       retry: caller.era === "modern" && (req.params?.inputResponses !== undefined || req.params?.requestState !== undefined) ? { inputResponses: req.params?.inputResponses, requestState: req.params?.requestState } : undefined,
     };
     try {
