@@ -29,6 +29,7 @@ import type { DecisionLog } from "./decision-log.ts";
 import { buildInput } from "./input.ts";
 import type { AuthzMetrics, DecisionResult, RouteAuthzMetrics } from "./metrics.ts";
 import type { AuthzSettings, ClaimValue, RouteAuthz } from "./settings.ts";
+import { kindOf } from "../core/describe.ts";
 
 /** Fields a decision may not set: they frame the message or belong to one connection (RFC 9110 §7.6.1). */
 const FRAMING_FIELDS = new Set(["connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade", "trailer", "content-length", "host"]);
@@ -219,22 +220,22 @@ export function interpret(v: Value | undefined): Outcome {
   if (v === false || v === undefined) return deny("denied by policy", "policy decision: false");
   // Sets become arrays and numbers plain numbers: only an object decision stays an object.
   const d = toJSON(v) as Record<string, unknown>;
-  if (d === null || typeof d !== "object" || Array.isArray(d)) return failure(`the decision is ${describe(d)}; expected a boolean or an object {allow, status, message, headers}`);
+  if (d === null || typeof d !== "object" || Array.isArray(d)) return failure(`the decision is ${kindOf(d)}; expected a boolean or an object {allow, status, message, headers}`);
   for (const k of Object.keys(d)) if (k !== "allow" && k !== "status" && k !== "message" && k !== "headers") return failure(`the decision has an unknown key ${JSON.stringify(k)}; expected allow, status, message, headers`);
   const allow = d.allow;
-  if (allow !== undefined && typeof allow !== "boolean") return failure(`the decision's allow is ${describe(allow)}; expected a boolean`);
+  if (allow !== undefined && typeof allow !== "boolean") return failure(`the decision's allow is ${kindOf(allow)}; expected a boolean`);
   // The status is the denial's: an allow ignores it.
   const status = d.status ?? 403;
   if (allow !== true && (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 499)) {
     return failure(`the decision's status is ${JSON.stringify(status)}; expected a 4xx status`);
   }
-  if (d.message !== undefined && typeof d.message !== "string") return failure(`the decision's message is ${describe(d.message)}; expected a string`);
+  if (d.message !== undefined && typeof d.message !== "string") return failure(`the decision's message is ${kindOf(d.message)}; expected a string`);
   let message = d.message as string | undefined;
   if (message !== undefined && message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`;
   let headers: [string, string][] | undefined;
   if (d.headers !== undefined) {
     const h = d.headers;
-    if (typeof h !== "object" || h === null || Array.isArray(h)) return failure(`the decision's headers is ${describe(h)}; expected an object of header names to strings`);
+    if (typeof h !== "object" || h === null || Array.isArray(h)) return failure(`the decision's headers is ${kindOf(h)}; expected an object of header names to strings`);
     const entries = Object.entries(h as Record<string, unknown>);
     if (entries.length > MAX_DECISION_HEADERS) return failure(`the decision names ${entries.length} headers; at most ${MAX_DECISION_HEADERS}`);
     headers = [];
@@ -243,7 +244,7 @@ export function interpret(v: Value | undefined): Outcome {
       if (problem !== undefined) return failure(`the decision's header name ${JSON.stringify(name)} ${problem}`);
       const lower = name.toLowerCase();
       if (FRAMING_FIELDS.has(lower)) return failure(`the decision may not set ${JSON.stringify(name)}: it frames the message or belongs to one connection`);
-      if (typeof value !== "string") return failure(`the decision's header ${JSON.stringify(name)} is ${describe(value)}; expected a string`);
+      if (typeof value !== "string") return failure(`the decision's header ${JSON.stringify(name)} is ${kindOf(value)}; expected a string`);
       const vp = fieldValueProblem(value);
       if (vp !== undefined) return failure(`the decision's header ${JSON.stringify(name)} ${vp}`);
       headers.push([lower, value]);
@@ -253,13 +254,6 @@ export function interpret(v: Value | undefined): Outcome {
   return headers === undefined || headers.length === 0 ? ALLOW : { result: "allow", status: 200, message: "", reason: undefined, headers, challenge: undefined };
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return "undefined";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `a ${typeof v}`;
-}
 
 function policyFailure(e: unknown): Outcome {
   if (e instanceof RegoError) return failure(`${e.code}: ${e.message}`);

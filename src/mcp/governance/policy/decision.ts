@@ -6,6 +6,7 @@
  */
 import { RegoError, toJSON, type Value } from "../../../policy/rego/index.ts";
 import type { JsonObject } from "../../types.ts";
+import { kindOf } from "../../../core/describe.ts";
 
 export type PolicyResult = "allow" | "deny" | "error";
 
@@ -36,15 +37,15 @@ export function interpret(v: Value | undefined, tool: string): Decision {
   if (v === true) return ALLOW;
   if (v === false || v === undefined) return deny(`the policy denies calling ${tool}`, "policy decision: false");
   const d = toJSON(v) as Record<string, unknown>;
-  if (d === null || typeof d !== "object" || Array.isArray(d)) return failure(`the decision is ${describe(d)}; expected a boolean or an object {allow, message, arguments}`);
+  if (d === null || typeof d !== "object" || Array.isArray(d)) return failure(`the decision is ${kindOf(d)}; expected a boolean or an object {allow, message, arguments}`);
   for (const k of Object.keys(d)) if (k !== "allow" && k !== "message" && k !== "arguments") return failure(`the decision has an unknown key ${JSON.stringify(k)}; expected allow, message, arguments`);
   const allow = d.allow;
-  if (allow !== undefined && typeof allow !== "boolean") return failure(`the decision's allow is ${describe(allow)}; expected a boolean`);
-  if (d.message !== undefined && typeof d.message !== "string") return failure(`the decision's message is ${describe(d.message)}; expected a string`);
+  if (allow !== undefined && typeof allow !== "boolean") return failure(`the decision's allow is ${kindOf(allow)}; expected a boolean`);
+  if (d.message !== undefined && typeof d.message !== "string") return failure(`the decision's message is ${kindOf(d.message)}; expected a string`);
   let message = d.message as string | undefined;
   if (message !== undefined && message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`;
   const a = d.arguments;
-  if (a !== undefined && (a === null || typeof a !== "object" || Array.isArray(a))) return failure(`the decision's arguments is ${describe(a)}; expected an object`);
+  if (a !== undefined && (a === null || typeof a !== "object" || Array.isArray(a))) return failure(`the decision's arguments is ${kindOf(a)}; expected an object`);
   if (allow !== true) return deny(message ?? `the policy denies calling ${tool}`, message ?? "policy decision: allow is not true");
   const rewrite = a as JsonObject | undefined;
   return rewrite === undefined || Object.keys(rewrite).length === 0 ? ALLOW : { result: "allow", message: "", reason: undefined, rewrite };
@@ -56,10 +57,3 @@ export function evalFailure(e: unknown): Decision {
   return failure(`FICUS_INTERNAL: ${e instanceof Error ? e.message : String(e)}`);
 }
 
-function describe(v: unknown): string {
-  if (v === undefined) return "undefined";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  return `a ${typeof v}`;
-}
