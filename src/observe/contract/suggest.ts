@@ -14,7 +14,10 @@
  *   vary (no path or query parameter): the same request answered with a new
  *   value each time;
  * - medium confidence when its value is an instant (a date-time string, an
- *   epoch number) or a uuid under a name that is not an id, outside arrays.
+ *   epoch number) outside arrays: the time of the answer, or data (then the
+ *   `timestamps` rule fits better; the reason says so).
+ * A uuid or token under another name is most often a reference to data, so it
+ * is never suggested on its own.
  */
 import { compileJsonPath } from "../../core/json-path.ts";
 import { Distinct, type DistinctState } from "./distinct.ts";
@@ -57,7 +60,6 @@ export interface ObservedEndpoint {
 /** Names of fields that are random per response by nature (compared in snake_case, lowercase). */
 const RANDOM_NAME =
   /(?:^|_)(?:request|req|trace|span|correlation|transaction|txn|message|event|idempotency|parent)_?id$|^(?:x_)?(?:request|trace|correlation)_?(?:id)?$|^(?:nonce|etag|e_tag|timestamp|ts|now|server_?time|served_at|generated_at|generated|responded_at|response_time|took|took_ms|elapsed|elapsed_ms|duration|duration_ms|latency|latency_ms|processing_time|processing_time_ms|time_ms|request_time|uptime|uptime_ms)$/;
-const ID_NAME = /(?:^|_)(?:id|ids|uuid|key|ref|sku|code|number|no)$/;
 
 /** camelCase and kebab-case to snake_case, lowercase. */
 function snake(name: string): string {
@@ -149,13 +151,12 @@ function judge(
   if (samples < o.minSamples || Math.min(distinct, samples) / samples < o.uniqueRatio) return undefined;
   const name = snake(key);
   const pct = `${Math.round((Math.min(distinct, samples) / samples) * 100)}%`;
-  const stats = { samples, distinct };
+  const stats = { samples, distinct: Math.min(distinct, samples) };
   const kind = uuid ? "a uuid" : instant ? "an instant" : "a value";
   if (RANDOM_NAME.test(name)) return { confidence: "high", reason: `named like a per-response value ("${key}") and ${kind} that differs in ${pct} of ${samples} responses`, ...stats };
   if (!varies) return { confidence: "high", reason: `${kind} that differs in ${pct} of ${samples} responses to requests without path or query parameters`, ...stats };
   if (inArray) return undefined;
   if (instant) return { confidence: "medium", reason: `an instant that differs in ${pct} of ${samples} responses: if it is the time of the answer, ignore it; if it is data, compare it as a timestamp instead`, ...stats };
-  if (uuid && !ID_NAME.test(name)) return { confidence: "medium", reason: `a uuid that differs in ${pct} of ${samples} responses under a name that is not the resource's id`, ...stats };
   return undefined;
 }
 
