@@ -28,11 +28,11 @@ export interface InferLimits {
   readonly maxProperties: number;
   /** Items of each array walked (the first ones). Default 50. */
   readonly maxArrayItems: number;
-  /** Distinct values kept exactly per position; past it they are estimated. Default 50. */
+  /** Distinct values kept exactly per position (at least the enum bound); past it they are estimated. Default 16. */
   readonly maxDistinct: number;
   /** Values one sample may hold within the bounds above; a larger one is skipped (counted as too_complex). Default 20,000. */
   readonly maxNodes: number;
-  /** Strings longer than this are tracked by a hash, never stored. Default 64. */
+  /** Strings longer than this are tracked by a hash, never stored. Default 40. */
   readonly maxValueChars: number;
   /** Bodies longer than this many bytes are skipped (too_large). Default 1 MiB. */
   readonly maxBodyBytes: number;
@@ -44,9 +44,9 @@ export const DEFAULT_INFER_LIMITS: InferLimits = Object.freeze({
   maxDepth: 12,
   maxProperties: 100,
   maxArrayItems: 50,
-  maxDistinct: 50,
+  maxDistinct: 16,
   maxNodes: 20_000,
-  maxValueChars: 64,
+  maxValueChars: 40,
   maxBodyBytes: 1024 * 1024,
   maxMediaTypes: 4,
 });
