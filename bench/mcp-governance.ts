@@ -15,56 +15,17 @@
  * rows measure what the issue names. Ficus is pinned to core 0; the API, the
  * JWKS server and the load generator run on core 1.
  */
-import type { Subprocess } from "bun";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { latency } from "./lib/latency.ts";
+import { PIN, start, startFicus, which } from "./lib/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf("--seconds") + 1] ?? 10) || 10;
-const children: Subprocess[] = [];
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
-const which = (cmd: string) => Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
-const PIN = which("taskset");
-
-async function start(cmd: string[], core: number | undefined, ready: RegExp, stream: "stdout" | "stderr" = "stdout"): Promise<{ proc: Subprocess; match: RegExpExecArray; lines: string[] }> {
-  const full = PIN && core !== undefined ? ["taskset", "-c", String(core), ...cmd] : cmd;
-  const proc = Bun.spawn(full, { stdout: "pipe", stderr: "pipe" });
-  children.push(proc);
-  const lines: string[] = [];
-  const drain = async (s: ReadableStream<Uint8Array>, keep: boolean) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of s) {
-      if (!keep) continue;
-      buf += dec.decode(chunk, { stream: true });
-      let i = buf.indexOf("\n");
-      while (i >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-        i = buf.indexOf("\n");
-      }
-    }
-  };
-  void drain(proc.stdout as ReadableStream<Uint8Array>, stream === "stdout" || true);
-  void drain(proc.stderr as ReadableStream<Uint8Array>, true);
-  for (let i = 0; i < 400; i++) {
-    for (const l of lines) {
-      const m = ready.exec(l);
-      if (m) return { proc, match: m, lines };
-    }
-    if (proc.exitCode !== null) throw new Error(`${cmd.join(" ")} exited:\n${lines.join("\n")}`);
-    await Bun.sleep(25);
-  }
-  throw new Error(`${cmd.join(" ")} not ready:\n${lines.join("\n")}`);
-}
-
 const META = { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} };
 function call(id: string, token?: string): Uint8Array {
   const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "get_order", arguments: { id }, _meta: META } });
@@ -134,7 +95,7 @@ writeFileSync(
   ),
 );
 const governedLogged = join(dir, "governed-logged.yaml");
-writeFileSync(governedLogged, require("node:fs").readFileSync(governed, "utf8").replace("access_log: { enabled: false }", "access_log: { enabled: true }"));
+writeFileSync(governedLogged, readFileSync(governed, "utf8").replace("access_log: { enabled: false }", "access_log: { enabled: true }"));
 const throughputGoverned = join(dir, "governed-nocache.yaml");
 writeFileSync(
   throughputGoverned,
@@ -145,34 +106,7 @@ writeFileSync(
   ),
 );
 
-async function ficus(config: string) {
-  const full = [...(PIN ? ["taskset", "-c", "0"] : []), BUN, join(ROOT, "src/cli/main.ts"), "start", "-c", config];
-  const proc = Bun.spawn(full, { stdout: "pipe", stderr: "pipe" });
-  children.push(proc);
-  const lines: string[] = [];
-  for (const s of [proc.stdout, proc.stderr] as ReadableStream<Uint8Array>[]) {
-    void (async () => {
-      const dec = new TextDecoder();
-      let buf = "";
-      for await (const chunk of s) {
-        buf += dec.decode(chunk, { stream: true });
-        let i = buf.indexOf("\n");
-        while (i >= 0) {
-          lines.push(buf.slice(0, i));
-          buf = buf.slice(i + 1);
-          i = buf.indexOf("\n");
-        }
-      }
-    })();
-  }
-  for (let i = 0; i < 400; i++) {
-    const l = lines.find((x) => x.includes('"msg":"listening"'));
-    if (l) return { proc, lines, port: Number(/:(\d+)","tls"/.exec(l)?.[1]) };
-    if (proc.exitCode !== null) throw new Error(`ficus exited:\n${lines.join("\n")}`);
-    await Bun.sleep(25);
-  }
-  throw new Error(`ficus did not listen:\n${lines.join("\n")}`);
-}
+const ficus = (config: string) => startFicus(config, 0);
 
 function wrk(port: number, withToken: boolean): number {
   if (!which("wrk")) return Number.NaN;

@@ -18,11 +18,11 @@
  * the first byte written to the last byte read (Bun.nanoseconds). Needs
  * taskset; wrk for the throughput row (skipped with a note without it).
  */
-import type { Subprocess } from "bun";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { latency as timed } from "./lib/latency.ts";
+import { PIN, start, startFicus as ficus, which } from "./lib/processes.ts";
 
 /** p50/p99 (ms) of `n` copies of one request. */
 const latency = (port: number, request: Uint8Array, n: number) => timed(port, () => request, n);
@@ -31,46 +31,6 @@ const ROOT = resolve(import.meta.dir, "..");
 const BUN = process.execPath;
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf("--seconds") + 1] ?? 10) || 10;
-const children: Subprocess[] = [];
-process.on("exit", () => {
-  for (const c of children) c.kill("SIGKILL");
-});
-
-function which(cmd: string): boolean {
-  return Bun.spawnSync(["sh", "-c", `command -v ${cmd}`]).exitCode === 0;
-}
-const PIN = which("taskset");
-
-/** Starts a process (pinned to `core` when taskset exists) and waits for a line matching `ready`. */
-async function start(cmd: string[], core: number | undefined, ready: RegExp, stream: "stdout" | "stderr" = "stdout"): Promise<{ proc: Subprocess; match: RegExpExecArray }> {
-  const full = PIN && core !== undefined ? ["taskset", "-c", String(core), ...cmd] : cmd;
-  const proc = Bun.spawn(full, { stdout: "pipe", stderr: "pipe" });
-  children.push(proc);
-  const reader = (proc[stream] as ReadableStream<Uint8Array>).getReader();
-  const other = (proc[stream === "stdout" ? "stderr" : "stdout"] as ReadableStream<Uint8Array>).getReader();
-  void (async () => {
-    while (!(await other.read()).done);
-  })();
-  const dec = new TextDecoder();
-  let seen = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${cmd.join(" ")} exited before it was ready:\n${seen}`);
-    seen += dec.decode(value, { stream: true });
-    const m = ready.exec(seen);
-    if (m) {
-      void (async () => {
-        while (!(await reader.read()).done);
-      })();
-      return { proc, match: m };
-    }
-  }
-}
-
-async function ficus(config: string, core: number | undefined): Promise<{ proc: Subprocess; port: number }> {
-  const { proc, match } = await start([BUN, join(ROOT, "src/cli/main.ts"), "start", "-c", config], core, /"msg":"listening"[^\n]*"address":"[^"]*:(\d+)"/, "stderr");
-  return { proc, port: Number(match[1]) };
-}
 
 function httpRequest(method: string, path: string, headers: Record<string, string>, body?: string): Uint8Array {
   const b = body ?? "";

@@ -10,6 +10,11 @@
 /** A JSON object as it travels in MCP messages. */
 export type JsonObject = Record<string, unknown>;
 
+/** Whether a parsed JSON value is an object (not null, not an array): the one guard every part of edge-mcp uses. */
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 /** A tool as MCP lists it (`tools/list`): the fields the spec defines, kept as the source gave them. */
 export interface ToolDefinition {
   name: string;

@@ -23,7 +23,7 @@ import type { Exchange, Reply } from "../../pipeline/exchange.ts";
 import { getField } from "../../pipeline/fields.ts";
 import type { CatalogTool, EndpointView } from "../registry/registry.ts";
 import { withFixed } from "../registry/curation.ts";
-import type { CallContext, CallToolResult, JsonObject, ToolDefinition } from "../types.ts";
+import { type CallContext, type CallToolResult, isJsonObject, type JsonObject, type ToolDefinition } from "../types.ts";
 import {
   classify,
   errorJson,
@@ -111,9 +111,9 @@ function envelopeFault(meta: Record<string, unknown>, isRequest: boolean): { key
   if (!isRequest) return undefined;
   const caps = meta[META_CLIENT_CAPABILITIES];
   if (caps === undefined) return { key: META_CLIENT_CAPABILITIES, problem: "is required" };
-  if (!isObject(caps)) return { key: META_CLIENT_CAPABILITIES, problem: "must be an object" };
+  if (!isJsonObject(caps)) return { key: META_CLIENT_CAPABILITIES, problem: "must be an object" };
   const info = meta["io.modelcontextprotocol/clientInfo"];
-  if (info !== undefined && !(isObject(info) && typeof info.name === "string" && typeof info.version === "string")) return { key: "io.modelcontextprotocol/clientInfo", problem: "must be an object with name and version" };
+  if (info !== undefined && !(isJsonObject(info) && typeof info.name === "string" && typeof info.version === "string")) return { key: "io.modelcontextprotocol/clientInfo", problem: "must be an object with name and version" };
   const level = meta[META_LOG_LEVEL];
   if (level !== undefined && !["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"].includes(level as string)) return { key: META_LOG_LEVEL, problem: "must be a log level" };
   return undefined;
@@ -134,9 +134,9 @@ function decodeHeaderValue(raw: string): string | undefined {
  */
 function paramHeaderProblem(schema: Record<string, unknown>, args: Record<string, unknown>, fields: readonly string[]): string | undefined {
   const props = schema.properties;
-  if (!isObject(props)) return undefined;
+  if (!isJsonObject(props)) return undefined;
   for (const [name, p] of Object.entries(props)) {
-    if (!isObject(p) || typeof p["x-mcp-header"] !== "string") continue;
+    if (!isJsonObject(p) || typeof p["x-mcp-header"] !== "string") continue;
     const value = args[name];
     if (value === undefined || value === null) continue;
     const header = `Mcp-Param-${p["x-mcp-header"]}`;
@@ -159,7 +159,7 @@ function modernResult(method: string, result: Record<string, unknown>, name: str
     if (out.cacheScope !== "public" && out.cacheScope !== "private") out.cacheScope = "private";
   }
   if (method === "tools/list" && Array.isArray(out.tools)) out.tools = (out.tools as Record<string, unknown>[]).map((t) => (t.execution === undefined ? t : (({ execution: _e, ...rest }) => rest)(t)));
-  const meta = isObject(out._meta) ? out._meta : {};
+  const meta = isJsonObject(out._meta) ? out._meta : {};
   out._meta = { ...meta, [META_SERVER_INFO]: meta[META_SERVER_INFO] ?? { name, version: ficusVersion } };
   return out;
 }
@@ -167,7 +167,7 @@ function modernResult(method: string, result: Record<string, unknown>, name: str
 /** A result for a 2025-era client: without the 2026-07-28 envelope fields an upstream of that era may have set. */
 function legacyResult(result: Record<string, unknown>): Record<string, unknown> {
   const meta = result._meta;
-  const modernMeta = isObject(meta) && META_SERVER_INFO in meta;
+  const modernMeta = isJsonObject(meta) && META_SERVER_INFO in meta;
   if (result.resultType === undefined && result.ttlMs === undefined && result.cacheScope === undefined && !modernMeta) return result;
   const { resultType: _r, ttlMs: _t, cacheScope: _c, ...rest } = result;
   if (modernMeta) {
@@ -268,9 +268,6 @@ function httpReply(status: number, json: string | undefined, extra: readonly str
   return json === undefined ? { status, fields: [...extra], body: undefined } : { status, fields: [...JSON_FIELDS, ...extra], body: ENCODER.encode(json) };
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
 
 /** Media types of an Accept field (lowercased, parameters dropped). */
 function accepts(accept: string | undefined, type: string): boolean {
@@ -435,7 +432,7 @@ export class McpEndpoint {
 
     // The body decides the era: a protocol version in _meta claims 2026-07-28; the header only cross-checks it.
     const params = msg.kind === "request" ? msg.message.params : msg.kind === "notification" ? msg.params : undefined;
-    const meta = isObject(params?._meta) ? (params._meta as Record<string, unknown>) : undefined;
+    const meta = isJsonObject(params?._meta) ? (params._meta as Record<string, unknown>) : undefined;
     const claim = meta !== undefined && META_PROTOCOL_VERSION in meta;
     const headerVersion = getField(ex.fields, "mcp-protocol-version")?.trim();
     const headerModern = headerVersion !== undefined && isModernVersion(headerVersion);
@@ -446,7 +443,7 @@ export class McpEndpoint {
     }
     if (claim) return this.modern(ex, msg, meta, headerVersion);
     if (headerModern && msg.kind === "request") {
-      const missing = meta === undefined ? ["_meta"] : [META_PROTOCOL_VERSION, ...(isObject(meta[META_CLIENT_CAPABILITIES]) ? [] : [META_CLIENT_CAPABILITIES])];
+      const missing = meta === undefined ? ["_meta"] : [META_PROTOCOL_VERSION, ...(isJsonObject(meta[META_CLIENT_CAPABILITIES]) ? [] : [META_CLIENT_CAPABILITIES])];
       return httpReply(400, errorJson(id, INVALID_PARAMS, `Invalid params: the MCP-Protocol-Version header names protocol revision ${headerVersion}, but the request is missing the required per-request envelope key(s): ${missing.join(", ")}`, { envelope: { missing } }));
     }
     if (headerModern && msg.kind === "notification") return httpReply(202, undefined);
@@ -490,7 +487,7 @@ export class McpEndpoint {
     const p = req.params ?? {};
     const asked = typeof p.protocolVersion === "string" ? p.protocolVersion : "";
     const version = (LEGACY_VERSIONS as readonly string[]).includes(asked) ? asked : LEGACY_VERSIONS[0];
-    const caps = isObject(p.capabilities) ? capsOf(p.capabilities) : "";
+    const caps = isJsonObject(p.capabilities) ? capsOf(p.capabilities) : "";
     const { id } = this.seal.seal({ version, endpoint: this.settings.route, subject: ex.identity?.subject ?? "", caps });
     this.metrics.sessions.inc({ event: "opened" });
     const result = { protocolVersion: version, capabilities: this.capabilities(), serverInfo: { name: this.settings.name, version: ficusVersion } };
@@ -521,9 +518,9 @@ export class McpEndpoint {
     if (p === undefined || p.session !== session) return;
     pendingClientRequests.delete(key);
     if (error !== undefined) {
-      const e = isObject(error) ? error : {};
+      const e = isJsonObject(error) ? error : {};
       p.reject(Object.assign(new Error(typeof e.message === "string" ? e.message : "the client refused the request"), { code: typeof e.code === "number" ? e.code : INTERNAL_ERROR, data: e.data }));
-    } else p.resolve(isObject(result) ? (result as JsonObject) : {});
+    } else p.resolve(isJsonObject(result) ? (result as JsonObject) : {});
   }
 
   // ----- 2026-07-28 -----
@@ -560,7 +557,7 @@ export class McpEndpoint {
     if (!MODERN_METHODS.has(method)) return httpReply(404, errorJson(id, METHOD_NOT_FOUND, "Method not found"));
     if (method === "tools/call" && typeof named === "string") {
       const tool = this.view.tool(named);
-      const problem = tool === undefined ? undefined : paramHeaderProblem(tool.definition.inputSchema, isObject(params?.arguments) ? params.arguments : {}, ex.fields);
+      const problem = tool === undefined ? undefined : paramHeaderProblem(tool.definition.inputSchema, isJsonObject(params?.arguments) ? params.arguments : {}, ex.fields);
       if (problem !== undefined) return httpReply(400, errorJson(id, HEADER_MISMATCH, `Bad Request: ${problem}`));
     }
     const caps = capsOf(meta[META_CLIENT_CAPABILITIES] as Record<string, unknown>);
@@ -572,7 +569,7 @@ export class McpEndpoint {
   /** subscriptions/listen: an event stream of list changes, acknowledged first, each notification stamped with the subscription id. */
   private listen(caller: Caller, req: RpcRequest): Reply | Promise<Reply> {
     const filter = req.params?.notifications;
-    if (!isObject(filter)) return httpReply(200, errorJson(req.id, INVALID_PARAMS, "Invalid params: 'notifications' is required and must be a valid SubscriptionFilter"));
+    if (!isJsonObject(filter)) return httpReply(200, errorJson(req.id, INVALID_PARAMS, "Invalid params: 'notifications' is required and must be a valid SubscriptionFilter"));
     const caps = this.capabilities("modern");
     const honored: Record<string, unknown> = {};
     if (filter.toolsListChanged === true) honored.toolsListChanged = true;
@@ -668,7 +665,7 @@ export class McpEndpoint {
         if (prompt === undefined || prompt.entry.source.getPrompt === undefined) throw new RpcError(INVALID_PARAMS, `unknown prompt ${JSON.stringify(name)}`);
         const refused = this.itemAllowed(caller, "get", { kind: "prompt", name: prompt.name, source: prompt.entry.source.name, upstreamName: prompt.upstreamName });
         if (refused !== undefined) throw new RpcError(INVALID_PARAMS, refused);
-        const args = isObject(p.arguments) ? (p.arguments as Record<string, string>) : {};
+        const args = isJsonObject(p.arguments) ? (p.arguments as Record<string, string>) : {};
         return this.relay(caller, req, responder, prompt.entry.timeout, (ctx) => (prompt.entry.source.getPrompt as NonNullable<typeof prompt.entry.source.getPrompt>)(prompt.upstreamName, args, ctx));
       }
       case "resources/list": {
@@ -716,7 +713,7 @@ export class McpEndpoint {
         return {};
       case "completion/complete": {
         const completers = view.completers();
-        const ref = isObject(p.ref) ? p.ref : {};
+        const ref = isJsonObject(p.ref) ? p.ref : {};
         // A prompt's completion goes to the source that owns the prompt (under its own name).
         if (ref.type === "ref/prompt" && typeof ref.name === "string") {
           const prompt = view.prompt(ref.name);
@@ -739,7 +736,7 @@ export class McpEndpoint {
     if (typeof name !== "string") throw new RpcError(INVALID_PARAMS, "params.name must be a string");
     const tool = this.view.tool(name);
     if (tool === undefined) throw new RpcError(INVALID_PARAMS, `unknown tool: ${name}`);
-    if (p.arguments !== undefined && !isObject(p.arguments)) throw new RpcError(INVALID_PARAMS, "params.arguments must be an object");
+    if (p.arguments !== undefined && !isJsonObject(p.arguments)) throw new RpcError(INVALID_PARAMS, "params.arguments must be an object");
     const args = withFixed((p.arguments ?? {}) as JsonObject, tool.fixed);
     const start = performance.now();
     let outcome = "ok";
@@ -816,12 +813,12 @@ export class McpEndpoint {
     // A client that goes away cancels its call, unless the call's stream is resumable: it may come back for the result.
     const stopAbort = responder.stream !== undefined ? () => {} : caller.ex.onAbort(() => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away")));
     if (responder.stream === undefined) responder.onGone = () => ac.abort(new FicusError("FICUS_MCP_CALL_TIMEOUT", "the client went away"));
-    const meta = isObject(req.params?._meta) ? (req.params._meta as Record<string, unknown>) : undefined;
+    const meta = isJsonObject(req.params?._meta) ? (req.params._meta as Record<string, unknown>) : undefined;
     const token = meta?.progressToken;
     const upstreamMeta: JsonObject = {};
     for (const k of ["traceparent", "tracestate", "baggage"]) if (typeof meta?.[k] === "string") upstreamMeta[k] = meta[k];
     // A 2026-07-28 upstream judges what it may ask by the agent's capabilities, not the gateway's.
-    if (caller.era === "modern" && isObject(meta?.[META_CLIENT_CAPABILITIES])) upstreamMeta[META_CLIENT_CAPABILITIES] = meta[META_CLIENT_CAPABILITIES];
+    if (caller.era === "modern" && isJsonObject(meta?.[META_CLIENT_CAPABILITIES])) upstreamMeta[META_CLIENT_CAPABILITIES] = meta[META_CLIENT_CAPABILITIES];
     // Log messages: a 2026-07-28 client asks per request; a 2025-era session gets what the upstream sends at debug and above.
     upstreamMeta[META_LOG_LEVEL] = caller.era === "modern" ? caller.logLevel : "debug";
     if (upstreamMeta[META_LOG_LEVEL] === undefined) delete upstreamMeta[META_LOG_LEVEL];
@@ -860,10 +857,10 @@ export class McpEndpoint {
     };
     try {
       const out = (await run(ctx)) as unknown;
-      span?.end(200, isObject(out) && out.isError === true ? "tool_error" : undefined);
+      span?.end(200, isJsonObject(out) && out.isError === true ? "tool_error" : undefined);
       // A source that stopped because the call ran out of time says "cancelled": say why.
       if (tool !== undefined && timedOut) return { content: [{ type: "text", text: `${tool.name}: the call took longer than ${limit} ms (FICUS_MCP_CALL_TIMEOUT); it was cancelled at the upstream` }], isError: true, _meta: { "io.ficus/error": "FICUS_MCP_CALL_TIMEOUT" } };
-      return isObject(out) ? out : {};
+      return isJsonObject(out) ? out : {};
     } catch (err) {
       span?.end(502, err instanceof Error ? err.message : String(err));
       const reason = ac.signal.aborted ? ac.signal.reason : err;

@@ -5,6 +5,8 @@
  * result once.
  */
 
+import { isJsonObject } from "../types.ts";
+
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
@@ -43,18 +45,15 @@ export type Classified =
   | { readonly kind: "response"; readonly id: RpcId; readonly result?: unknown; readonly error?: unknown }
   | { readonly kind: "invalid"; readonly id: RpcId | null; readonly reason: string };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
 
 /** What a parsed JSON value is, as a JSON-RPC message. */
 export function classify(v: unknown): Classified {
-  if (!isObject(v)) return { kind: "invalid", id: null, reason: Array.isArray(v) ? "batches are not part of MCP since 2025-06-18: send one message per request" : "a JSON-RPC message is an object" };
+  if (!isJsonObject(v)) return { kind: "invalid", id: null, reason: Array.isArray(v) ? "batches are not part of MCP since 2025-06-18: send one message per request" : "a JSON-RPC message is an object" };
   const id = v.id;
   const idOk = (typeof id === "string" || (typeof id === "number" && Number.isFinite(id)));
   if (v.jsonrpc !== "2.0") return { kind: "invalid", id: idOk ? (id as RpcId) : null, reason: 'jsonrpc must be "2.0"' };
   if (typeof v.method === "string") {
-    if (v.params !== undefined && !isObject(v.params)) return { kind: "invalid", id: idOk ? (id as RpcId) : null, reason: "params must be an object" };
+    if (v.params !== undefined && !isJsonObject(v.params)) return { kind: "invalid", id: idOk ? (id as RpcId) : null, reason: "params must be an object" };
     const params = v.params as Record<string, unknown> | undefined;
     if (id === undefined) return { kind: "notification", method: v.method, params };
     if (!idOk) return { kind: "invalid", id: null, reason: "id must be a string or a number" };

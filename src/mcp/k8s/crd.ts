@@ -11,6 +11,7 @@
  */
 import { toJSONSchema } from "zod";
 import { mcpSourceSchema } from "../schema.ts";
+import { isJsonObject } from "../types.ts";
 import { GROUP, SOURCE_NAME, VERSION } from "./schema.ts";
 
 type Schema = Record<string, unknown>;
@@ -19,7 +20,6 @@ type Schema = Record<string, unknown>;
 const K8S_FORMATS = new Set(["int32", "int64", "float", "double", "byte", "date", "date-time", "password", "uri", "email", "hostname", "ipv4", "ipv6", "uuid"]);
 const DROPPED = new Set(["$schema", "$id", "default", "examples", "propertyNames", "additionalProperties", "anyOf", "oneOf", "allOf", "const", "exclusiveMinimum", "exclusiveMaximum", "format", "type"]);
 
-const isObject = (v: unknown): v is Schema => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** One JSON Schema node (zod's draft 2020-12 output) as a structural schema node. */
 export function structural(node: Schema): Schema {
@@ -58,13 +58,13 @@ export function structural(node: Schema): Schema {
   }
   if (type === undefined) return freeForm();
   out.type = type;
-  if (type === "array" && isObject(node.items)) out.items = structural(node.items);
+  if (type === "array" && isJsonObject(node.items)) out.items = structural(node.items);
   if (type === "object") {
     const props = node.properties as Record<string, Schema> | undefined;
     const extra = node.additionalProperties;
     if (props !== undefined) {
       out.properties = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, structural(v)]));
-    } else if (isObject(extra) && Object.keys(extra).length > 0) {
+    } else if (isJsonObject(extra) && Object.keys(extra).length > 0) {
       out.additionalProperties = structural(extra);
     } else {
       // A JSON object of any shape (a tool's input_schema, annotations, arguments).
@@ -161,7 +161,7 @@ const FIRST = ["type", "description"];
 /** Keys in reading order: a node's type and description before its constraints and children. */
 function tidy(v: unknown, names = false): unknown {
   if (Array.isArray(v)) return v.map((x) => tidy(x));
-  if (!isObject(v)) return v;
+  if (!isJsonObject(v)) return v;
   // The keys of `properties` are field names: kept in the schema's order.
   const keys = names ? Object.keys(v) : Object.keys(v).sort((a, b) => rank(a) - rank(b));
   return Object.fromEntries(keys.map((k) => [k, k === "enum" ? v[k] : tidy(v[k], !names && k === "properties")]));

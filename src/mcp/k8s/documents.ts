@@ -198,18 +198,18 @@ function validateDocument(raw: unknown, where: Where, folder: string, env: Recor
   const wrapped = { tools: [entry] };
   const r = mcpSourceSchema.safeParse(wrapped, { jitless: true });
   if (!r.success) {
-    const toDoc = (p: PropertyKey[]) => (p[0] === "tools" && p[1] === 0 ? ["spec", ...p.slice(2)] : ["spec", ...p]);
-    problems.push(...messages(r.error.issues, wrapped, mcpSourceSchema, toDoc, where, secretValues));
+    const specPath = (p: PropertyKey[]) => (p[0] === "tools" && p[1] === 0 ? ["spec", ...p.slice(2)] : ["spec", ...p]);
+    problems.push(...messages(r.error.issues, wrapped, mcpSourceSchema, specPath, where, secretValues));
   }
   if (problems.length > 0) return problems;
   return { kind, name: metadata.name, namespace: metadata.namespace, spec: entry, toolSet: toolSet as string, secretPaths: [...secretPaths] };
 }
 
-function messages(issues: readonly z.core.$ZodIssue[], root: unknown, schema: z.ZodType, toDoc: (p: PropertyKey[]) => PropertyKey[], where: Where, secretValues: readonly string[]): string[] {
+function messages(issues: readonly z.core.$ZodIssue[], root: unknown, schema: z.ZodType, specPath: (p: PropertyKey[]) => PropertyKey[], where: Where, secretValues: readonly string[]): string[] {
   const out: string[] = [];
   for (const issue of issues) {
     for (const m of issueMessages(issue, root, schema)) {
-      const path = toDoc(m.path);
+      const path = specPath(m.path);
       const loc = m.key !== undefined ? where(path.slice(0, -1), m.key) : where(path);
       out.push(hideSecrets(`${formatPath(path)}: ${m.message} (${loc})`, secretValues));
     }

@@ -9,7 +9,7 @@
 import { FicusError } from "../../../core/errors.ts";
 import { fieldNameProblem, fieldValueProblem, isToken } from "../../../core/http-grammar.ts";
 import { isValidToolName } from "../../names.ts";
-import type { CallToolResult, JsonObject, ToolDefinition } from "../../types.ts";
+import { type CallToolResult, isJsonObject, type JsonObject, type ToolDefinition } from "../../types.ts";
 import { type ResultOptions, type StructuredMode, toolResult } from "./result.ts";
 import type { HttpAnswer, HttpCall, HttpToolSpec } from "./spec.ts";
 import { appendQuery, compilePathTemplate, headerValue, pathSegment } from "./template.ts";
@@ -38,19 +38,16 @@ function invalidSpec(tool: string, message: string): FicusError {
   return new FicusError("FICUS_MCP_SOURCE_INVALID", `tool ${JSON.stringify(tool)}: ${message}`);
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Compiles a declared tool; throws FicusError FICUS_MCP_SOURCE_INVALID naming what is wrong. */
 export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}): CompiledHttpTool {
   const tool = spec.name;
   if (!isValidToolName(tool)) throw invalidSpec(tool, "name must be 1–128 characters of A–Z, a–z, 0–9, _, - and .");
-  if (!isObject(spec.inputSchema) || spec.inputSchema.type !== "object") throw invalidSpec(tool, "inputSchema must be a JSON Schema with type: object");
-  const properties = isObject(spec.inputSchema.properties) ? spec.inputSchema.properties : {};
+  if (!isJsonObject(spec.inputSchema) || spec.inputSchema.type !== "object") throw invalidSpec(tool, "inputSchema must be a JSON Schema with type: object");
+  const properties = isJsonObject(spec.inputSchema.properties) ? spec.inputSchema.properties : {};
   const hasArg = (a: string) => Object.hasOwn(properties, a);
   const call = spec.call;
-  if (!isObject(call)) throw invalidSpec(tool, "call is required");
+  if (!isJsonObject(call)) throw invalidSpec(tool, "call is required");
 
   const method = String(call.method).toUpperCase();
   if (!isToken(method)) throw invalidSpec(tool, `call.method ${JSON.stringify(call.method)} is not an HTTP method`);
@@ -118,7 +115,7 @@ export function compileHttpTool(spec: HttpToolSpec, options: CompileOptions = {}
   let structured: StructuredMode = "none";
   let outputSchema: JsonObject | undefined;
   if (spec.outputSchema !== undefined) {
-    if (!isObject(spec.outputSchema)) throw invalidSpec(tool, "outputSchema must be a JSON Schema object");
+    if (!isJsonObject(spec.outputSchema)) throw invalidSpec(tool, "outputSchema must be a JSON Schema object");
     if (spec.outputSchema.type === "object") {
       structured = "object";
       outputSchema = spec.outputSchema;

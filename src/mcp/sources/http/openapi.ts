@@ -13,7 +13,7 @@ import { resolve as resolvePath } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { FicusError } from "../../../core/errors.ts";
 import { compileGlobs, sanitizeToolName, TOOL_NAME_MAX } from "../../names.ts";
-import type { JsonObject } from "../../types.ts";
+import { isJsonObject, type JsonObject } from "../../types.ts";
 import { compileHttpTool } from "./compile.ts";
 import { acyclic, normalizer30 } from "./schema.ts";
 import type { HttpToolSpec } from "./spec.ts";
@@ -52,9 +52,6 @@ const HTTP_TIMEOUT_MS = 15_000;
 
 class Skip extends Error {}
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function isJsonMediaType(mt: string): boolean {
   const base = (mt.split(";")[0] ?? "").trim().toLowerCase();
@@ -79,12 +76,12 @@ export async function openApiToolsFromDocument(doc: unknown, selection: OpenApiS
   } catch (e) {
     throw new FicusError("FICUS_MCP_SOURCE_INVALID", `OpenAPI document ${origin} is not plain data: ${(e as Error).message}`, { cause: e });
   }
-  if (!isObject(copy)) throw new FicusError("FICUS_MCP_SOURCE_INVALID", `OpenAPI document ${origin} is not an object`);
+  if (!isJsonObject(copy)) throw new FicusError("FICUS_MCP_SOURCE_INVALID", `OpenAPI document ${origin} is not an object`);
   return convert(await validate(copy, origin), selection, origin);
 }
 
 async function validate(doc: string | JsonObject, origin: string): Promise<JsonObject> {
-  if (isObject(doc) && typeof doc.swagger === "string") throw swagger2(origin);
+  if (isJsonObject(doc) && typeof doc.swagger === "string") throw swagger2(origin);
   const parser = new SwaggerParser();
   // The operator chose the document, so its own internal URLs (and its $refs') are allowed:
   // the parser's "safe URL" check would refuse http://orders.internal/openapi.json.
@@ -95,7 +92,7 @@ async function validate(doc: string | JsonObject, origin: string): Promise<JsonO
   } catch (e) {
     throw parserError(e, origin);
   }
-  if (!isObject(api)) throw new FicusError("FICUS_MCP_SOURCE_INVALID", `OpenAPI document ${origin} is not an object`);
+  if (!isJsonObject(api)) throw new FicusError("FICUS_MCP_SOURCE_INVALID", `OpenAPI document ${origin} is not an object`);
   if (typeof api.swagger === "string") throw swagger2(origin);
   return api;
 }
@@ -161,10 +158,10 @@ function serverUrls(api: JsonObject): string[] {
   const out: string[] = [];
   if (!Array.isArray(api.servers)) return out;
   for (const s of api.servers) {
-    if (!isObject(s) || typeof s.url !== "string") continue;
-    const vars = isObject(s.variables) ? s.variables : {};
+    if (!isJsonObject(s) || typeof s.url !== "string") continue;
+    const vars = isJsonObject(s.variables) ? s.variables : {};
     out.push(s.url.replace(/\{([^}]+)\}/g, (m, v: string) => {
-      const def = isObject(vars[v]) ? (vars[v] as JsonObject).default : undefined;
+      const def = isJsonObject(vars[v]) ? (vars[v] as JsonObject).default : undefined;
       return typeof def === "string" ? def : m;
     }));
   }
@@ -172,21 +169,21 @@ function serverUrls(api: JsonObject): string[] {
 }
 
 function convert(api: JsonObject, selection: OpenApiSelection, origin: string): OpenApiTools {
-  const info = isObject(api.info) ? api.info : {};
+  const info = isJsonObject(api.info) ? api.info : {};
   const normalize = String(api.openapi).startsWith("3.0") ? normalizer30() : undefined;
   const known = new WeakMap<object, boolean>();
 
   // Name every operation first, so a tool's name does not depend on the selection.
   const operations: Operation[] = [];
   const taken = new Set<string>();
-  const paths = isObject(api.paths) ? api.paths : {};
+  const paths = isJsonObject(api.paths) ? api.paths : {};
   for (const path in paths) {
     const item = paths[path];
-    if (!isObject(item)) continue;
+    if (!isJsonObject(item)) continue;
     const common = Array.isArray(item.parameters) ? item.parameters : [];
     for (const method of METHODS) {
       const op = item[method];
-      if (!isObject(op)) continue;
+      if (!isJsonObject(op)) continue;
       const base = sanitizeToolName(typeof op.operationId === "string" && op.operationId !== "" ? op.operationId : `${method} ${path}`);
       let name = base;
       for (let n = 2; taken.has(name); n++) name = withSuffix(base, `_${n}`);
@@ -222,12 +219,12 @@ function convert(api: JsonObject, selection: OpenApiSelection, origin: string): 
 }
 
 function isPlainObjectSchema(s: unknown): s is JsonObject {
-  return isObject(s) && s.type === "object";
+  return isJsonObject(s) && s.type === "object";
 }
 
 /** The schema of one parameter as an argument: its schema, with its description and deprecation. */
 function parameterSchema(p: JsonObject): JsonObject {
-  const schema = isObject(p.schema) ? p.schema : {};
+  const schema = isJsonObject(p.schema) ? p.schema : {};
   const extra: JsonObject = {};
   if (typeof p.description === "string" && p.description !== "" && schema.description === undefined) extra.description = p.description;
   if (p.deprecated === true) extra.deprecated = true;
@@ -239,7 +236,7 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
   // Parameters: the path item's, overridden by the operation's (same name and location).
   const params = new Map<string, JsonObject>();
   for (const list of [o.common, Array.isArray(op.parameters) ? op.parameters : []]) {
-    for (const p of list) if (isObject(p) && typeof p.name === "string" && typeof p.in === "string") params.set(`${p.in}\u0000${p.name}`, p);
+    for (const p of list) if (isJsonObject(p) && typeof p.name === "string" && typeof p.in === "string") params.set(`${p.in}\u0000${p.name}`, p);
   }
 
   const properties: JsonObject = {};
@@ -259,7 +256,7 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
       const name = p.name as string;
       if (where === "header" && IGNORED_HEADERS.has(name.toLowerCase())) continue;
       const isRequired = where === "path" || p.required === true;
-      if (p.schema === undefined && isObject(p.content)) {
+      if (p.schema === undefined && isJsonObject(p.content)) {
         const why = `the ${where} parameter "${name}" is serialized as ${Object.keys(p.content).join(", ")} (content), which HTTP tools do not write`;
         if (isRequired) throw new Skip(why);
         continue;
@@ -288,17 +285,17 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
   // The request body: a JSON object's properties become arguments; anything else is one argument.
   let body: string | string[] | undefined;
   const rb = op.requestBody;
-  if (isObject(rb) && isObject(rb.content)) {
+  if (isJsonObject(rb) && isJsonObject(rb.content)) {
     const types = Object.keys(rb.content);
     const jsonType = types.find(isJsonMediaType);
     if (jsonType === undefined) {
       if (types.length > 0) throw new Skip(`the request body is ${types.join(", ")}; HTTP tools send JSON bodies only`);
     } else {
       const media = rb.content[jsonType];
-      const schema = isObject(media) && isObject(media.schema) ? media.schema : {};
+      const schema = isJsonObject(media) && isJsonObject(media.schema) ? media.schema : {};
       normalize?.(schema);
       const bodyRequired = rb.required === true;
-      const props = isObject(schema.properties) ? schema.properties : undefined;
+      const props = isJsonObject(schema.properties) ? schema.properties : undefined;
       const mergeable =
         isPlainObjectSchema(schema) &&
         props !== undefined &&
@@ -313,7 +310,7 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
         const bodyRequiredProps = new Set(Array.isArray(schema.required) ? schema.required : []);
         for (const k in props) {
           const ps = props[k];
-          if (isObject(ps) && ps.readOnly === true) continue; // the server sets it; never sent
+          if (isJsonObject(ps) && ps.readOnly === true) continue; // the server sets it; never sent
           properties[k] = ps;
           list.push(k);
           if (bodyRequired && bodyRequiredProps.has(k)) required.push(k);
@@ -330,12 +327,12 @@ function toolSpec(o: Operation, normalize: ((s: unknown) => void) | undefined, k
 
   // The output schema: the 200 (else 201) JSON response, when it is an object.
   let outputSchema: JsonObject | undefined;
-  const responses = isObject(op.responses) ? op.responses : {};
-  const ok = isObject(responses["200"]) ? responses["200"] : isObject(responses["201"]) ? responses["201"] : undefined;
-  if (ok !== undefined && isObject(ok.content)) {
+  const responses = isJsonObject(op.responses) ? op.responses : {};
+  const ok = isJsonObject(responses["200"]) ? responses["200"] : isJsonObject(responses["201"]) ? responses["201"] : undefined;
+  if (ok !== undefined && isJsonObject(ok.content)) {
     const jsonType = Object.keys(ok.content).find(isJsonMediaType);
     const media = jsonType === undefined ? undefined : ok.content[jsonType];
-    if (isObject(media) && isObject(media.schema)) {
+    if (isJsonObject(media) && isJsonObject(media.schema)) {
       normalize?.(media.schema);
       if (isPlainObjectSchema(media.schema)) outputSchema = acyclic(media.schema, known);
     }

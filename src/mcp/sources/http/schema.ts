@@ -9,7 +9,7 @@
  * schema dialect (nullable, boolean exclusive bounds, example) in place.
  */
 
-import type { JsonObject } from "../../types.ts";
+import { isJsonObject, type JsonObject } from "../../types.ts";
 
 /** Deeper schemas are cut; no real API nests further. */
 const MAX_DEPTH = 64;
@@ -21,9 +21,6 @@ const SCHEMA_ONE = new Set(["items", "additionalProperties", "not", "if", "then"
 /** Keywords whose value is a list of subschemas. */
 const SCHEMA_LISTS = new Set(["allOf", "anyOf", "oneOf", "prefixItems"]);
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /**
  * Walks every subschema of `schema` once (objects already visited are skipped, so
@@ -34,14 +31,14 @@ export function eachSchema(schema: unknown, visit: (s: JsonObject) => void, visi
   const stack: unknown[] = [schema];
   while (stack.length > 0) {
     const s = stack.pop();
-    if (!isObject(s) || visited.has(s)) continue;
+    if (!isJsonObject(s) || visited.has(s)) continue;
     visited.add(s);
     visit(s);
     for (const k in s) {
       const v = s[k];
       if (SCHEMA_ONE.has(k)) stack.push(...(Array.isArray(v) ? v : [v]));
       else if (SCHEMA_LISTS.has(k) && Array.isArray(v)) stack.push(...v);
-      else if (SCHEMA_MAPS.has(k) && isObject(v)) for (const p in v) stack.push(v[p]);
+      else if (SCHEMA_MAPS.has(k) && isJsonObject(v)) for (const p in v) stack.push(v[p]);
     }
   }
 }
@@ -134,7 +131,7 @@ function hasCycle(root: unknown, known: WeakMap<object, boolean>): boolean {
 }
 
 function cutNode(node: object): JsonObject {
-  const title = isObject(node) && typeof node.title === "string" ? ` (${node.title})` : "";
+  const title = isJsonObject(node) && typeof node.title === "string" ? ` (${node.title})` : "";
   return { description: `A recursive schema${title} repeats here; its definition is given where it first appears in this schema.` };
 }
 
